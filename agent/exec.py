@@ -1,0 +1,83 @@
+"""The only place the agent runs subprocesses, behind a runner that tests replace.
+
+Probes receive a `CommandRunner`; production uses `SubprocessRunner`, tests use
+`FixtureRunner`, which answers each command line from a captured output file and fails loudly,
+naming the command, when no capture exists for it.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class CommandResult:
+    """What a finished command produced."""
+
+    argv: tuple[str, ...]
+    returncode: int
+    stdout: str
+    stderr: str = ""
+
+
+class CommandError(RuntimeError):
+    """A command that could not be run at all (missing binary, timeout, permission)."""
+
+
+class CommandRunner(Protocol):
+    """Runs one command line and returns what it printed; never raises for a non-zero exit."""
+
+    def run(self, argv: Sequence[str], timeout: float) -> CommandResult: ...
+
+
+class SubprocessRunner:
+    """Runs commands for real, without a shell, with a hard timeout."""
+
+    def run(self, argv: Sequence[str], timeout: float) -> CommandResult:
+        try:
+            done = subprocess.run(
+                list(argv),
+                capture_output=True,
+                text=True,
+                timeout=timeout,
+                check=False,
+                errors="replace",
+            )
+        except FileNotFoundError as exc:
+            raise CommandError(f"{argv[0]}: not found (install it or set its path)") from exc
+        except PermissionError as exc:
+            raise CommandError(f"{argv[0]}: permission denied") from exc
+        except subprocess.TimeoutExpired as exc:
+            raise CommandError(f"{' '.join(argv)}: no answer within {timeout:g} s") from exc
+        return CommandResult(tuple(argv), done.returncode, done.stdout, done.stderr)
+
+
+@dataclass(frozen=True)
+class CannedOutput:
+    """A captured answer to one command line."""
+
+    stdout: str
+    returncode: int = 0
+    stderr: str = ""
+
+
+class FixtureRunner:
+    """Answers command lines from captured outputs; the test double shipped with the agent."""
+
+    def __init__(self, answers: Mapping[tuple[str, ...], CannedOutput | Path]) -> None:
+        self._answers = dict(answers)
+        self.calls: list[tuple[str, ...]] = []
+
+    def run(self, argv: Sequence[str], timeout: float) -> CommandResult:
+        key = tuple(argv)
+        self.calls.append(key)
+        answer = self._answers.get(key)
+        if answer is None:
+            raise CommandError(f"no captured output for command: {' '.join(key)}")
+        if isinstance(answer, Path):
+            answer = CannedOutput(answer.read_text())
+        return CommandResult(key, answer.returncode, answer.stdout, answer.stderr)

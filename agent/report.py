@@ -1,0 +1,103 @@
+"""The versioned report an agent pushes to the collector: the one schema both sides share.
+
+A leaf module (stdlib + msgspec only): the agent encodes it, the collector decodes and validates
+it, and neither has a second copy. msgspec rather than pydantic keeps the agent's memory small
+and makes decoding a 150-sample report cost microseconds on the collector's hot path.
+
+Compatibility: a collector ignores fields it does not know, so adding an optional field is a
+minor change within `v1`; removing or retyping one needs `watchkeeper.report/v2`.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import msgspec
+
+SCHEMA_V1 = "watchkeeper.report/v1"
+SUPPORTED_SCHEMAS = frozenset({SCHEMA_V1})
+
+ProbeStatus = Literal["ok", "partial", "error"]
+
+
+class Sample(msgspec.Struct, frozen=True, omit_defaults=True):
+    """One measured value of one series, e.g. filesystem_used_ratio{mountpoint="/"} 0.42.
+
+    `value` is a number for gauges and counters, or a short string for states that have no
+    natural number (a RAID array's "degraded", a sensor's "Failure detected").
+    """
+
+    metric: str
+    value: float | str
+    labels: dict[str, str] = {}
+
+
+class Event(msgspec.Struct, frozen=True, omit_defaults=True):
+    """A discrete occurrence rather than a level: a BMC event-log entry, an SNMP trap."""
+
+    kind: str
+    time: float
+    message: str
+    labels: dict[str, str] = {}
+
+
+class ProbeResult(msgspec.Struct, frozen=True, omit_defaults=True):
+    """What one probe saw in one cycle, or why it could not see it.
+
+    `target` names the host the samples describe when that is not the agent's own host (an SNMP
+    switch, a server seen through its BMC); the collector files them under that host.
+    `source_errors` maps a source the probe could not read (a disk, a BMC) to the reason, while
+    the probe's other sources still report: status is then "partial".
+    """
+
+    probe: str
+    status: ProbeStatus
+    duration_seconds: float
+    samples: list[Sample] = []
+    events: list[Event] = []
+    error: str | None = None
+    source_errors: dict[str, str] = {}
+    target: str | None = None
+
+
+class Report(msgspec.Struct, frozen=True, omit_defaults=True):
+    """One agent cycle: every probe's result, stamped with who sent it and when."""
+
+    schema: str
+    host: str
+    time: float
+    sequence: int
+    agent_version: str
+    interval_seconds: float
+    probes: list[ProbeResult] = []
+
+
+_encoder = msgspec.json.Encoder()
+_decoder = msgspec.json.Decoder(Report)
+
+
+class ReportError(ValueError):
+    """A report body that cannot be accepted; the message says what and where."""
+
+
+def encode_report(report: Report) -> bytes:
+    """Serialise a report to its JSON wire form."""
+    return _encoder.encode(report)
+
+
+def decode_report(body: bytes) -> Report:
+    """Parse and validate a JSON report, raising ReportError with the JSON path of the fault."""
+    try:
+        report = _decoder.decode(body)
+    except msgspec.ValidationError as exc:
+        raise ReportError(f"invalid report: {exc}") from exc
+    except msgspec.DecodeError as exc:
+        raise ReportError(f"malformed JSON: {exc}") from exc
+    if report.schema not in SUPPORTED_SCHEMAS:
+        raise ReportError(
+            f"unsupported report schema {report.schema!r}; "
+            f"this collector accepts {', '.join(sorted(SUPPORTED_SCHEMAS))}"
+        )
+    if not report.host:
+        raise ReportError("invalid report: `host` must not be empty - at `$.host`")
+    return report
