@@ -1,0 +1,1 @@
+"""Incidents: what they are, how they move between states, and their history."""
