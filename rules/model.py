@@ -1,0 +1,140 @@
+"""Typed rule objects: what a rule file may say, validated before anything is evaluated.
+
+A rule watches one metric (or a host's silence) and says when a series is in breach:
+
+    - name: FilesystemAlmostFull
+      priority: P2
+      metric: filesystem_used_ratio
+      match: {fstype: "!~tmpfs|overlay"}
+      above: 0.90
+      clear_below: 0.88        # hysteresis: stays open until the value falls below this
+      for: 5m
+      summary: "{{ labels.mountpoint }} on {{ host }} is {{ value | percent }} full"
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+
+from agent.configfile import parse_duration
+from rules.priority import Priority
+
+Duration = Annotated[float, BeforeValidator(parse_duration)]
+
+RULE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+
+# Labels every series has without the agent sending them; matchers may use them too.
+IMPLICIT_LABELS = frozenset({"host", "probe"})
+
+
+class RuleModel(BaseModel):
+    """Base for rule-file objects: frozen, unknown keys rejected."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+
+class Prediction(RuleModel):
+    """Extrapolate the series linearly (least squares over `window`) to now + `horizon`."""
+
+    window: Duration = Field(description="How much history the fit uses, e.g. 6h.")
+    horizon: Duration = Field(description="How far ahead to predict, e.g. 24h.")
+
+
+class Rule(RuleModel):
+    """One alerting rule. Exactly one condition: a threshold, a state match, or `absent`."""
+
+    name: str = Field(description="Unique name, CamelCase, used in incidents and messages.")
+    description: str = Field("", description="What the rule means and what to do about it.")
+    priority: Priority = Field(description="P1 (wake someone) to P4 (informational).")
+    metric: str | None = Field(None, description="The metric the rule watches.")
+    match: dict[str, str] = Field(
+        default_factory=dict,
+        description='Label matchers: "value" exact, "!value" not, "~regex", "!~regex".',
+    )
+    function: Literal["value", "rate", "delta"] = Field(
+        "value",
+        description="value: the sample as is; rate: per-second increase between reports; "
+        "delta: increase since the previous report.",
+    )
+    predict: Prediction | None = Field(None, description="Compare a linear forecast instead.")
+    above: float | None = Field(None, description="Breach when the value is above this.")
+    below: float | None = Field(None, description="Breach when the value is below this.")
+    clear_below: float | None = Field(None, description="With `above`: recover under this.")
+    clear_above: float | None = Field(None, description="With `below`: recover over this.")
+    equals: str | None = Field(None, description="Breach when a state value equals this.")
+    in_: list[str] | None = Field(None, alias="in", description="Breach on any of these states.")
+    not_in: list[str] | None = Field(None, description="Breach on any state but these.")
+    absent: Duration | None = Field(
+        None, description="Breach when the host has sent nothing for this long."
+    )
+    for_: Duration = Field(0.0, alias="for", description="The breach must last this long.")
+    summary: str | dict[str, str] = Field(
+        description="Jinja2 template of the one-line summary; or {en: ..., zh: ...}."
+    )
+    labels: dict[str, str] = Field(
+        default_factory=dict, description="Extra labels added to the incident (team, service)."
+    )
+
+    @model_validator(mode="after")
+    def _check_combination(self) -> Rule:
+        if not RULE_NAME.match(self.name):
+            raise ValueError(
+                f"rule name {self.name!r} must start with a letter and hold only letters, "
+                "digits and underscores (e.g. FilesystemAlmostFull)"
+            )
+        kinds = self.condition_kinds()
+        if len(kinds) != 1:
+            found = ", ".join(kinds) if kinds else "none"
+            raise ValueError(
+                "a rule needs exactly one condition: above, below, equals, in, not_in or "
+                f"absent (found: {found})"
+            )
+        self._check_threshold_pairs()
+        if self.absent is None and not self.metric:
+            raise ValueError("`metric` is required unless the rule is an `absent` rule")
+        if self.absent is not None and self.metric:
+            raise ValueError("`absent` watches the host's reports as a whole: remove `metric`")
+        if (self.function != "value" or self.predict) and kinds[0] in ("equals", "in", "not_in"):
+            raise ValueError("`function` and `predict` work on numbers, not on state matches")
+        if isinstance(self.summary, dict) and "en" not in self.summary:
+            raise ValueError("a multi-language `summary` needs an `en` entry as the fallback")
+        return self
+
+    def _check_threshold_pairs(self) -> None:
+        if self.clear_below is not None:
+            if self.above is None:
+                raise ValueError("`clear_below` goes with `above`")
+            if self.clear_below > self.above:
+                raise ValueError(
+                    f"clear_below ({self.clear_below}) must not exceed above ({self.above}): "
+                    "the incident would clear while still in breach"
+                )
+        if self.clear_above is not None:
+            if self.below is None:
+                raise ValueError("`clear_above` goes with `below`")
+            if self.clear_above < self.below:
+                raise ValueError(
+                    f"clear_above ({self.clear_above}) must not be under below ({self.below})"
+                )
+
+    def condition_kinds(self) -> list[str]:
+        """Names of the condition keys this rule sets (valid rules have exactly one)."""
+        candidates = {
+            "above": self.above,
+            "below": self.below,
+            "equals": self.equals,
+            "in": self.in_,
+            "not_in": self.not_in,
+            "absent": self.absent,
+        }
+        return [name for name, value in candidates.items() if value is not None]
+
+
+class RuleFile(RuleModel):
+    """One rule file: a group name and its rules."""
+
+    group: str = Field(description="Name of the pack, e.g. host, smart, raid.")
+    rules: list[Rule] = Field(description="The rules of this group.")

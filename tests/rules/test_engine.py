@@ -1,0 +1,205 @@
+"""Rule evaluation: when series fire and resolve, with time passed in explicitly."""
+
+from __future__ import annotations
+
+from agent.report import Sample
+from rules.engine import RuleEngine, SignalKind
+from tests.rules.conftest import RuleFactory, report
+
+THRESHOLD = """\
+group: t
+rules:
+  - name: MemHigh
+    priority: P2
+    metric: memory_used_ratio
+    above: 0.9
+    clear_below: 0.8
+    for: {for_}
+    summary: "mem {{{{ value }}}}"
+"""
+
+
+def mem(value: float) -> Sample:
+    return Sample("memory_used_ratio", value)
+
+
+def kinds(signals: list) -> list[str]:  # type: ignore[type-arg]
+    return [s.kind.value for s in signals]
+
+
+def test_value_bouncing_around_threshold_opens_one_incident(ruleset_from: RuleFactory) -> None:
+    engine = RuleEngine(ruleset_from(THRESHOLD.format(for_="0s")))
+    seen: list[str] = []
+    for t, value in enumerate([0.95, 0.89, 0.91, 0.85, 0.93, 0.81, 0.79]):
+        seen += kinds(engine.evaluate(report("h1", mem(value)), float(t)))
+    assert seen == ["fire", "resolve"], "stays open between 0.8 and 0.9; resolves under 0.8"
+
+
+def test_breach_must_last_for_duration_and_fires_on_the_tick(ruleset_from: RuleFactory) -> None:
+    engine = RuleEngine(ruleset_from(THRESHOLD.format(for_="5m")))
+    assert engine.evaluate(report("h1", mem(0.95)), 1000.0) == []
+    assert engine.tick(1299.0) == []
+    fired = engine.tick(1300.0)
+    assert kinds(fired) == ["fire"] and fired[0].since == 1000.0 and fired[0].value == 0.95
+    assert engine.tick(1400.0) == [], "fires once"
+
+
+def test_pending_breach_that_recovers_never_fires(ruleset_from: RuleFactory) -> None:
+    engine = RuleEngine(ruleset_from(THRESHOLD.format(for_="5m")))
+    engine.evaluate(report("h1", mem(0.95)), 0.0)
+    assert engine.evaluate(report("h1", mem(0.5)), 100.0) == []
+    assert engine.tick(1000.0) == []
+
+
+def test_each_label_set_is_its_own_series(ruleset_from: RuleFactory) -> None:
+    rules = ruleset_from(
+        THRESHOLD.format(for_="0s").replace("memory_used_ratio", "filesystem_used_ratio")
+    )
+    engine = RuleEngine(rules)
+    root = Sample("filesystem_used_ratio", 0.95, {"mountpoint": "/"})
+    var = Sample("filesystem_used_ratio", 0.97, {"mountpoint": "/var"})
+    signals = engine.evaluate(report("h1", root, var), 0.0)
+    assert sorted(s.labels["mountpoint"] for s in signals) == ["/", "/var"]
+    assert len({s.key for s in signals}) == 2
+
+
+def test_series_gone_from_a_healthy_probe_resolves(ruleset_from: RuleFactory) -> None:
+    engine = RuleEngine(ruleset_from(THRESHOLD.format(for_="0s")))
+    engine.evaluate(report("h1", mem(0.95)), 0.0)
+    signals = engine.evaluate(report("h1"), 10.0)
+    assert kinds(signals) == ["resolve"] and signals[0].reason == "series no longer reported"
+
+
+def test_failing_probe_keeps_its_series_open(ruleset_from: RuleFactory) -> None:
+    engine = RuleEngine(ruleset_from(THRESHOLD.format(for_="0s")))
+    engine.evaluate(report("h1", mem(0.95)), 0.0)
+    assert engine.evaluate(report("h1", status="error"), 10.0) == []
+    assert len(engine.states) == 1
+
+
+def test_target_files_samples_under_the_device_host(ruleset_from: RuleFactory) -> None:
+    engine = RuleEngine(ruleset_from(THRESHOLD.format(for_="0s")))
+    signals = engine.evaluate(report("agent1", mem(0.95), probe="snmp:ups", target="ups1"), 0.0)
+    assert [s.host for s in signals] == ["ups1"]
+    assert set(engine.last_seen) == {"ups1"}
+
+
+ABSENT = """\
+group: t
+rules:
+  - name: Silent
+    priority: P2
+    absent: 2m
+    summary: "{{ host }} silent {{ value | duration }}"
+"""
+
+
+def test_silent_host_fires_on_timer_and_resolves_on_next_report(ruleset_from: RuleFactory) -> None:
+    engine = RuleEngine(ruleset_from(ABSENT))
+    engine.evaluate(report("h1"), 0.0)
+    assert engine.tick(119.0) == []
+    fired = engine.tick(121.0)
+    assert kinds(fired) == ["fire"] and fired[0].host == "h1" and fired[0].value == 121.0
+    assert engine.tick(200.0) == []
+    assert kinds(engine.evaluate(report("h1"), 210.0)) == ["resolve"]
+
+
+def test_host_known_from_before_restart_is_watched(ruleset_from: RuleFactory) -> None:
+    engine = RuleEngine(ruleset_from(ABSENT))
+    engine.remember_host("old", last_seen=0.0)
+    assert [s.host for s in engine.tick(500.0)] == ["old"]
+
+
+RATE = """\
+group: t
+rules:
+  - name: SwapIn
+    priority: P2
+    metric: swap_in_bytes_total
+    function: rate
+    above: 1000
+    clear_below: 100
+    summary: "x"
+"""
+
+
+def test_rate_uses_consecutive_counter_values_and_survives_reset(ruleset_from: RuleFactory) -> None:
+    engine = RuleEngine(ruleset_from(RATE))
+
+    def at(t: float, v: float) -> list[str]:
+        return kinds(engine.evaluate(report("h", Sample("swap_in_bytes_total", v)), t))
+
+    assert at(0, 0) == [], "first point has no rate"
+    assert at(10, 5_000) == [], "500 B/s"
+    assert at(20, 25_000) == ["fire"], "2000 B/s"
+    assert at(30, 10) == [], "counter reset: no rate, no change"
+    assert at(40, 500) == ["resolve"], "49 B/s"
+
+
+PREDICT = """\
+group: t
+rules:
+  - name: FillsSoon
+    priority: P2
+    metric: filesystem_used_ratio
+    predict: {window: 1h, horizon: 24h}
+    above: 1.0
+    summary: "x"
+"""
+
+
+def test_linear_prediction_fires_when_the_trend_crosses(ruleset_from: RuleFactory) -> None:
+    engine = RuleEngine(ruleset_from(PREDICT))
+    signals: list[str] = []
+    # Growing 1% per hour from 50%: full in 50 h, so no alert with a 24 h horizon...
+    for minute in range(0, 61, 10):
+        used = 0.50 + 0.01 * minute / 60
+        signals += kinds(
+            engine.evaluate(report("h", Sample("filesystem_used_ratio", used)), minute * 60.0)
+        )
+    assert signals == []
+    # ...then 3% per hour: full well within 24 h.
+    for minute in range(70, 200, 10):
+        used = 0.51 + 0.03 * (minute - 60) / 60
+        signals += kinds(
+            engine.evaluate(report("h", Sample("filesystem_used_ratio", used)), minute * 60.0)
+        )
+    assert signals == ["fire"]
+
+
+STATE = """\
+group: t
+rules:
+  - name: ArrayBad
+    priority: P1
+    metric: raid_array_state
+    in: [degraded, failed]
+    summary: "{{ labels.array }} is {{ value }}"
+"""
+
+
+def test_state_match_on_string_values(ruleset_from: RuleFactory) -> None:
+    engine = RuleEngine(ruleset_from(STATE))
+    clean = Sample("raid_array_state", "clean", {"array": "md0"})
+    degraded = Sample("raid_array_state", "degraded", {"array": "md0"})
+    assert engine.evaluate(report("h", clean), 0.0) == []
+    fired = engine.evaluate(report("h", degraded), 1.0)
+    assert kinds(fired) == ["fire"] and fired[0].value == "degraded"
+    assert kinds(engine.evaluate(report("h", clean), 2.0)) == ["resolve"]
+
+
+def test_probe_success_is_synthesised_for_rules(ruleset_from: RuleFactory) -> None:
+    text = THRESHOLD.format(for_="0s").replace("memory_used_ratio", "probe_success")
+    text = text.replace("above: 0.9\n    clear_below: 0.8", "below: 0.5")
+    engine = RuleEngine(ruleset_from(text))
+    fired = engine.evaluate(report("h", probe="smart", status="error"), 0.0)
+    assert kinds(fired) == ["fire"] and fired[0].labels == {"probe": "smart"}
+    assert kinds(engine.evaluate(report("h", probe="smart"), 1.0)) == ["resolve"]
+
+
+def test_restored_incident_resolves_when_value_recovers(ruleset_from: RuleFactory) -> None:
+    engine = RuleEngine(ruleset_from(THRESHOLD.format(for_="0s")))
+    assert engine.restore_firing("MemHigh", "h1", {}, since=0.0, probe="host")
+    assert not engine.restore_firing("NoSuchRule", "h1", {}, since=0.0)
+    assert kinds(engine.evaluate(report("h1", mem(0.5)), 10.0)) == ["resolve"]
+    assert SignalKind.RESOLVE.value == "resolve"
