@@ -47,6 +47,7 @@ class AlertSignal:
     time: float
     since: float
     reason: str = ""
+    probe: str = ""
 
 
 @dataclass
@@ -216,7 +217,16 @@ class RuleEngine:
         self, kind: SignalKind, state: SeriesState, value: float | str | None, now: float, why: str
     ) -> AlertSignal:
         return AlertSignal(
-            kind, state.key, state.rule, state.host, state.labels, value, now, state.since, why
+            kind,
+            state.key,
+            state.rule,
+            state.host,
+            state.labels,
+            value,
+            now,
+            state.since,
+            why,
+            state.probe,
         )
 
     def _resolve_vanished(self, host: str, probes: set[str], now: float) -> list[AlertSignal]:

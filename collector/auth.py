@@ -1,0 +1,57 @@
+"""Agent authentication: bearer tokens compared by SHA-256 digest, in constant time."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Iterable
+from dataclasses import dataclass
+from fnmatch import fnmatchcase
+
+from collector.config import AgentToken
+
+
+@dataclass(frozen=True)
+class AgentIdentity:
+    """Who sent a report, and which hosts it may speak for."""
+
+    name: str
+    hosts: str
+
+    def may_report_for(self, host: str) -> bool:
+        """True when `host` matches this token's host glob."""
+        return fnmatchcase(host, self.hosts)
+
+
+class TokenBook:
+    """The accepted tokens; only their digests are kept in memory."""
+
+    def __init__(self, tokens: Iterable[AgentToken]) -> None:
+        self._digests: list[tuple[bytes, AgentIdentity]] = [
+            (_digest_of(token), AgentIdentity(token.name, token.hosts)) for token in tokens
+        ]
+
+    def identify(self, authorization: str | None) -> AgentIdentity | None:
+        """The identity behind an `Authorization: Bearer ...` header, or None."""
+        if not authorization:
+            return None
+        scheme, _, token = authorization.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            return None
+        digest = hashlib.sha256(token.strip().encode()).digest()
+        found = None
+        for known, identity in self._digests:
+            if hmac.compare_digest(known, digest):
+                found = identity
+        return found
+
+
+def _digest_of(token: AgentToken) -> bytes:
+    if token.token_sha256:
+        return bytes.fromhex(token.token_sha256.strip())
+    if token.token_file:
+        secret = token.token_file.read_text().splitlines()[0].strip()
+    else:
+        assert token.token is not None
+        secret = token.token.get_secret_value()
+    return hashlib.sha256(secret.encode()).digest()

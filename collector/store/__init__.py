@@ -1,0 +1,1 @@
+"""Persistence: schema, migrations and the repositories the rest of the collector uses."""
