@@ -76,7 +76,7 @@ class CollectorConfig(ConfigModel):
         1.0, description="How often time-based checks (for:, silence) run."
     )
     flush_interval: Duration = Field(2.0, description="How often host states are written.")
-    limits: Limits = Limits()
+    limits: Limits = Field(default_factory=Limits)
 
     @property
     def listen_host_port(self) -> tuple[str, int]:
