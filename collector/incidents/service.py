@@ -40,7 +40,7 @@ class IncidentService:
         self._notifications = notifications
         self._language = language
         self._console_url = console_url
-        self._on_transition = on_transition
+        self.on_transition = on_transition
         self.open: dict[str, Incident] = {}
 
     def restore(self, engine: RuleEngine, now: float) -> int:
@@ -98,8 +98,8 @@ class IncidentService:
             stored.host,
             stored.summary,
         )
-        if self._on_transition is not None:
-            self._on_transition(stored, command.transition)
+        if self.on_transition is not None:
+            self.on_transition(stored, command.transition)
         return stored
 
     def _summary(self, signal: AlertSignal) -> str:

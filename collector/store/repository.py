@@ -80,6 +80,12 @@ class Repository:
         with self.engine.connect() as conn:
             return [_incident_from(row) for row in conn.execute(query.limit(limit))]
 
+    def get_incident(self, incident_id: int) -> Incident | None:
+        """One incident by id."""
+        with self.engine.connect() as conn:
+            row = conn.execute(select(incidents).where(incidents.c.id == incident_id)).first()
+        return _incident_from(row) if row is not None else None
+
     def incident_events(self, incident_id: int) -> list[dict[str, Any]]:
         """The audit trail of one incident, oldest first."""
         query = (

@@ -1,0 +1,1 @@
+"""The REST API: the only package (with web/) that knows about HTTP."""

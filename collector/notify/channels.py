@@ -1,0 +1,300 @@
+"""Notification channels: Apprise URLs, a JSON-lines outbox, the console, and a recording double."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import threading
+from dataclasses import asdict
+from functools import cache
+from pathlib import Path
+from typing import Any, Protocol, TextIO
+from urllib.parse import urlsplit
+
+import apprise
+
+from collector.notify.message import Notification
+from rules.priority import Priority
+
+_EXAMPLES = (
+    "mailto://user:password@smtp.example.com:587?to=ops@example.com, "
+    "json://hooks.example.com/watchkeeper, outbox:///var/lib/watchkeeper/outbox.jsonl, "
+    "console:// or memory://"
+)
+
+
+class DeliveryError(Exception):
+    """A channel could not deliver a notification; `reason` is safe to log (no secrets)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class Channel(Protocol):
+    """Somewhere notifications go. `min_priority` None accepts every priority."""
+
+    min_priority: Priority | None
+
+    def describe(self) -> str:
+        """Where this channel delivers, with secrets masked: safe for logs and metric labels."""
+        ...
+
+    def send(self, notification: Notification) -> None:
+        """Deliver one notification or raise DeliveryError saying why not."""
+        ...
+
+
+def accepts(channel: Channel, notification: Notification) -> bool:
+    """Whether `notification` is urgent enough for `channel` (P1 passes a P2 minimum)."""
+    floor = channel.min_priority
+    return floor is None or notification.priority.rank <= floor.rank
+
+
+class AppriseChannel:
+    """One Apprise URL (mailto://, json://, slack://...): one apprise.Apprise per URL.
+
+    `timeout` bounds one send in seconds. `min_interval`, if set, replaces Apprise's own
+    pause between two sends of this service (5.5 s for e-mail, 0 for json://).
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        min_priority: Priority | None = None,
+        timeout: float = 30.0,
+        min_interval: float | None = None,
+    ) -> None:
+        self.min_priority = min_priority
+        self.timeout = timeout
+        self._secrets = _url_secrets(url)
+        self._apprise = apprise.Apprise()
+        with _CapturedAppriseLog() as captured:
+            added = self._apprise.add(url)
+        if not added or len(self._apprise) != 1:
+            detail = "; ".join(self._scrub(message) for message in captured.warnings)
+            raise ValueError(
+                f"invalid {_scheme(url)}:// notification URL"
+                + (f" ({detail})" if detail else "")
+                + f"; valid URLs look like {_EXAMPLES}"
+            )
+        self._description = self._apprise.urls(privacy=True)[0]
+        if min_interval is not None:
+            # Apprise's per-service throttle is a class attribute; this narrows it to our instance.
+            self._apprise[0].request_rate_per_sec = min_interval
+
+    def describe(self) -> str:
+        """Apprise's privacy URL: passwords and tokens shown as ****."""
+        return self._description
+
+    def send(self, notification: Notification) -> None:
+        """Notify through Apprise within `timeout` seconds."""
+        try:
+            result = self._apprise.notify(
+                body=notification.body,
+                title=notification.title,
+                notify_type=_notify_type(notification),
+                body_format=apprise.NotifyFormat.TEXT,
+                timeout=self.timeout,
+            )
+        except Exception as exc:  # Apprise raises on misconfiguration; the reason is all we keep
+            raise DeliveryError(self._scrub(f"{type(exc).__name__}: {exc}")) from exc
+        if not result:
+            raise DeliveryError(self._failure_reason(result))
+
+    def _failure_reason(self, result: Any) -> str:
+        messages: list[str] = []
+        for entry in result.logs():
+            if entry.level in ("WARNING", "ERROR", "CRITICAL") and entry.message not in messages:
+                messages.append(entry.message)
+        status = getattr(getattr(result, "status", None), "name", "FAILURE")
+        return self._scrub("; ".join(messages) or f"apprise reported {status}")
+
+    def _scrub(self, text: str) -> str:
+        # Apprise masks its own logs; this is the belt to its braces.
+        for secret in self._secrets:
+            text = text.replace(secret, "****")
+        return text
+
+
+class OutboxChannel:
+    """Appends one JSON object per line to a file: the demo's mailbox, no server needed."""
+
+    def __init__(self, path: Path, *, min_priority: Priority | None = None) -> None:
+        self.path = path
+        self.min_priority = min_priority
+        self._lock = threading.Lock()
+
+    def describe(self) -> str:
+        """outbox:// and the absolute path."""
+        return f"outbox://{self.path}"
+
+    def send(self, notification: Notification) -> None:
+        """Append the notification as one JSON line."""
+        line = json.dumps(asdict(notification), ensure_ascii=False, sort_keys=True) + "\n"
+        try:
+            with self._lock:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                with self.path.open("a", encoding="utf-8") as outbox:
+                    outbox.write(line)
+        except OSError as exc:
+            raise DeliveryError(f"cannot append to {self.path}: {exc.strerror or exc}") from exc
+
+
+class ConsoleChannel:
+    """Writes title and body to stderr (or an injected stream)."""
+
+    def __init__(
+        self, stream: TextIO | None = None, *, min_priority: Priority | None = None
+    ) -> None:
+        self._stream = stream
+        self.min_priority = min_priority
+
+    def describe(self) -> str:
+        """console://"""
+        return "console://"
+
+    def send(self, notification: Notification) -> None:
+        """Print the title, the body and a blank line."""
+        # Looked up per call so a redirected sys.stderr (tests, daemons) is honoured.
+        stream = self._stream if self._stream is not None else sys.stderr
+        try:
+            stream.write(f"{notification.title}\n{notification.body}\n\n")
+            stream.flush()
+        except (OSError, ValueError) as exc:
+            raise DeliveryError(f"cannot write to the console: {exc}") from exc
+
+
+class RecordingChannel:
+    """Keeps notifications in memory: the test double and the dry-run channel (memory://)."""
+
+    def __init__(self, name: str = "", *, min_priority: Priority | None = None) -> None:
+        self.name = name
+        self.min_priority = min_priority
+        self.notifications: list[Notification] = []
+        self.attempts = 0
+        self._failures: list[str] = []
+        self._lock = threading.Lock()
+
+    def describe(self) -> str:
+        """memory:// and the name."""
+        return f"memory://{self.name}"
+
+    def fail_next(self, count: int, reason: str = "simulated failure") -> None:
+        """Make the next `count` sends raise DeliveryError(reason)."""
+        with self._lock:
+            self._failures.extend([reason] * count)
+
+    def send(self, notification: Notification) -> None:
+        """Record the notification, or fail if told to."""
+        with self._lock:
+            self.attempts += 1
+            if self._failures:
+                raise DeliveryError(self._failures.pop(0))
+            self.notifications.append(notification)
+
+
+def channel_from_url(
+    url: str,
+    min_priority: Priority | None = None,
+    *,
+    base_dir: Path | None = None,
+    timeout: float = 30.0,
+    min_interval: float | None = None,
+) -> Channel:
+    """The channel for `url`; ValueError naming the scheme (never the password) if unusable.
+
+    outbox:///abs/path or outbox://relative/path (relative to `base_dir`, default the working
+    directory); console://; memory://name; anything else must be a URL Apprise supports,
+    sent within `timeout` seconds and at most once per `min_interval` (see AppriseChannel).
+    """
+    scheme = _scheme(url)
+    if scheme == "outbox":
+        return OutboxChannel(_outbox_path(url, base_dir), min_priority=min_priority)
+    if scheme == "console":
+        return ConsoleChannel(min_priority=min_priority)
+    if scheme == "memory":
+        return RecordingChannel(url.split("://", 1)[1], min_priority=min_priority)
+    if scheme not in _apprise_schemes():
+        raise ValueError(
+            f"unsupported notification URL scheme {scheme!r}; valid URLs look like {_EXAMPLES}"
+        )
+    return AppriseChannel(
+        url, min_priority=min_priority, timeout=timeout, min_interval=min_interval
+    )
+
+
+def _scheme(url: str) -> str:
+    scheme, separator, _ = url.partition("://")
+    if not separator or not scheme.isascii() or not scheme.replace("+", "").isalnum():
+        # The value itself is not echoed: it may be a password pasted in the wrong place.
+        raise ValueError(f"notification URL has no scheme://; valid URLs look like {_EXAMPLES}")
+    return scheme.lower()
+
+
+def _outbox_path(url: str, base_dir: Path | None) -> Path:
+    rest = url.split("://", 1)[1].split("?", 1)[0]
+    if not rest or rest == "/":
+        raise ValueError(
+            "outbox:// URL needs a file path, e.g. outbox:///var/lib/watchkeeper/outbox.jsonl "
+            "or outbox://.watchkeeper/outbox.jsonl"
+        )
+    path = Path(rest)
+    return path if path.is_absolute() else (base_dir or Path.cwd()) / path
+
+
+@cache
+def _apprise_schemes() -> frozenset[str]:
+    # Apprise's plugin manager is a singleton: this is a lookup, not a reload.
+    from apprise.manager_plugins import NotificationManager
+
+    schemas = NotificationManager().schemas()  # type: ignore[no-untyped-call]
+    return frozenset(str(schema).lower() for schema in schemas)
+
+
+def _url_secrets(url: str) -> list[str]:
+    """The password of `url` and the values of query keys that smell of secrets."""
+    try:
+        parts = urlsplit(url)
+        secrets = [parts.password] if parts.password else []
+    except ValueError:
+        return []
+    for pair in parts.query.split("&"):
+        key, _, value = pair.partition("=")
+        if value and any(word in key.lower() for word in ("pass", "token", "secret", "key")):
+            secrets.append(value)
+    return secrets
+
+
+def _notify_type(notification: Notification) -> apprise.NotifyType:
+    if notification.event == "resolved":
+        return apprise.NotifyType.SUCCESS
+    if notification.priority.rank <= 2:
+        return apprise.NotifyType.FAILURE
+    return apprise.NotifyType.WARNING
+
+
+class _CapturedAppriseLog(logging.Filter):
+    """Holds back this thread's Apprise warnings while a URL is parsed, to reword them."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.warnings: list[str] = []
+        self._thread = threading.get_ident()
+
+    def __enter__(self) -> _CapturedAppriseLog:
+        logging.getLogger("apprise").addFilter(self)
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        logging.getLogger("apprise").removeFilter(self)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.thread != self._thread:
+            return True
+        if record.levelno == logging.WARNING:
+            self.warnings.append(record.getMessage())
+        # Parse errors are reported once, by our ValueError; everything else passes.
+        return record.levelno < logging.WARNING
