@@ -5,7 +5,6 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 
 from pydantic import BaseModel, ValidationError
@@ -14,6 +13,8 @@ from agent.configfile import ConfigError, YamlDocument, load_yaml_file
 from rules.matcher import LabelMatcher, compile_matcher
 from rules.model import Rule, RuleFile
 from rules.template import SummaryTemplate, compile_summary
+
+PACKS_DIR = Path(__file__).resolve().parent / "packs"
 
 
 @dataclass(frozen=True)
@@ -59,8 +60,7 @@ class RuleSet:
 
 def builtin_pack_paths() -> list[Path]:
     """The rule packs shipped inside the package (rules/packs/*.yaml)."""
-    packs = resources.files("rules") / "packs"
-    return sorted(Path(str(p)) for p in packs.iterdir() if p.name.endswith((".yaml", ".yml")))
+    return sorted(PACKS_DIR.glob("*.y*ml"))
 
 
 def expand_paths(paths: Iterable[Path]) -> list[Path]:

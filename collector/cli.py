@@ -1,0 +1,191 @@
+"""`watchkeeper collector`, `watchkeeper rules check` and `watchkeeper up` (all-in-one demo).
+
+Found by the agent's `watchkeeper` command through the "watchkeeper.commands" entry points,
+so an agent-only install never imports this module.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import secrets
+import signal
+import subprocess
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from agent.configfile import ConfigError
+from collector.config import AgentToken, ChannelConfig, CollectorConfig, load_config
+from rules.loader import RuleLoadError, expand_paths, load_rules
+
+log = logging.getLogger(__name__)
+
+DEMO_DIR = Path(".watchkeeper")
+
+
+def collector_parser() -> argparse.ArgumentParser:
+    """Flags of `watchkeeper collector`; each overrides the config file."""
+    parser = argparse.ArgumentParser(prog="watchkeeper collector", description=__doc__)
+    parser.add_argument("--config", type=Path, help="collector YAML file")
+    parser.add_argument("--listen", help="HOST:PORT for the API, console and /metrics")
+    parser.add_argument("--database", help="SQLAlchemy URL, e.g. sqlite:///wk.db")
+    parser.add_argument(
+        "--rules",
+        type=Path,
+        action="append",
+        default=[],
+        help="extra rule file or folder (repeatable)",
+    )
+    parser.add_argument(
+        "--notify",
+        action="append",
+        default=[],
+        help="notification URL, e.g. mailto://... (repeatable; replaces the file's)",
+    )
+    parser.add_argument(
+        "--log-level", default="info", choices=["debug", "info", "warning", "error"]
+    )
+    return parser
+
+
+def collector_command(argv: Sequence[str]) -> int:
+    """Run the collector until SIGTERM / Ctrl-C."""
+    args = collector_parser().parse_args(list(argv))
+    _setup_logging(args.log_level)
+    try:
+        config = load_config(args.config) if args.config else CollectorConfig()
+        config = _apply_flags(config, args)
+    except (ConfigError, RuleLoadError) as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    return serve(config, args.log_level)
+
+
+def _apply_flags(config: CollectorConfig, args: argparse.Namespace) -> CollectorConfig:
+    update: dict[str, object] = {}
+    if args.listen:
+        update["listen"] = args.listen
+    if args.database:
+        update["database"] = args.database
+    if args.rules:
+        update["rules"] = [*config.rules, *args.rules]
+    if args.notify:
+        update["notify"] = [ChannelConfig(url=url) for url in args.notify]
+    return CollectorConfig.model_validate({**config.model_dump(), **update}) if update else config
+
+
+def serve(config: CollectorConfig, log_level: str = "info") -> int:
+    """Build the collector and serve it with uvicorn; config errors exit 1 with the message."""
+    import uvicorn
+
+    from collector.app import build_collector
+
+    try:
+        collector = build_collector(config)
+    except (ConfigError, RuleLoadError, ValueError) as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    host, port = config.listen_host_port
+    uvicorn.run(collector.asgi, host=host, port=port, log_level=log_level, access_log=False)
+    return 0
+
+
+def rules_command(argv: Sequence[str]) -> int:
+    """`watchkeeper rules check PATH...`: validate rule files, `file:line: problem` on error."""
+    parser = argparse.ArgumentParser(prog="watchkeeper rules")
+    sub = parser.add_subparsers(dest="action", required=True)
+    check = sub.add_parser("check", help="validate rule files or folders")
+    check.add_argument("paths", type=Path, nargs="+")
+    args = parser.parse_args(list(argv))
+    missing = [p for p in args.paths if not p.exists()]
+    if missing:
+        for path in missing:
+            print(f"{path}: no such file or folder", file=sys.stderr)
+        return 1
+    try:
+        rules = load_rules(args.paths, include_builtin=False)
+    except RuleLoadError as exc:
+        for error in exc.errors:
+            print(error, file=sys.stderr)
+        return 1
+    print(f"OK: {len(rules.rules)} rules in {len(expand_paths(args.paths))} files")
+    return 0
+
+
+def up_command(argv: Sequence[str]) -> int:
+    """All-in-one: a collector on 127.0.0.1:9810 (SQLite) plus an agent reporting this host."""
+    parser = argparse.ArgumentParser(prog="watchkeeper up", description=up_command.__doc__)
+    parser.add_argument("--dir", type=Path, default=DEMO_DIR, help="state folder")
+    parser.add_argument("--listen", default="127.0.0.1:9810")
+    parser.add_argument("--interval", default="10s", help="agent interval")
+    parser.add_argument("--notify", action="append", default=[], help="extra notification URL")
+    args = parser.parse_args(list(argv))
+    _setup_logging("info")
+    state = args.dir.resolve()
+    state.mkdir(parents=True, exist_ok=True)
+    token_file = _demo_token(state / "agent.token")
+    url = f"http://{args.listen}"
+    outbox = state / "outbox.jsonl"
+    channels = [f"outbox://{outbox}", "console://", *args.notify]
+    config = CollectorConfig(
+        listen=args.listen,
+        database=f"sqlite:///{state / 'watchkeeper.db'}",
+        notify=[ChannelConfig(url=u) for u in channels],
+        agents=[AgentToken(name="local-agent", token_file=token_file)],
+        console_url=url,
+    )
+    agent_config = state / "agent.yaml"
+    agent_config.write_text(
+        f"collector: {url}\ntoken_file: {token_file}\ninterval: {args.interval}\n"
+        f"spool_dir: {state / 'spool'}\n"
+    )
+    agent = subprocess.Popen([*_watchkeeper(), "agent", "--config", str(agent_config)])
+    print(_banner(url, outbox, state), flush=True)
+    try:
+        return serve(config)
+    finally:
+        agent.send_signal(signal.SIGTERM)
+        try:
+            agent.wait(10)
+        except subprocess.TimeoutExpired:
+            agent.kill()
+
+
+def _demo_token(path: Path) -> Path:
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(32) + "\n")
+        path.chmod(0o600)
+    return path
+
+
+def _watchkeeper() -> list[str]:
+    script = Path(sys.executable).parent / "watchkeeper"
+    if script.exists():
+        return [str(script)]
+    return [sys.executable, "-c", "import sys; from agent.cli import main; sys.exit(main())"]
+
+
+def _banner(url: str, outbox: Path, state: Path) -> str:
+    return "\n".join(
+        [
+            "",
+            "Watchkeeper is up (Ctrl-C stops the collector and the local agent).",
+            f"  Console:        {url}/",
+            f"  API:            {url}/api/v1/hosts   {url}/api/v1/incidents?state=all",
+            f"  Prometheus:     {url}/metrics",
+            f"  Notifications:  {outbox} (and this terminal)",
+            f"  State:          {state} (SQLite database, agent token, spool)",
+            "",
+        ]
+    )
+
+
+def _setup_logging(level: str) -> None:
+    logging.basicConfig(
+        level=getattr(logging, level.upper()),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    os.environ.setdefault("PYTHONUNBUFFERED", "1")

@@ -1,0 +1,137 @@
+"""A real SMTP server on 127.0.0.1 (aiosmtpd in this process) that keeps every message it gets."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import socket
+import threading
+import time
+from dataclasses import dataclass
+from email.message import EmailMessage
+from typing import Any
+from urllib.parse import quote
+
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
+
+from tests.peers import free_port
+
+
+@dataclass(frozen=True)
+class ReceivedMail:
+    """One message as the server received it: envelope plus parsed content."""
+
+    mail_from: str
+    rcpt_tos: list[str]
+    message: EmailMessage
+    login: str | None
+
+    @property
+    def subject(self) -> str:
+        """The decoded Subject header."""
+        return str(self.message["Subject"])
+
+    @property
+    def text(self) -> str:
+        """The text/plain part (or the only part), decoded."""
+        part = self.message.get_body(preferencelist=("plain", "html"))
+        return part.get_content() if part is not None else ""
+
+
+class _Handler:
+    def __init__(self, server: SmtpServer) -> None:
+        self._server = server
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+        message = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        login = session.auth_data.login.decode() if session.auth_data else None
+        self._server._received(
+            ReceivedMail(envelope.mail_from, list(envelope.rcpt_tos), message, login)
+        )
+        return "250 OK"
+
+
+class SmtpServer:
+    """aiosmtpd Controller on 127.0.0.1:<free port>; `credentials` turns on AUTH (no TLS)."""
+
+    def __init__(self, credentials: dict[str, str] | None = None) -> None:
+        self.host = "127.0.0.1"
+        self.port = free_port()
+        self._credentials = credentials
+        self._messages: list[ReceivedMail] = []
+        self._arrived = threading.Condition()
+        auth: dict[str, Any] = {}
+        if credentials is not None:
+            auth = {"authenticator": self._authenticate, "auth_require_tls": False}
+        self._controller = Controller(_Handler(self), hostname=self.host, port=self.port, **auth)
+
+    def __enter__(self) -> SmtpServer:
+        self._controller.start()  # returns once the server answers
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._controller.stop()
+
+    def url(self, to: str = "ops@example.test", sender: str = "watchkeeper@example.test") -> str:
+        """An Apprise mailto:// URL for this server, with the login if AUTH is on."""
+        userinfo = ""
+        if self._credentials:
+            user, password = next(iter(self._credentials.items()))
+            userinfo = f"{quote(user, safe='')}:{quote(password, safe='')}@"
+        return f"mailto://{userinfo}{self.host}:{self.port}?from={sender}&to={to}"
+
+    @property
+    def messages(self) -> list[ReceivedMail]:
+        """Every message received so far, oldest first."""
+        with self._arrived:
+            return list(self._messages)
+
+    def wait_for(self, count: int, timeout: float = 10.0) -> list[ReceivedMail]:
+        """The first `count` messages; TimeoutError saying how many came if they do not."""
+        deadline = time.monotonic() + timeout
+        with self._arrived:
+            while len(self._messages) < count:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise TimeoutError(
+                        f"SMTP server got {len(self._messages)} of {count} messages "
+                        f"within {timeout:g} s"
+                    )
+                self._arrived.wait(left)
+            return list(self._messages[:count])
+
+    def _received(self, mail: ReceivedMail) -> None:
+        with self._arrived:
+            self._messages.append(mail)
+            self._arrived.notify_all()
+
+    def _authenticate(
+        self, server: Any, session: Any, envelope: Any, mechanism: str, auth_data: Any
+    ) -> AuthResult:
+        if isinstance(auth_data, LoginPassword) and self._credentials is not None:
+            login, password = auth_data.login.decode(), auth_data.password.decode()
+            if self._credentials.get(login) == password:
+                return AuthResult(success=True, auth_data=auth_data)
+        return AuthResult(success=False, handled=False)
+
+
+class SilentSmtpServer:
+    """A TCP listener on 127.0.0.1 that accepts connections and never says a word."""
+
+    def __init__(self) -> None:
+        self._socket = socket.socket()
+        self._socket.bind(("127.0.0.1", 0))
+        self._socket.listen(16)
+        self.port = int(self._socket.getsockname()[1])
+
+    def __enter__(self) -> SilentSmtpServer:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        # Closing the listener resets queued connections, so hung clients fail at once.
+        self._socket.close()
+
+    def url(self, to: str = "ops@example.test", sender: str = "watchkeeper@example.test") -> str:
+        """An Apprise mailto:// URL pointing at the silence."""
+        return f"mailto://127.0.0.1:{self.port}?from={sender}&to={to}"
