@@ -14,12 +14,16 @@ def is_breach(rule: Rule, value: float | str, firing: bool) -> bool:
         return _state_matches(rule, str(value))
     if isinstance(value, str):
         return False
+    # Hysteresis: a firing series holds while at or past its clear_* level; without one it
+    # holds exactly as long as the breach itself.
     if rule.above is not None:
-        level = rule.clear_below if firing and rule.clear_below is not None else rule.above
-        return value >= level if firing else value > level
+        if firing and rule.clear_below is not None:
+            return value >= rule.clear_below
+        return value > rule.above
     if rule.below is not None:
-        level = rule.clear_above if firing and rule.clear_above is not None else rule.below
-        return value <= level if firing else value < level
+        if firing and rule.clear_above is not None:
+            return value <= rule.clear_above
+        return value < rule.below
     return False
 
 
@@ -61,6 +65,19 @@ class SeriesHistory:
             return None
         return self.points[-1][1] - self.points[-2][1]
 
+    def increase(self, since: float) -> float:
+        """Growth since `since`, counting only rises (a reset or a fall adds nothing)."""
+        grown = 0.0
+        previous: float | None = None
+        for time, value in self.points:
+            if time < since:
+                previous = value
+                continue
+            if previous is not None and value > previous:
+                grown += value - previous
+            previous = value
+        return grown
+
     def predict(self, at: float, min_span: float) -> float | None:
         """Least-squares line through the window evaluated at `at` (like predict_linear)."""
         if len(self.points) < 3 or self.points[-1][0] - self.points[0][0] < min_span:
@@ -79,6 +96,8 @@ def history_window(rule: Rule) -> float:
     """How much history a rule needs kept per series (0: none)."""
     if rule.predict is not None:
         return rule.predict.window
+    if rule.window is not None:
+        return rule.window
     return 1.0 if rule.function != "value" else 0.0
 
 
@@ -95,4 +114,6 @@ def observed_value(
         return history.rate()
     if rule.function == "delta":
         return history.delta()
+    if rule.function == "increase" and rule.window is not None:
+        return history.increase(now - rule.window)
     return raw

@@ -101,7 +101,7 @@ class RuleEngine:
                 signals += self._observe(host, result.probe, result.samples, now)
         for host, probes in reported.items():
             signals += self._resolve_vanished(host, probes, now)
-        return signals
+        return self._without_inhibited(signals)
 
     def tick(self, now: float) -> list[AlertSignal]:
         """Fire pending breaches whose `for:` elapsed, and hosts silent for too long."""
@@ -114,7 +114,30 @@ class RuleEngine:
                 silence = compiled.rule.absent or 0.0
                 if now - seen >= silence and compiled.matcher.matches({}, host):
                     signals += self._fire_absent(compiled, host, seen, now)
-        return signals
+        return self._without_inhibited(signals)
+
+    def _without_inhibited(self, signals: list[AlertSignal]) -> list[AlertSignal]:
+        """Hold back fires whose inhibitor fires too; they stay pending and retry on tick."""
+        kept = []
+        for signal in signals:
+            state = self.states.get(signal.key)
+            if signal.kind is SignalKind.FIRE and state is not None and self._inhibited(state):
+                state.phase = Phase.PENDING
+                continue
+            kept.append(signal)
+        return kept
+
+    def _inhibited(self, state: SeriesState) -> bool:
+        names = state.rule.rule.inhibited_by
+        if not names:
+            return False
+        for key in self._by_host.get(state.host, ()):
+            other = self.states[key]
+            if other.phase is Phase.FIRING and other.rule.name in names:
+                shared = state.labels.keys() & other.labels.keys()
+                if all(state.labels[k] == other.labels[k] for k in shared):
+                    return True
+        return False
 
     def _fire_absent(
         self, compiled: CompiledRule, host: str, seen: float, now: float

@@ -102,9 +102,27 @@ def load_rules(paths: Iterable[Path] = (), include_builtin: bool = True) -> Rule
                 compiled.append(_compile(rule, rule_file.group, document, where))
             except ConfigError as exc:
                 errors.append(exc)
+    errors += _unknown_inhibitors(compiled)
     if errors:
         raise RuleLoadError(errors)
     return RuleSet(tuple(compiled))
+
+
+def _unknown_inhibitors(compiled: Sequence[CompiledRule]) -> list[ConfigError]:
+    names = {c.name for c in compiled}
+    errors = []
+    for c in compiled:
+        for name in c.rule.inhibited_by:
+            if name not in names:
+                file, _, line = c.source.rpartition(":")
+                errors.append(
+                    ConfigError(
+                        file,
+                        int(line) if line.isdigit() else None,
+                        f"rule {c.name!r}: inhibited_by names unknown rule {name!r}",
+                    )
+                )
+    return errors
 
 
 def _read_rule_file(path: Path) -> tuple[YamlDocument, RuleFile]:

@@ -54,10 +54,15 @@ class Rule(RuleModel):
         default_factory=dict,
         description='Label matchers: "value" exact, "!value" not, "~regex", "!~regex".',
     )
-    function: Literal["value", "rate", "delta"] = Field(
+    function: Literal["value", "rate", "delta", "increase"] = Field(
         "value",
         description="value: the sample as is; rate: per-second increase between reports; "
-        "delta: increase since the previous report.",
+        "delta: change since the previous report; increase: growth over `window`.",
+    )
+    window: Duration | None = Field(None, description="With `increase`: how far back to look.")
+    inhibited_by: list[str] = Field(
+        default_factory=list,
+        description="Stay quiet while one of these rules fires for the same host and labels.",
     )
     predict: Prediction | None = Field(None, description="Compare a linear forecast instead.")
     above: float | None = Field(None, description="Breach when the value is above this.")
@@ -99,6 +104,8 @@ class Rule(RuleModel):
             raise ValueError("`absent` watches the host's reports as a whole: remove `metric`")
         if (self.function != "value" or self.predict) and kinds[0] in ("equals", "in", "not_in"):
             raise ValueError("`function` and `predict` work on numbers, not on state matches")
+        if (self.function == "increase") != (self.window is not None):
+            raise ValueError("`function: increase` and `window` go together (e.g. window: 24h)")
         if isinstance(self.summary, dict) and "en" not in self.summary:
             raise ValueError("a multi-language `summary` needs an `en` entry as the fallback")
         return self

@@ -203,3 +203,79 @@ def test_restored_incident_resolves_when_value_recovers(ruleset_from: RuleFactor
     assert not engine.restore_firing("NoSuchRule", "h1", {}, since=0.0)
     assert kinds(engine.evaluate(report("h1", mem(0.5)), 10.0)) == ["resolve"]
     assert SignalKind.RESOLVE.value == "resolve"
+
+
+INCREASE = """\
+group: t
+rules:
+  - name: ReallocRising
+    priority: P2
+    metric: smart_reallocated_sectors
+    match: {device: "~/dev/.*"}
+    function: increase
+    window: 24h
+    above: 0
+    summary: "x"
+"""
+
+
+def test_increase_over_window_stays_open_while_cached_values_repeat(
+    ruleset_from: RuleFactory,
+) -> None:
+    engine = RuleEngine(ruleset_from(INCREASE))
+
+    def at(hours: float, value: float) -> list[str]:
+        sample = Sample("smart_reallocated_sectors", value, {"device": "/dev/sda"})
+        return kinds(engine.evaluate(report("h", sample, probe="smart"), hours * 3600))
+
+    assert at(0, 8) == [], "first reading: nothing to compare"
+    assert at(1, 8) == []
+    assert at(2, 12) == ["fire"], "grew by 4"
+    assert at(3, 12) == [] and at(20, 12) == [], "the same cached value does not resolve it"
+    assert at(26.5, 12) == ["resolve"], "no growth in the last 24 h"
+
+
+INHIBIT = """\
+group: t
+rules:
+  - name: NoRedundancy
+    priority: P1
+    metric: raid_array_redundancy_left
+    below: 0.5
+    summary: "x"
+  - name: Degraded
+    priority: P2
+    metric: raid_array_degraded
+    above: 0.5
+    inhibited_by: [NoRedundancy]
+    summary: "x"
+"""
+
+
+def test_inhibited_rule_stays_quiet_while_the_stronger_one_fires(
+    ruleset_from: RuleFactory,
+) -> None:
+    engine = RuleEngine(ruleset_from(INHIBIT))
+
+    def array(degraded: float, left: float, t: float) -> list[tuple[str, str]]:
+        labels = {"array": "md0"}
+        samples = (
+            Sample("raid_array_degraded", degraded, labels),
+            Sample("raid_array_redundancy_left", left, labels),
+        )
+        return [(s.kind.value, s.rule.name) for s in engine.evaluate(report("h", *samples), t)]
+
+    assert array(1, 0, 0.0) == [("fire", "NoRedundancy")], "one incident, the P1, not both"
+    assert array(1, 0, 1.0) == [], "held back while the P1 fires"
+    rebuilt = array(1, 1, 2.0)  # one disk rebuilt, still degraded: the P2 takes over at once
+    assert sorted(rebuilt) == [("fire", "Degraded"), ("resolve", "NoRedundancy")]
+    assert array(0, 1, 3.0) == [("resolve", "Degraded")]
+
+
+def test_unknown_inhibitor_is_a_load_error(ruleset_from: RuleFactory) -> None:
+    import pytest
+
+    from rules.loader import RuleLoadError
+
+    with pytest.raises(RuleLoadError, match="inhibited_by names unknown rule 'Nope'"):
+        ruleset_from(INHIBIT.replace("[NoRedundancy]", "[Nope]"))

@@ -1,0 +1,122 @@
+"""Built-in packs against real captures: what a monitor concludes, probe and rules together.
+
+Each case runs a shared fixture through its probe's parser, then the samples through every
+built-in rule, and checks exactly which incidents open (rule, priority, device).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from agent.probe import ProbeData
+from agent.probes.hwraid import emit
+from agent.probes.mdraid import array_samples, parse_mdstat
+from agent.probes.smart_parse import parse_device
+from agent.probes.storcli import parse_storcli_json
+from agent.report import Sample
+from rules.engine import RuleEngine, SignalKind
+from rules.loader import load_rules
+from tests.rules.conftest import report
+
+
+def fired(samples: list[Sample], probe: str) -> set[tuple[str, str]]:
+    """(rule, priority) of every incident the built-in packs open for these samples."""
+    engine = RuleEngine(load_rules())
+    signals = engine.evaluate(report("h1", *samples, probe=probe), 0.0)
+    # The same state a day later: long enough for every `for:` (the host kept reporting).
+    signals += engine.evaluate(report("h1", *samples, probe=probe), 86400.0)
+    signals += engine.tick(86400.0)
+    return {(s.rule.name, s.rule.rule.priority.value) for s in signals if s.kind is SignalKind.FIRE}
+
+
+def mdstat_samples(path: Path) -> list[Sample]:
+    data = ProbeData()
+    for array in parse_mdstat(path.read_text()):
+        array_samples(array, data)
+    return data.samples
+
+
+@pytest.mark.parametrize(
+    ("fixture", "expected"),
+    [
+        (
+            "raid5-degraded-failed-member.txt",
+            {("RaidArrayNoRedundancy", "P1"), ("RaidMemberFaulty", "P2")},
+        ),
+        (
+            "raid6-two-missing-recovering-19pct.txt",
+            {("RaidArrayNoRedundancy", "P1"), ("RaidArrayRebuilding", "P4")},
+        ),
+        (
+            "raid5-degraded-recovering-12pct.txt",
+            {("RaidArrayNoRedundancy", "P1"), ("RaidArrayRebuilding", "P4")},
+        ),
+        ("raid1-check-98pct.txt", {("RaidArrayRebuilding", "P4")}),
+        ("raid6-seven-disk-healthy-bitmap.txt", set()),
+        ("raid1-raid0-healthy-bitmaps-centos6.txt", set()),
+        ("imsm-external-metadata-raid1.txt", set()),
+    ],
+    ids=lambda v: v if isinstance(v, str) else "",
+)
+def test_mdstat_captures_open_the_right_incidents(
+    shared_fixtures: Path, fixture: str, expected: set[tuple[str, str]]
+) -> None:
+    assert fired(mdstat_samples(shared_fixtures / "mdstat" / fixture), "mdraid") == expected
+
+
+@pytest.mark.parametrize(
+    ("fixture", "expected"),
+    [
+        (
+            "ata-hdd-smart-failed-reallocated-535-wdc-wd3200bevt-usb.json",
+            {
+                ("SmartHealthFailed", "P1"),
+                ("SmartPrefailAttributeAtThreshold", "P2"),
+                ("SmartPendingSectors", "P2"),
+            },
+        ),
+        (
+            "nvme-critical-warning-samsung-pm1725a-mzwll3t2.json",
+            {("SmartHealthFailed", "P1"), ("NvmeCriticalWarning", "P2")},
+        ),
+        ("ata-hdd-healthy-wdc-wd20efrx.json", set()),
+        ("nvme-healthy-samsung-pm9a1-mzvl21t0.json", set()),
+        ("scsi-sas-healthy-hitachi-h109060sesun600g.json", set()),
+    ],
+    ids=lambda v: v if isinstance(v, str) else "",
+)
+def test_smart_captures_open_the_right_incidents(
+    shared_fixtures: Path, fixture: str, expected: set[tuple[str, str]]
+) -> None:
+    text = (shared_fixtures / "smartctl" / fixture).read_text()
+    samples = parse_device(text, "/dev/sdx")
+    assert fired(samples, "smart") == expected
+
+
+def test_degraded_raid10_behind_storcli_pages_p1_not_also_p2(shared_fixtures: Path) -> None:
+    text = (
+        shared_fixtures / "storcli" / "storcli-c0-show-all-raid6-hdd-optimal-bbu.json"
+    ).read_text()
+    data = ProbeData()
+    emit(data, parse_storcli_json(text).snapshot, "storcli")
+    assert fired(data.samples, "storcli") == set(), "optimal RAID6 with a good BBU is quiet"
+
+
+def test_rising_reallocations_page_but_a_stable_old_count_does_not() -> None:
+    engine = RuleEngine(load_rules())
+    labels = {"device": "/dev/sda", "model": "x", "serial": "y", "protocol": "ATA"}
+
+    def at(t: float, count: float) -> set[str]:
+        sample = Sample("smart_reallocated_sectors", count, labels)
+        return {s.rule.name for s in engine.evaluate(report("h1", sample, probe="smart"), t)}
+
+    assert at(0, 304) == set() and at(600, 304) == set(), "304 for years is not news"
+    assert at(1200, 310) == {"SmartReallocatedSectorsRising"}
+
+
+def test_unreadable_smart_device_is_reported_after_half_an_hour() -> None:
+    # What the smart probe emits for nvme-open-permission-denied.json (see test_smart.py).
+    sample = Sample("smart_device_readable", 0.0, {"device": "/dev/nvme0"})
+    assert fired([sample], "smart") == {("SmartDeviceUnreadable", "P4")}
