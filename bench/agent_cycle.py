@@ -1,4 +1,4 @@
-"""Agent cost per cycle: CPU and wall ms of collect + encode + gzip + POST, and the agent's RSS.
+"""Agent cost per cycle: CPU and wall ms of collect + encode + gzip + POST, and the agent RSS.
 
 The POST goes to a minimal keep-alive HTTP sink in a *separate process*, so the sink's CPU is
 not counted in this process's time.process_time().
@@ -113,7 +113,7 @@ def run(cycles: int = 500) -> dict[str, float]:
             "samples_per_report": float(sum(len(p.samples) for p in report.probes)),
             "report_json_bytes": float(len(encode_report(report))),
             "report_gzip_bytes": float(len(body)),
-            "bench_rss_mib": rss_mib(),
+            "bench_process_rss_mib": rss_mib(),  # harness + agent code, in one process
             "agent_process_rss_mib": agent_process_rss(url),
         }
     finally:

@@ -17,13 +17,11 @@ def is_breach(rule: Rule, value: float | str, firing: bool) -> bool:
     # Hysteresis: a firing series holds while at or past its clear_* level; without one it
     # holds exactly as long as the breach itself.
     if rule.above is not None:
-        if firing and rule.clear_below is not None:
-            return value >= rule.clear_below
-        return value > rule.above
+        hold = firing and rule.clear_below is not None
+        return value >= rule.clear_below if hold else value > rule.above  # type: ignore[operator]
     if rule.below is not None:
-        if firing and rule.clear_above is not None:
-            return value <= rule.clear_above
-        return value < rule.below
+        hold = firing and rule.clear_above is not None
+        return value <= rule.clear_above if hold else value < rule.below  # type: ignore[operator]
     return False
 
 

@@ -1,0 +1,133 @@
+"""Pushing reports to the collector: one kept HTTP session, gzip, bearer token, spool on failure."""
+
+from __future__ import annotations
+
+import gzip
+import logging
+from typing import Literal
+
+import requests
+
+from agent.report import Report, encode_report
+from agent.spool import Spool
+from agent.version import AGENT_VERSION
+
+logger = logging.getLogger(__name__)
+
+INGEST_PATH = "/api/v1/reports"
+_MESSAGE_LIMIT = 500
+
+PostOutcome = Literal["sent", "failed", "rejected"]
+SendOutcome = Literal["sent", "spooled", "rejected"]
+
+
+def ingest_url(collector: str) -> str:
+    """The collector's report endpoint from its base URL ("http://host:9810" or ".../")."""
+    return collector.rstrip("/") + INGEST_PATH
+
+
+def encode_body(report: Report, level: int = 6) -> bytes:
+    """The gzip-compressed JSON body of a report (mtime 0, so equal reports give equal bytes)."""
+    return gzip.compress(encode_report(report), compresslevel=level, mtime=0)
+
+
+class ReportSender:
+    """Sends each report once; keeps it in the spool when the collector cannot take it now.
+
+    A connection error, a timeout, a 5xx or a 429 means "try again later": the body is spooled
+    and sent, oldest first, after the next successful send. Any other 4xx means the collector
+    will never accept this body (bad token, invalid report): it is logged and dropped.
+    """
+
+    def __init__(
+        self,
+        collector: str,
+        token: str | None,
+        spool: Spool,
+        timeout_seconds: float = 5.0,
+        drain_per_cycle: int = 20,
+    ) -> None:
+        self.url = ingest_url(collector)
+        self._spool = spool
+        self._timeout = timeout_seconds
+        self._drain_per_cycle = drain_per_cycle
+        self._session = requests.Session()
+        # Proxy settings are read from the environment once here: with trust_env, requests
+        # would rescan the environment and ~/.netrc on every single post.
+        self._session.trust_env = False
+        self._session.proxies.update(requests.utils.get_environ_proxies(self.url))
+        self._session.headers.update(
+            {
+                "Content-Type": "application/json",
+                "Content-Encoding": "gzip",
+                "User-Agent": f"watchkeeper-agent/{AGENT_VERSION}",
+            }
+        )
+        if token:
+            self._session.headers["Authorization"] = f"Bearer {token}"
+        self.reports_sent_total = 0
+        self.send_failures_total = 0
+        self.reports_rejected_total = 0
+
+    @property
+    def spool(self) -> Spool:
+        """Where undelivered reports wait."""
+        return self._spool
+
+    def send(self, report: Report) -> SendOutcome:
+        """Deliver one report, spooling it on a transient failure; then drain the spool."""
+        body = encode_body(report)
+        outcome = self._post(body)
+        if outcome == "failed":
+            self._spool.push(body)
+            return "spooled"
+        if outcome == "sent":
+            self.drain()
+        return outcome
+
+    def drain(self) -> int:
+        """Send up to `drain_per_cycle` spooled reports, oldest first; stop at the first failure."""
+        delivered = 0
+        for _ in range(self._drain_per_cycle):
+            body = self._spool.oldest()
+            if body is None or self._post(body) == "failed":
+                break
+            self._spool.pop_oldest()  # delivered, or rejected for good
+            delivered += 1
+        return delivered
+
+    def close(self) -> None:
+        """Close the kept connection."""
+        self._session.close()
+
+    def _post(self, body: bytes) -> PostOutcome:
+        try:
+            response = self._session.post(
+                self.url, data=body, timeout=self._timeout, allow_redirects=False
+            )
+        except requests.RequestException as exc:
+            self.send_failures_total += 1
+            logger.warning("collector %s unreachable, report kept: %s", self.url, exc)
+            return "failed"
+        status = response.status_code
+        if 200 <= status < 300:
+            self.reports_sent_total += 1
+            return "sent"
+        if status == 429 or status >= 500:
+            self.send_failures_total += 1
+            logger.warning("collector %s busy (HTTP %d), report kept", self.url, status)
+            return "failed"
+        self.reports_rejected_total += 1
+        logger.error(
+            "collector %s rejected the report (HTTP %d), dropped: %s",
+            self.url,
+            status,
+            _collector_message(response),
+        )
+        return "rejected"
+
+
+def _collector_message(response: requests.Response) -> str:
+    if 300 <= response.status_code < 400:
+        return f"redirected to {response.headers.get('Location')}; set the collector URL to it"
+    return response.text[:_MESSAGE_LIMIT].strip() or response.reason or "(no message)"
