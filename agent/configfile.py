@@ -103,7 +103,7 @@ _UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 60480
 
 
 def parse_duration(value: str | float | int) -> float:
-    """"90s", "5m", "1h30m", "500ms" or a bare number of seconds -> seconds.
+    """ "90s", "5m", "1h30m", "500ms" or a bare number of seconds -> seconds.
 
     Same spelling as Prometheus durations, so rule files read alike.
     """
