@@ -10,11 +10,18 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import msgspec
+
 from agent.exec import CommandRunner, SubprocessRunner
 from agent.metrics_server import AgentSnapshot
 from agent.probe import Probe
 from agent.probes.host import build_host_probes
 from agent.probes.lmsensors import build_lmsensors_probes
+from agent.probes.mdraid import build_mdraid_probes
+from agent.probes.megacli import build_megacli_probes
+from agent.probes.smart import build_smart_probes
+from agent.probes.ssacli import build_ssacli_probes
+from agent.probes.storcli import build_storcli_probes
 from agent.report import Report
 from agent.runner import ProbeRunner
 from agent.settings import AgentSettings
@@ -27,10 +34,40 @@ logger = logging.getLogger(__name__)
 def build_probes(settings: AgentSettings, runner: CommandRunner) -> list[Probe]:
     """Every enabled probe, in report order; new probe modules add one line here."""
     sections = settings.probes
+    mdraid = sections.mdraid
+    if mdraid.procfs == "/proc":  # not set in its own section: follow the agent's --procfs
+        mdraid = msgspec.structs.replace(mdraid, procfs=settings.procfs)
     return [
         *build_host_probes(sections.host, runner, procfs=settings.procfs),
         *build_lmsensors_probes(sections.lmsensors, runner),
+        *build_smart_probes(sections.smart, runner),
+        *build_mdraid_probes(mdraid, runner),
+        *build_storcli_probes(sections.storcli, runner),
+        *build_megacli_probes(sections.megacli, runner),
+        *build_ssacli_probes(sections.ssacli, runner),
+        *_snmp_probes(settings, runner),
     ]
+
+
+def _snmp_probes(settings: AgentSettings, runner: CommandRunner) -> list[Probe]:
+    # pysnmp runs on asyncio; hosts without SNMP devices or traps never load either.
+    snmp = settings.probes.snmp
+    if not snmp.devices and not snmp.traps.listen:
+        return []
+    from agent.probes.snmp import build_snmp_probes
+
+    return build_snmp_probes(snmp, runner)
+
+
+def close_probes(probes: list[Probe]) -> None:
+    """Release what probes hold open (the trap receiver's socket); optional per probe."""
+    for probe in probes:
+        close = getattr(probe, "close", None)
+        if callable(close):
+            try:
+                close()
+            except Exception:
+                logger.exception("probe %s did not close cleanly", probe.name)
 
 
 def next_deadline(start: float, interval: float, now: float) -> float:
@@ -129,7 +166,8 @@ def build_sender(settings: AgentSettings, token: str | None) -> ReportSender:
 def run_agent(settings: AgentSettings, token: str | None) -> None:
     """Run until SIGTERM or SIGINT, serving /metrics if `listen` is set."""
     sender = build_sender(settings, token)
-    agent = Agent(build_runner(settings), sender, settings.interval_seconds)
+    runner = build_runner(settings)
+    agent = Agent(runner, sender, settings.interval_seconds)
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda _signum, _frame: agent.stop())
     server = None
@@ -146,4 +184,5 @@ def run_agent(settings: AgentSettings, token: str | None) -> None:
         if server is not None:
             server.stop()
         sender.close()
+        close_probes(runner.probes)
         logger.info("agent stopped")

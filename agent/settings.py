@@ -19,6 +19,12 @@ from agent.configfile import (
 )
 from agent.probes.host import HostSettings
 from agent.probes.lmsensors import LmSensorsSettings
+from agent.probes.mdraid import MdRaidSettings
+from agent.probes.megacli import MegacliSettings
+from agent.probes.smart import SmartSettings
+from agent.probes.ssacli import SsacliSettings
+from agent.probes.storcli import StorcliSettings
+from agent.snmp_settings import SnmpSettings
 
 _LISTEN = re.compile(r"^(?:\[(?P<ipv6>[0-9A-Fa-f:.]+)\]|(?P<host>[^:\s]*)):(?P<port>\d{1,5})$")
 _DURATION_FIELDS = ("interval", "request_timeout")
@@ -52,6 +58,12 @@ class ProbesSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw
 
     host: HostSettings = msgspec.field(default_factory=HostSettings)
     lmsensors: LmSensorsSettings = msgspec.field(default_factory=LmSensorsSettings)
+    smart: SmartSettings = msgspec.field(default_factory=SmartSettings)
+    mdraid: MdRaidSettings = msgspec.field(default_factory=MdRaidSettings)
+    storcli: StorcliSettings = msgspec.field(default_factory=StorcliSettings)
+    megacli: MegacliSettings = msgspec.field(default_factory=MegacliSettings)
+    ssacli: SsacliSettings = msgspec.field(default_factory=SsacliSettings)
+    snmp: SnmpSettings = msgspec.field(default_factory=SnmpSettings)
 
 
 class AgentSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
