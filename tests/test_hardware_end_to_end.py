@@ -1,0 +1,106 @@
+"""Hardware peers through the real collector: a real snmpd's UPS (and, when the IPMI probe is
+present, a real ipmi_sim BMC) open and resolve incidents with the built-in rule packs.
+
+The agent side runs the real probes and the real ProbeRunner; reports go over HTTP to a
+collector served by uvicorn on loopback.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import msgspec
+import pytest
+
+from agent.probes.snmp import build_snmp_probes
+from agent.runner import ProbeRunner
+from agent.snmp_settings import SnmpSettings
+from collector.notify.channels import RecordingChannel
+from tests.collector.harness import FakeClock, RunningCollector, wait_for
+from tests.peers import require_tool
+from tests.peers.snmpd import (
+    UPS_BATTERY_LOW,
+    UPS_BATTERY_NORMAL,
+    UPS_OUTPUT_BATTERY,
+    UPS_OUTPUT_NORMAL,
+    SnmpdPeer,
+    running_snmpd,
+)
+
+pytestmark = pytest.mark.peer
+
+
+@pytest.fixture
+def snmpd(tmp_path: Path) -> Iterator[SnmpdPeer]:
+    require_tool("snmpd", "snmpd")
+    with running_snmpd(tmp_path) as peer:
+        yield peer
+
+
+@pytest.fixture
+def collector(tmp_path: Path) -> Iterator[tuple[RunningCollector, RecordingChannel]]:
+    recorder = RecordingChannel("e2e")
+    # Reports carry the agent's real time; the collector must agree or it calls them stale.
+    running = RunningCollector(tmp_path, FakeClock(time.time()), channels=[recorder])
+    yield running, recorder
+    running.stop()
+
+
+def _open(running: RunningCollector) -> list[tuple[str, str, str]]:
+    return sorted(
+        (i["rule"], i["host"], i["priority"]) for i in running.get("/api/v1/incidents?state=open")
+    )
+
+
+def test_ups_on_battery_then_low_pages_and_recovers_through_the_collector(
+    snmpd: SnmpdPeer, collector: tuple[RunningCollector, RecordingChannel]
+) -> None:
+    running, recorder = collector
+    settings = msgspec.convert(
+        {
+            "devices": [
+                {
+                    "name": "ups-1",
+                    "address": "127.0.0.1",
+                    "port": snmpd.port,
+                    "community": snmpd.community,
+                    "timeout": "1s",
+                    "retries": 0,
+                    "profiles": ["system", "ups_mib"],
+                }
+            ]
+        },
+        SnmpSettings,
+    )
+    agent = ProbeRunner(build_snmp_probes(settings), "monitor-1", 10.0)
+
+    def cycle() -> None:
+        report = agent.run_cycle()
+        assert running.post(report).status_code == 202
+        running.clock.advance(10)
+
+    cycle()
+    assert _open(running) == [], "a UPS on mains is quiet"
+    assert "ups-1" in [h["name"] for h in running.get("/api/v1/hosts")], "device is a host"
+
+    snmpd.set_ups(output_source=UPS_OUTPUT_BATTERY, seconds_on_battery=60)
+    cycle()
+    assert _open(running) == [("UpsOnBattery", "ups-1", "P2")]
+
+    snmpd.set_ups(battery_status=UPS_BATTERY_LOW)
+    cycle()
+    assert ("UpsBatteryLow", "ups-1", "P1") in _open(running)
+
+    snmpd.set_ups(battery_status=UPS_BATTERY_NORMAL, output_source=UPS_OUTPUT_NORMAL)
+    cycle()
+    assert _open(running) == []
+    resolved = running.get("/api/v1/incidents?state=resolved")
+    assert {i["rule"] for i in resolved} == {"UpsOnBattery", "UpsBatteryLow"}
+    wait_for(
+        lambda: (
+            sorted(n.event for n in recorder.notifications)
+            == ["opened", "opened", "resolved", "resolved"]
+        )
+    )
