@@ -16,6 +16,7 @@ from agent.exec import CommandRunner, SubprocessRunner
 from agent.metrics_server import AgentSnapshot
 from agent.probe import Probe
 from agent.probes.host import build_host_probes
+from agent.probes.ipmi import build_ipmi_probes
 from agent.probes.lmsensors import build_lmsensors_probes
 from agent.probes.mdraid import build_mdraid_probes
 from agent.probes.megacli import build_megacli_probes
@@ -46,6 +47,7 @@ def build_probes(settings: AgentSettings, runner: CommandRunner) -> list[Probe]:
         *build_megacli_probes(sections.megacli, runner),
         *build_ssacli_probes(sections.ssacli, runner),
         *_snmp_probes(settings, runner),
+        *build_ipmi_probes(sections.ipmi, runner),
     ]
 
 

@@ -18,6 +18,7 @@ from agent.configfile import (
     parse_duration,
 )
 from agent.probes.host import HostSettings
+from agent.probes.ipmi import IpmiSettings
 from agent.probes.lmsensors import LmSensorsSettings
 from agent.probes.mdraid import MdRaidSettings
 from agent.probes.megacli import MegacliSettings
@@ -64,6 +65,7 @@ class ProbesSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw
     megacli: MegacliSettings = msgspec.field(default_factory=MegacliSettings)
     ssacli: SsacliSettings = msgspec.field(default_factory=SsacliSettings)
     snmp: SnmpSettings = msgspec.field(default_factory=SnmpSettings)
+    ipmi: IpmiSettings = msgspec.field(default_factory=IpmiSettings)
 
 
 class AgentSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):

@@ -14,12 +14,15 @@ from pathlib import Path
 import msgspec
 import pytest
 
+from agent.exec import FixtureRunner
+from agent.probes.ipmi import IpmiSettings, build_ipmi_probes
 from agent.probes.snmp import build_snmp_probes
 from agent.runner import ProbeRunner
 from agent.snmp_settings import SnmpSettings
 from collector.notify.channels import RecordingChannel
 from tests.collector.harness import FakeClock, RunningCollector, wait_for
-from tests.peers import require_tool
+from tests.peers import require_tool, wait_until
+from tests.peers.ipmi_sim import CPU_TEMP, FAN_1, running_ipmi_sim
 from tests.peers.snmpd import (
     UPS_BATTERY_LOW,
     UPS_BATTERY_NORMAL,
@@ -103,4 +106,67 @@ def test_ups_on_battery_then_low_pages_and_recovers_through_the_collector(
             sorted(n.event for n in recorder.notifications)
             == ["opened", "opened", "resolved", "resolved"]
         )
+    )
+
+
+def test_bmc_sensors_page_and_recover_and_a_lost_bmc_is_its_own_incident(
+    tmp_path: Path, collector: tuple[RunningCollector, RecordingChannel]
+) -> None:
+    require_tool("ipmi_sim", "openipmi")
+    running, _ = collector
+    with running_ipmi_sim(tmp_path) as bmc:
+        settings = msgspec.convert(
+            {
+                "interval": "1ms",
+                "bmcs": [
+                    {
+                        "name": "db7",
+                        "address": "127.0.0.1",
+                        "port": bmc.port,
+                        "username": bmc.username,
+                        "password": bmc.password,
+                        "timeout": "3s",
+                    }
+                ],
+            },
+            IpmiSettings,
+        )
+        probes = build_ipmi_probes(settings, FixtureRunner({}))
+        agent = ProbeRunner(probes, "monitor-1", 10.0)
+
+        def cycle() -> None:
+            assert running.post(agent.run_cycle()).status_code == 202
+            running.clock.advance(10)
+
+        # The simulator now and then drops a session's first packet: wait for a good read.
+        wait_until(lambda: _bmc_up(agent), 15, "first BMC read")
+        cycle()
+        assert _open(running) == [], "healthy sensors are quiet"
+
+        bmc.set_sensor_value(CPU_TEMP, 90)
+        bmc.set_sensor_value(FAN_1, 0)
+        cycle()
+        assert _open(running) == [
+            ("FanStopped", "db7", "P2"),
+            ("IpmiSensorCritical", "db7", "P2"),
+            ("IpmiSensorCriticalP1", "db7", "P1"),
+        ], "CPU critical P1; fan P2"
+
+        bmc.reset()
+        cycle()
+        assert _open(running) == []
+
+        for probe in probes:
+            probe.close()  # log out before the BMC goes away
+        bmc.stop()
+        for _ in range(14):  # 2m of cycles with the BMC gone: `for: 2m`
+            cycle()
+        running.tick()
+    assert _open(running) == [("BmcUnreachable", "db7", "P3")], "unreachable, not a sensor fault"
+
+
+def _bmc_up(agent: ProbeRunner) -> bool:
+    report = agent.run_cycle()
+    return any(
+        s.metric == "ipmi_bmc_up" and s.value == 1.0 for p in report.probes for s in p.samples
     )
