@@ -11,8 +11,31 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
+import msgspec
+
+from agent.configfile import parse_duration
 from agent.exec import CommandError, CommandResult, CommandRunner
 from agent.probe import ProbeData, ProbeError
+
+
+class RaidToolSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    """What every controller-CLI probe shares (each tool adds the path to its binary).
+
+    enabled: run this probe (default false: only hosts with that controller need it).
+    min_interval: reuse the last result until this much time has passed (default "2m"; the
+        tools take seconds and hold the controller's lock).
+    timeout: how long one command may run.
+    """
+
+    enabled: bool = False
+    min_interval: str = "2m"
+    timeout: str = "60s"
+
+    def __post_init__(self) -> None:
+        parse_duration(self.min_interval)
+        if parse_duration(self.timeout) <= 0:
+            raise ValueError(f"timeout must be more than 0 s, got {self.timeout!r}")
+
 
 # Normalised virtual-drive states; anything else is reported as "unknown".
 VD_STATES = {

@@ -7,8 +7,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-import msgspec
-
 from agent.configfile import parse_duration
 from agent.exec import CommandRunner
 from agent.probe import ProbeData, ProbeError
@@ -16,6 +14,7 @@ from agent.probes.hwraid import (
     Battery,
     PhysicalDrive,
     RaidSnapshot,
+    RaidToolSettings,
     VirtualDrive,
     battery_ok,
     emit,
@@ -41,7 +40,7 @@ _YES = "yes"
 _Parsed = TypeVar("_Parsed")
 
 
-class MegacliSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+class MegacliSettings(RaidToolSettings, frozen=True, forbid_unknown_fields=True, kw_only=True):
     """How the agent reads MegaRAID controllers through MegaCli.
 
     enabled: run the megacli probe (default false: prefer storcli where it is available).
@@ -51,15 +50,7 @@ class MegacliSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, k
     timeout: how long one MegaCli command may run.
     """
 
-    enabled: bool = False
     megacli_path: str = "megacli"
-    min_interval: str = "2m"
-    timeout: str = "60s"
-
-    def __post_init__(self) -> None:
-        parse_duration(self.min_interval)
-        if parse_duration(self.timeout) <= 0:
-            raise ValueError(f"timeout must be more than 0 s, got {self.timeout!r}")
 
 
 @dataclass

@@ -6,8 +6,6 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-import msgspec
-
 from agent.configfile import parse_duration
 from agent.exec import CommandRunner
 from agent.probe import ProbeData, ProbeError
@@ -16,6 +14,7 @@ from agent.probes.hwraid import (
     Controller,
     PhysicalDrive,
     RaidSnapshot,
+    RaidToolSettings,
     VirtualDrive,
     battery_ok,
     emit,
@@ -41,7 +40,7 @@ _PROGRESS = re.compile(r"(\d+(?:\.\d+)?)% complete")
 _FINE_PD_STATES = frozenset({"online", "hotspare", "unconfigured_good"})
 
 
-class SsacliSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+class SsacliSettings(RaidToolSettings, frozen=True, forbid_unknown_fields=True, kw_only=True):
     """How the agent reads HPE Smart Array controllers.
 
     enabled: run the ssacli probe (default false: only HPE ProLiant hosts need it).
@@ -50,15 +49,7 @@ class SsacliSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw
     timeout: how long one ssacli command may run (`show config detail` can take 20 s).
     """
 
-    enabled: bool = False
     ssacli_path: str = "ssacli"
-    min_interval: str = "2m"
-    timeout: str = "60s"
-
-    def __post_init__(self) -> None:
-        parse_duration(self.min_interval)
-        if parse_duration(self.timeout) <= 0:
-            raise ValueError(f"timeout must be more than 0 s, got {self.timeout!r}")
 
 
 @dataclass

@@ -18,6 +18,7 @@ from agent.probes.hwraid import (
     Controller,
     PhysicalDrive,
     RaidSnapshot,
+    RaidToolSettings,
     VirtualDrive,
     battery_ok,
     emit,
@@ -39,7 +40,7 @@ _OK_CONTROLLER = frozenset({"optimal", "ok"})
 _BATTERY_TABLES = ("BBU_Info", "Cachevault_Info")
 
 
-class StorcliSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+class StorcliSettings(RaidToolSettings, frozen=True, forbid_unknown_fields=True, kw_only=True):
     """How the agent reads MegaRAID controllers through storcli.
 
     enabled: run the storcli probe (default false: only hosts with a MegaRAID/PERC need it).
@@ -50,16 +51,8 @@ class StorcliSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, k
     timeout: how long one storcli command may run.
     """
 
-    enabled: bool = False
     storcli_path: str = "storcli64"
     output: Literal["json", "text"] = "json"
-    min_interval: str = "2m"
-    timeout: str = "60s"
-
-    def __post_init__(self) -> None:
-        parse_duration(self.min_interval)
-        if parse_duration(self.timeout) <= 0:
-            raise ValueError(f"timeout must be more than 0 s, got {self.timeout!r}")
 
 
 @dataclass
