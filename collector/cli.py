@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import secrets
 import signal
 import subprocess
@@ -188,4 +187,3 @@ def _setup_logging(level: str) -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
-    os.environ.setdefault("PYTHONUNBUFFERED", "1")

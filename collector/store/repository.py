@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import Engine, Insert, Row, func, insert, select, update
@@ -180,6 +180,4 @@ def _incident_from(row: Row[Any]) -> Incident:
 
 
 def _replace_id(incident: Incident, new_id: int) -> Incident:
-    from dataclasses import replace
-
     return replace(incident, id=new_id)
