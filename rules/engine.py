@@ -91,8 +91,9 @@ class RuleEngine:
         reported: dict[str, set[str]] = {}
         for result in report.probes:
             host = result.target or report.host
-            self.last_seen[host] = now
-            signals += self._resolve_absent(host, now)
+            if self.last_seen.get(host) != now:  # first result for this host in this report
+                self.last_seen[host] = now
+                signals += self._resolve_absent(host, now)
             ok = 0.0 if result.status == "error" else 1.0
             success = Sample(PROBE_SUCCESS, ok, {"probe": result.probe})
             signals += self._observe(host, result.probe, (success,), now)
