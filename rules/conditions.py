@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 from collections import deque
 from dataclasses import dataclass, field
 
@@ -33,26 +34,70 @@ def _state_matches(rule: Rule, state: str) -> bool:
     return rule.not_in is not None and state not in rule.not_in
 
 
+# Resolution of a history: points two apart are at least window/MAX_POINTS apart, so a series
+# holds at most 2 * MAX_POINTS points whatever the report interval (a 24 h forecast over 10 s
+# reports would otherwise hold 8,640 per series).
+MAX_POINTS = 720
+
+
 @dataclass
 class SeriesHistory:
-    """The recent points of one series that `rate`, `delta` and `predict` rules need."""
+    """The recent points of one series that `rate`, `delta`, `increase` and `predict` need.
+
+    Bounded and O(1) per report: a point closer than window/MAX_POINTS to its predecessor
+    replaces the newest one; each point carries the series' cumulative rise (for `increase`);
+    the least-squares sums are kept running (for `predict`) and rebuilt now and then so float
+    error cannot accumulate.
+    """
 
     window: float
-    points: deque[tuple[float, float]] = field(default_factory=deque)
+    points: deque[tuple[float, float, float]] = field(default_factory=deque)
+    _origin: float = 0.0
+    _sums: list[float] = field(default_factory=lambda: [0.0] * 5)  # n, Σt, Σv, Σt², Σtv
+    _removals: int = 0
 
     def add(self, time: float, value: float) -> None:
         """Append a point and forget those older than the window (always keep two)."""
-        if self.points and time <= self.points[-1][0]:
+        points = self.points
+        if points and time <= points[-1][0]:
             return  # a replayed or out-of-order report adds nothing
-        self.points.append((time, value))
-        while len(self.points) > 2 and self.points[0][0] < time - self.window:
-            self.points.popleft()
+        if not points:
+            self._origin = time
+        elif len(points) >= 2 and time - points[-2][0] < self.window / MAX_POINTS:
+            self._count(points.pop(), -1.0)
+        previous = points[-1] if points else None
+        rise = max(0.0, value - previous[1]) if previous else 0.0
+        point = (time, value, (previous[2] if previous else 0.0) + rise)
+        points.append(point)
+        self._count(point, 1.0)
+        while len(points) > 2 and points[0][0] < time - self.window:
+            self._count(points.popleft(), -1.0)
+
+    def _count(self, point: tuple[float, float, float], sign: float) -> None:
+        t, v = point[0] - self._origin, point[1]
+        sums = self._sums
+        sums[0] += sign
+        sums[1] += sign * t
+        sums[2] += sign * v
+        sums[3] += sign * t * t
+        sums[4] += sign * t * v
+        if sign < 0:
+            self._removals += 1
+            if self._removals >= 4 * MAX_POINTS:
+                self._rebuild()
+
+    def _rebuild(self) -> None:
+        self._removals = 0
+        self._origin = self.points[0][0] if self.points else 0.0
+        self._sums = [0.0] * 5
+        for point in self.points:
+            self._count(point, 1.0)
 
     def rate(self) -> float | None:
         """Per-second increase between the last two points; None after a counter reset."""
         if len(self.points) < 2:
             return None
-        (t0, v0), (t1, v1) = self.points[-2], self.points[-1]
+        (t0, v0, _), (t1, v1, _) = self.points[-2], self.points[-1]
         if v1 < v0 or t1 <= t0:
             return None
         return (v1 - v0) / (t1 - t0)
@@ -64,30 +109,24 @@ class SeriesHistory:
         return self.points[-1][1] - self.points[-2][1]
 
     def increase(self, since: float) -> float:
-        """Growth since `since`, counting only rises (a reset or a fall adds nothing)."""
-        grown = 0.0
-        previous: float | None = None
-        for time, value in self.points:
-            if time < since:
-                previous = value
-                continue
-            if previous is not None and value > previous:
-                grown += value - previous
-            previous = value
-        return grown
+        """Growth since `since`, counting only rises (a reset or a fall adds nothing).
+
+        Rises into the first point at or after `since` count from the point before it.
+        """
+        first_inside = bisect.bisect_left(self.points, (since,))
+        baseline = self.points[max(first_inside - 1, 0)]
+        return self.points[-1][2] - baseline[2]
 
     def predict(self, at: float, min_span: float) -> float | None:
         """Least-squares line through the window evaluated at `at` (like predict_linear)."""
-        if len(self.points) < 3 or self.points[-1][0] - self.points[0][0] < min_span:
+        n, sum_t, sum_v, sum_tt, sum_tv = self._sums
+        if n < 3 or self.points[-1][0] - self.points[0][0] < min_span:
             return None
-        n = len(self.points)
-        mean_t = sum(t for t, _ in self.points) / n
-        mean_v = sum(v for _, v in self.points) / n
-        var_t = sum((t - mean_t) ** 2 for t, _ in self.points)
-        if var_t == 0:
+        var_t = sum_tt - sum_t * sum_t / n
+        if var_t <= 0:
             return None
-        slope = sum((t - mean_t) * (v - mean_v) for t, v in self.points) / var_t
-        return mean_v + slope * (at - mean_t)
+        slope = (sum_tv - sum_t * sum_v / n) / var_t
+        return sum_v / n + slope * (at - self._origin - sum_t / n)
 
 
 def history_window(rule: Rule) -> float:
@@ -106,7 +145,6 @@ def observed_value(
     if history is None or isinstance(raw, str):
         return raw
     if rule.predict is not None:
-        # Fit on the rule's function of the series? Keep it simple: forecast the raw series.
         return history.predict(now + rule.predict.horizon, min_span=rule.predict.window * 0.1)
     if rule.function == "rate":
         return history.rate()

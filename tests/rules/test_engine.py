@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
+
 from agent.report import Sample
-from rules.engine import RuleEngine, SignalKind
+from rules.engine import RuleEngine
 from tests.rules.conftest import RuleFactory, report
 
 THRESHOLD = """\
@@ -202,7 +204,6 @@ def test_restored_incident_resolves_when_value_recovers(ruleset_from: RuleFactor
     assert engine.restore_firing("MemHigh", "h1", {}, since=0.0, probe="host")
     assert not engine.restore_firing("NoSuchRule", "h1", {}, since=0.0)
     assert kinds(engine.evaluate(report("h1", mem(0.5)), 10.0)) == ["resolve"]
-    assert SignalKind.RESOLVE.value == "resolve"
 
 
 INCREASE = """\
@@ -279,3 +280,27 @@ def test_unknown_inhibitor_is_a_load_error(ruleset_from: RuleFactory) -> None:
 
     with pytest.raises(RuleLoadError, match="inhibited_by names unknown rule 'Nope'"):
         ruleset_from(INHIBIT.replace("[NoRedundancy]", "[Nope]"))
+
+
+def test_history_stays_bounded_and_forecasts_exactly_over_a_day_of_reports() -> None:
+    from rules.conditions import MAX_POINTS, SeriesHistory
+
+    history = SeriesHistory(window=86400.0)
+    for step in range(8640 * 2):  # two days of 10 s reports, growing 1% per hour
+        t = step * 10.0
+        history.add(t, 0.2 + 0.01 * t / 3600)
+    assert len(history.points) <= 2 * MAX_POINTS + 2, "bounded, not one point per report (8,640)"
+    now = history.points[-1][0]
+    expected = 0.2 + 0.01 * (now + 86400) / 3600
+    assert history.predict(now + 86400, min_span=3600) == pytest.approx(expected, rel=1e-9)
+
+
+def test_increase_counts_rises_from_the_point_before_the_window() -> None:
+    from rules.conditions import SeriesHistory
+
+    history = SeriesHistory(window=1000.0)
+    for t, v in [(0, 5), (100, 9), (200, 2), (300, 4), (400, 10)]:  # reset at 200
+        history.add(float(t), float(v))
+    assert history.increase(since=0.0) == 4 + 2 + 6
+    assert history.increase(since=250.0) == 2 + 6, "rise into 300 counts from the point at 200"
+    assert history.increase(since=400.0) == 6
