@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from bench import agent_cycle, collector_ingest
+from bench import agent_cycle, collector_ingest, rule_evaluation
 
 
 def main() -> int:
@@ -15,6 +15,8 @@ def main() -> int:
     parser.add_argument("--cycles", type=int, default=500, help="agent cycles to time")
     args = parser.parse_args()
     agent_cycle.main(["--cycles", str(args.cycles)])
+    print()
+    rule_evaluation.main([])
     print()
     collector_ingest.main(["--agents", str(args.agents), "--seconds", str(args.seconds)])
     return 0
