@@ -65,6 +65,12 @@ class Notification:
     labels: dict[str, str] = field(default_factory=dict)
     value: float | str | None = None
     time: float = 0.0
+    number: str = ""
+    # Delivery identity: the outbox row's key (webhook Idempotency-Key), the e-mail Message-ID
+    # derived from it, and the Message-ID of the incident's first message (threading).
+    idempotency_key: str = ""
+    message_id: str = ""
+    in_reply_to: str | None = None
 
 
 def compose_notification(
