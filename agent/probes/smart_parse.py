@@ -3,7 +3,9 @@
 Only the fields a monitor needs are declared; msgspec ignores the rest, so new smartctl
 versions that add fields keep working, while a field of the wrong type becomes a clear
 SmartReadError instead of a crash. A json_format_version other than 1.x is refused outright:
-smartmontools promises to bump the major number when it changes the meaning of fields.
+smartmontools promises to bump the major number when it changes the meaning of fields. JSON
+without that header (some SAS/SCSI captures, tools that re-emit smartctl's output) is read for
+the device data it holds.
 """
 
 from __future__ import annotations
@@ -201,11 +203,9 @@ def _decode(text: str, kind: type[_T], what: str) -> _T:
     except msgspec.DecodeError as exc:
         raise SmartReadError(f"{what} printed invalid JSON ({exc}): {text[:60]!r}") from exc
     version = envelope.json_format_version
-    if not version:
-        raise SmartReadError(
-            f"{what} printed JSON without json_format_version; smartmontools >= 7.0 is needed"
-        )
-    if version[0] != SUPPORTED_JSON_MAJOR:
+    # Some tools and SAS/SCSI captures drop the header block; the device data is still
+    # smartmontools 7 JSON, so only a header that is there is judged.
+    if version and version[0] != SUPPORTED_JSON_MAJOR:
         raise SmartReadError(
             f"{what} uses JSON format version {'.'.join(map(str, version))}; "
             f"this agent reads version {SUPPORTED_JSON_MAJOR}.x (smartmontools 7)"

@@ -18,6 +18,7 @@ from agent.probes.storcli import parse_storcli_json
 from agent.report import Sample
 from rules.engine import RuleEngine, SignalKind
 from rules.loader import load_rules
+from tests.conftest import OWN_FIXTURES
 from tests.rules.conftest import report
 
 
@@ -66,33 +67,77 @@ def test_mdstat_captures_open_the_right_incidents(
     assert fired(mdstat_samples(shared_fixtures / "mdstat" / fixture), "mdraid") == expected
 
 
-@pytest.mark.parametrize(
-    ("fixture", "expected"),
-    [
-        (
-            "ata-hdd-smart-failed-reallocated-535-wdc-wd3200bevt-usb.json",
-            {
-                ("SmartHealthFailed", "P1"),
-                ("SmartPrefailAttributeAtThreshold", "P2"),
-                ("SmartPendingSectors", "P2"),
-            },
-        ),
-        (
-            "nvme-critical-warning-samsung-pm1725a-mzwll3t2.json",
-            {("SmartHealthFailed", "P1"), ("NvmeCriticalWarning", "P2")},
-        ),
-        ("ata-hdd-healthy-wdc-wd20efrx.json", set()),
-        ("nvme-healthy-samsung-pm9a1-mzvl21t0.json", set()),
-        ("scsi-sas-healthy-hitachi-h109060sesun600g.json", set()),
-    ],
-    ids=lambda v: v if isinstance(v, str) else "",
-)
+SMART_CASES: list[tuple[str, set[tuple[str, str]]]] = [
+    (
+        "ata-hdd-smart-failed-reallocated-535-wdc-wd3200bevt-usb.json",
+        # The level warnings (535 reallocated, 84 uncorrectable) stay under the failed verdict.
+        {
+            ("SmartHealthFailed", "P1"),
+            ("SmartPrefailAttributeAtThreshold", "P2"),
+            ("SmartPendingSectors", "P2"),
+        },
+    ),
+    (
+        "nvme-critical-warning-samsung-pm1725a-mzwll3t2.json",
+        {("SmartHealthFailed", "P1"), ("NvmeCriticalWarning", "P2")},
+    ),
+    # First seen with old damage: a warning on first sight, not silence and not a page.
+    ("ata-hdd-reallocated-304-seagate-st3500418as.json", {("SmartReallocatedSectors", "P3")}),
+    ("ata-ssd-retired-block-kingston-skc400.json", {("SmartReallocatedSectors", "P3")}),
+    ("ata-hdd-reported-uncorrect-hp-mb0500ebncr.json", {("SmartReportedUncorrectable", "P3")}),
+    (
+        "scsi-sas-grown-defects-260-seagate-st373453lc.json",
+        {
+            ("SmartScsiGrownDefects", "P3"),
+            ("SmartScsiUncorrectedReadErrors", "P3"),
+            ("SmartScsiUncorrectedWriteErrors", "P3"),
+        },
+    ),
+    ("ata-hdd-error-log-crc-hgst-hus724020ale640.json", {("SmartUdmaCrcErrors", "P3")}),
+    (
+        "ata-hdd-prefail-failed-in-past-samsung-hd204ui.json",
+        {("SmartUdmaCrcErrors", "P3"), ("SmartPrefailAttributeFailedInPast", "P3")},
+    ),
+    ("ata-hdd-healthy-wdc-wd20efrx.json", set()),
+    ("nvme-healthy-samsung-pm9a1-mzvl21t0.json", set()),
+    ("nvme-error-log-entries-sabrent-rocket.json", set()),
+    ("scsi-sas-healthy-hitachi-h109060sesun600g.json", set()),
+]
+OWN_SMART_CASES: list[tuple[str, set[tuple[str, str]]]] = [
+    ("scsi-sas-no-header-grown-defects-56-seagate-st4000nm0043.json",
+     {("SmartScsiGrownDefects", "P3")}),
+    ("nvme-media-errors-7.json", {("NvmeMediaErrors", "P3")}),
+    ("ata-udma-crc-errors-108.json", {("SmartUdmaCrcErrors", "P3")}),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("fixture", "expected"), SMART_CASES, ids=[c[0] for c in SMART_CASES])
 def test_smart_captures_open_the_right_incidents(
     shared_fixtures: Path, fixture: str, expected: set[tuple[str, str]]
 ) -> None:
     text = (shared_fixtures / "smartctl" / fixture).read_text()
     samples = parse_device(text, "/dev/sdx")
     assert fired(samples, "smart") == expected
+
+
+@pytest.mark.parametrize(
+    ("fixture", "expected"), OWN_SMART_CASES, ids=[c[0] for c in OWN_SMART_CASES]
+)
+def test_own_smart_captures_open_the_right_incidents(
+    fixture: str, expected: set[tuple[str, str]]
+) -> None:
+    samples = parse_device((OWN_FIXTURES / "smartctl" / fixture).read_text(), "/dev/sdx")
+    assert fired(samples, "smart") == expected
+
+
+def test_crc_errors_blame_the_link_not_the_medium() -> None:
+    engine = RuleEngine(load_rules())
+    labels = {"device": "/dev/sda", "model": "x", "serial": "y", "protocol": "ATA"}
+    sample = Sample("smart_udma_crc_errors", 108, labels)
+    (signal,) = engine.evaluate(report("h1", sample, probe="smart"), 0.0)
+    context = {"host": "h1", "labels": labels, "value": signal.value}
+    summary = signal.rule.summary.render(context)
+    assert "cable" in summary and "not the disk's medium" in summary
 
 
 def test_degraded_raid10_behind_storcli_pages_p1_not_also_p2(shared_fixtures: Path) -> None:
@@ -104,7 +149,7 @@ def test_degraded_raid10_behind_storcli_pages_p1_not_also_p2(shared_fixtures: Pa
     assert fired(data.samples, "storcli") == set(), "optimal RAID6 with a good BBU is quiet"
 
 
-def test_rising_reallocations_page_but_a_stable_old_count_does_not() -> None:
+def test_rising_reallocations_page_and_a_stable_old_count_warns_once() -> None:
     engine = RuleEngine(load_rules())
     labels = {"device": "/dev/sda", "model": "x", "serial": "y", "protocol": "ATA"}
 
@@ -112,7 +157,8 @@ def test_rising_reallocations_page_but_a_stable_old_count_does_not() -> None:
         sample = Sample("smart_reallocated_sectors", count, labels)
         return {s.rule.name for s in engine.evaluate(report("h1", sample, probe="smart"), t)}
 
-    assert at(0, 304) == set() and at(600, 304) == set(), "304 for years is not news"
+    assert at(0, 304) == {"SmartReallocatedSectors"}, "first sight of old damage: a warning"
+    assert at(600, 304) == set(), "304 for years is not news"
     assert at(1200, 310) == {"SmartReallocatedSectorsRising"}
 
 

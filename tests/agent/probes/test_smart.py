@@ -193,6 +193,26 @@ CASES: dict[str, tuple[str, dict[str, float | str | None]]] = {
          "smart_temperature_celsius": 33, "smart_power_on_seconds": 102880 * HOUR + 59 * 60},
     ),
 }  # fmt: skip
+# Our own real captures (tests/fixtures/smartctl/SOURCES.md), checked the same way.
+OWN_CASES: dict[str, tuple[str, dict[str, float | str | None]]] = {
+    "scsi-sas-no-header-grown-defects-56-seagate-st4000nm0043.json": (
+        "/dev/sdg",
+        # No json_format_version and no "smartctl" block at all: the device data still counts.
+        {"smart_health_passed": 1, "smart_scsi_grown_defects": 56,
+         "smart_scsi_uncorrected_read_errors": 0, "smart_scsi_uncorrected_write_errors": 0,
+         "smart_temperature_celsius": 34, "smart_exit_status": 0},
+    ),
+    "nvme-media-errors-7.json": (
+        "/dev/nvme0",
+        {"smart_health_passed": 1, "smart_nvme_media_errors": 7,
+         "smart_nvme_error_log_entries": 62, "smart_nvme_critical_warning": 0},
+    ),
+    "ata-udma-crc-errors-108.json": (
+        "/dev/sda",
+        {**HEALTHY_ATA, "smart_udma_crc_errors": 108, "smart_reallocated_sectors": 0,
+         "smart_reported_uncorrectable_errors": 0},
+    ),
+}  # fmt: skip
 UNREADABLE_CASES = {
     "nvme-open-permission-denied.json": ("/dev/nvme0", ["Permission denied", "CAP_SYS_ADMIN"]),
 }
@@ -205,12 +225,15 @@ def test_every_shared_smartctl_fixture_has_a_case(shared_fixtures: Path) -> None
     assert len(files) == 22
 
 
-@pytest.mark.parametrize(("name", "case"), CASES.items(), ids=list(CASES))
+@pytest.mark.parametrize(
+    ("name", "case"), [*CASES.items(), *OWN_CASES.items()], ids=[*CASES, *OWN_CASES]
+)
 def test_fixture_yields_the_right_conclusion(
     shared_fixtures: Path, name: str, case: tuple[str, dict[str, float | str | None]]
 ) -> None:
     device, expected = case
-    samples = parse_device((shared_fixtures / "smartctl" / name).read_text(), device)
+    folder = OWN if name in OWN_CASES else shared_fixtures / "smartctl"
+    samples = parse_device((folder / name).read_text(), device)
     got = flat(samples)
     assert {key: got.get(key) for key in expected} == expected
     # Healthy disks have no failing attribute series; failing ones exactly those listed.
@@ -340,7 +363,8 @@ GARBAGE = {
     "smartctl-6-text": (lambda _: "UNRECOGNIZED OPTION: json\n", 1, "invalid JSON"),
     "empty-output": (lambda _: "", 0, "printed nothing"),
     "json-array": (lambda _: "[1, 2]", 0, "unexpected JSON"),
-    "no-format-version": (lambda _: '{"smartctl": {}}', 0, "smartmontools >= 7.0"),
+    # Without the header block the device data is judged, and here there is none.
+    "no-format-version-no-data": (lambda _: '{"smartctl": {}}', 0, "no SMART data"),
     "format-version-2": (
         lambda _: (OWN / "json-format-version-2.json").read_text(),
         0,
