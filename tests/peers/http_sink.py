@@ -26,9 +26,13 @@ class SinkRequest:
 
 
 class HttpSink:
-    """ThreadingHTTPServer on 127.0.0.1:<free port> in a thread; answers 200 unless told."""
+    """ThreadingHTTPServer on 127.0.0.1:<free port> in a thread; answers 200 unless told.
 
-    def __init__(self) -> None:
+    `delay` seconds pass between a request's arrival (when it is recorded) and the answer.
+    """
+
+    def __init__(self, delay: float = 0.0) -> None:
+        self.delay = delay
         self._requests: list[SinkRequest] = []
         self._failures: list[int] = []
         self._arrived = threading.Condition()
@@ -93,6 +97,8 @@ class HttpSink:
                 body = self.rfile.read(length)
                 headers = {name.lower(): value for name, value in self.headers.items()}
                 status = sink._record(self.command, self.path, headers, body)
+                if sink.delay > 0:
+                    time.sleep(sink.delay)  # a slow endpoint: recorded now, answered later
                 payload = b'{"ok": true}' if status < 400 else b'{"error": "told to fail"}'
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")

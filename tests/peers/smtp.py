@@ -7,13 +7,14 @@ import email.policy
 import socket
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from email.message import EmailMessage
 from typing import Any
 from urllib.parse import quote
 
 from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import AuthResult, LoginPassword
+from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
 
 from tests.peers import free_port
 
@@ -52,8 +53,25 @@ class _Handler:
         return "250 OK"
 
 
+class _CountingController(Controller):
+    """A Controller that counts the SMTP sessions it creates (one per client connection)."""
+
+    def __init__(self, on_connection: Callable[[], None], *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._on_connection = on_connection
+
+    def factory(self) -> SMTP:
+        self._on_connection()
+        server: SMTP = super().factory()  # type: ignore[no-untyped-call]
+        return server
+
+
 class SmtpServer:
-    """aiosmtpd Controller on 127.0.0.1:<free port>; `credentials` turns on AUTH (no TLS)."""
+    """aiosmtpd Controller on 127.0.0.1:<free port>; `credentials` turns on AUTH (no TLS).
+
+    `connections` counts client connections (the Controller's own readiness probe excluded);
+    `restart()` stops the server, dropping every client, and starts it again on the same port.
+    """
 
     def __init__(self, credentials: dict[str, str] | None = None) -> None:
         self.host = "127.0.0.1"
@@ -61,17 +79,45 @@ class SmtpServer:
         self._credentials = credentials
         self._messages: list[ReceivedMail] = []
         self._arrived = threading.Condition()
+        self._connections = 0
+        self._controller = self._new_controller()
+
+    def _new_controller(self) -> Controller:
         auth: dict[str, Any] = {}
-        if credentials is not None:
+        if self._credentials is not None:
             auth = {"authenticator": self._authenticate, "auth_require_tls": False}
-        self._controller = Controller(_Handler(self), hostname=self.host, port=self.port, **auth)
+        return _CountingController(
+            self._connected, _Handler(self), hostname=self.host, port=self.port, **auth
+        )
 
     def __enter__(self) -> SmtpServer:
-        self._controller.start()  # returns once the server answers
+        self._start()
         return self
 
     def __exit__(self, *_: object) -> None:
         self._controller.stop()
+
+    def _start(self) -> None:
+        # start() returns once the server has answered its own probe connection: not a client.
+        self._controller.start()
+        with self._arrived:
+            self._connections -= 1
+
+    def restart(self) -> None:
+        """Stop (closing every client connection) and start again on the same port."""
+        self._controller.stop()
+        self._controller = self._new_controller()
+        self._start()
+
+    @property
+    def connections(self) -> int:
+        """Client connections accepted so far, across restarts."""
+        with self._arrived:
+            return self._connections
+
+    def _connected(self) -> None:
+        with self._arrived:
+            self._connections += 1
 
     def url(self, to: str = "ops@example.test", sender: str = "watchkeeper@example.test") -> str:
         """An Apprise mailto:// URL for this server, with the login if AUTH is on."""
