@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TypeVar
 
 import msgspec
@@ -189,6 +189,37 @@ def normalise_vd_state(raw: str) -> str:
     return VD_STATES.get(raw.strip().lower(), "unknown")
 
 
+# From best to worst; "unknown" ranks as degraded so that it is never read as healthy.
+_VD_SEVERITY = {
+    "optimal": 0,
+    "recovering": 1,
+    "rebuilding": 1,
+    "partially_degraded": 2,
+    "unknown": 3,
+    "degraded": 3,
+    "offline": 4,
+}
+
+
+def worse_vd_state(candidate: str, current: str) -> bool:
+    """Whether `candidate` is a worse VD state than `current` (an array's or a drive
+    group's own state overrides its logical drives' only when it is worse)."""
+    return _VD_SEVERITY.get(candidate, 3) > _VD_SEVERITY.get(current, 3)
+
+
+def overrule_by_group(vd: VirtualDrive, group: str, raw: str, state: str) -> VirtualDrive:
+    """`vd` in its array's or drive group's state when that is worse than its own.
+
+    Controllers report the container separately ("array B (Failed)", a TOPOLOGY row "OfLn")
+    and can leave the logical drive saying OK: the container's own verdict must win.
+    """
+    if not worse_vd_state(state, vd.state):
+        return vd
+    raw_state = f"{vd.raw_state or 'no status'} ({group}: {raw})"
+    lost = None if state == "offline" else vd.lost_members
+    return replace(vd, state=state, raw_state=raw_state, lost_members=lost)
+
+
 def normalise_pd_state(raw: str) -> str:
     """ "Onln", "Online, Spun Up", "Unconfigured(bad)"... -> one shared vocabulary."""
     first = raw.split(",", maxsplit=1)[0].strip().lower()
@@ -264,8 +295,11 @@ def emit(data: ProbeData, snapshot: RaidSnapshot, tool: str) -> None:
 def _emit_virtual_drives(data: ProbeData, drives: Iterable[VirtualDrive], tool: str) -> None:
     for vd in drives:
         state = vd.state
+        # Every VD series carries the same identity, raid_level included, so a rule on any of
+        # them can tell a RAID0 (no redundancy by design) from a RAID5 that lost it.
         labels = {"controller": vd.controller, "vd": vd.vd, "tool": tool}
-        data.add("raid_vd_state", state, raw_state=vd.raw_state, raid_level=vd.raid_level, **labels)
+        labels["raid_level"] = vd.raid_level or "unknown"
+        data.add("raid_vd_state", state, raw_state=vd.raw_state, **labels)
         # Any state short of optimal counts as degraded, offline included, so a rule written
         # against raid_vd_degraded and redundancy_left never misses the worst case.
         data.add("raid_vd_degraded", float(state != "optimal"), **labels)
@@ -295,7 +329,20 @@ def _emit_physical_drives(data: ProbeData, drives: Iterable[PhysicalDrive], tool
             "raid_pd_other_errors": pd.other_errors,
             "raid_pd_predictive_failures": pd.predictive_failures,
             "raid_pd_smart_alert": None if pd.smart_alert is None else int(pd.smart_alert),
+            "raid_pd_failure_predicted": failure_predicted(pd),
         }
         for metric, value in counters.items():
             if value is not None:
                 data.add(metric, float(value), **labels)
+
+
+def failure_predicted(pd: PhysicalDrive) -> int | None:
+    """1 when the controller predicts the drive's failure however it says so: a predictive
+    failure count (MegaCli, storcli; ssacli's "Predictive Failure" status) or a SMART alert
+    flag (storcli, MegaCli); None when the tool reports neither."""
+    signals = [
+        pd.smart_alert,
+        None if pd.predictive_failures is None else pd.predictive_failures > 0,
+    ]
+    known = [signal for signal in signals if signal is not None]
+    return int(any(known)) if known else None

@@ -20,6 +20,7 @@ from agent.probes.hwraid import (
     emit,
     normalise_pd_state,
     normalise_vd_state,
+    overrule_by_group,
     parse_size_bytes,
     run_tool,
 )
@@ -31,7 +32,13 @@ INSTALL_HINT = (
 )
 _SLOT = re.compile(r" in Slot (\S+)")
 _NOTE = re.compile(r"^[\w ]+:\s")
-_ARRAY = re.compile(r"^array:?\s+([A-Z]{1,3})(\s+\(.*\))?$", re.IGNORECASE)
+_ARRAY = re.compile(r"^array:?\s+([A-Z]{1,3})((?:\s+\(.*\))?)$", re.IGNORECASE)
+_GROUP = re.compile(r"\(([^()]*)\)")
+# What the short layout's "array A (SAS, Unused Space: 0 MB)" says before any status.
+_INTERFACES = frozenset(
+    {"sas", "sata", "scsi", "parallel scsi", "mixed", "nvme"}
+    | {f"solid state {kind}" for kind in ("sas", "sata", "nvme")}
+)
 _LD_DETAIL = re.compile(r"^Logical Drive:\s*(\d+)$")
 _LD_SHORT = re.compile(r"^logicaldrive (\S+) \((.+)\)$")
 _PD_DETAIL = re.compile(r"^physicaldrive (\S+)$")
@@ -54,7 +61,7 @@ class SsacliSettings(RaidToolSettings, frozen=True, forbid_unknown_fields=True, 
 
 @dataclass
 class _Record:
-    kind: str  # "controller", "ld", "pd", or "other" for lines nobody reads
+    kind: str  # "controller", "array", "ld", "pd", or "other" for lines nobody reads
     ident: str
     controller: str
     array: str | None = None
@@ -102,7 +109,8 @@ def _read_line(reader: _Reader, raw: str) -> None:
         return
     if match := _ARRAY.match(line):
         reader.array, reader.unassigned = match.group(1), False
-        reader.open("other", line)
+        status = array_status_from_header(match.group(2))
+        reader.open("array", match.group(1), **({"Status": status} if status else {}))
     elif line.lower() in ("unassigned", "hba drives"):
         reader.array, reader.unassigned = None, True
     else:
@@ -139,6 +147,18 @@ def _controller_id(reader: _Reader, header: str) -> str:
     return f"{ident} #{seen + 1}" if seen else ident
 
 
+def array_status_from_header(text: str) -> str:
+    """ "(Failed)" -> "Failed"; "(SAS, Unused Space: 0 MB)" says nothing of its state -> ""."""
+    groups: list[str] = _GROUP.findall(text)
+    for group in groups:
+        for part in (p.strip() for p in group.split(",")):
+            if part.lower().startswith("status:"):
+                return part.partition(":")[2].strip()
+            if part and ":" not in part and part.lower() not in _INTERFACES:
+                return part
+    return ""
+
+
 def _snapshot(records: list[_Record]) -> RaidSnapshot:
     snapshot = RaidSnapshot()
     for record in records:
@@ -147,8 +167,16 @@ def _snapshot(records: list[_Record]) -> RaidSnapshot:
     pd_records = list(_latest(records, "pd"))
     snapshot.physical_drives = [_physical_drive(r) for r in pd_records]
     lost = _lost_members_by_array(pd_records, snapshot.physical_drives)
+    arrays = {
+        (r.controller, r.ident): r.fields["Status"]
+        for r in records
+        if r.kind == "array" and r.fields.get("Status")
+    }
     snapshot.virtual_drives = [
-        _virtual_drive(r, lost.get((r.controller, r.array))) for r in _latest(records, "ld")
+        _virtual_drive(
+            r, lost.get((r.controller, r.array)), arrays.get((r.controller, r.array or ""))
+        )
+        for r in _latest(records, "ld")
     ]
     return snapshot
 
@@ -191,7 +219,30 @@ def ssacli_vd_state(status: str) -> tuple[str, float | None]:
     return normalise_vd_state(base), float(progress.group(1)) / 100 if progress else None
 
 
-def _virtual_drive(record: _Record, lost: int | None) -> VirtualDrive:
+def ssacli_array_state(status: str) -> str | None:
+    """An array's own status in the shared VD vocabulary; None when it is OK.
+
+    "Failed" means the array (every logical drive on it) is lost; any other status that is not
+    OK ("Failed Physical Drive", "Interim Recovery Mode"...) means it runs without a member.
+    """
+    lowered = status.strip().lower()
+    if lowered in ("", "ok"):
+        return None
+    if lowered == "failed":
+        return "offline"
+    known = normalise_vd_state(status.split(",", 1)[0])
+    return known if known not in ("optimal", "unknown") else "degraded"
+
+
+def _virtual_drive(record: _Record, lost: int | None, array_status: str | None) -> VirtualDrive:
+    vd = _own_virtual_drive(record, lost)
+    array_state = ssacli_array_state(array_status or "")
+    if array_state is None or array_status is None:
+        return vd
+    return overrule_by_group(vd, f"array {record.array}", array_status, array_state)
+
+
+def _own_virtual_drive(record: _Record, lost: int | None) -> VirtualDrive:
     raw = record.fields.get("Status", "")
     state, progress = ssacli_vd_state(raw)
     return VirtualDrive(

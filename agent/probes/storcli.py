@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -24,9 +24,11 @@ from agent.probes.hwraid import (
     emit,
     normalise_pd_state,
     normalise_vd_state,
+    overrule_by_group,
     parse_int,
     parse_size_bytes,
     run_tool,
+    worse_vd_state,
 )
 
 TOOL = "storcli"
@@ -109,7 +111,12 @@ def read_json_controller(cid: str, data: Mapping[str, Any]) -> RaidSnapshot:
         snapshot.controllers.append(
             Controller(cid, str(status), str(status).lower() in _OK_CONTROLLER)
         )
-    snapshot.virtual_drives = [_vd_from_row(cid, row) for row in _rows(data.get("VD LIST"))]
+    groups = group_states(
+        (str(row.get(k, "")) for k in ("DG", "Arr", "Row", "State"))
+        for row in _rows(data.get("TOPOLOGY"))
+    )
+    vds = [_vd_from_row(cid, row) for row in _rows(data.get("VD LIST"))]
+    snapshot.virtual_drives = [with_group_state(vd, groups) for vd in vds]
     snapshot.physical_drives = list(_json_drives(cid, data))
     for table in _BATTERY_TABLES:
         for row in _rows(data.get(table))[:1]:
@@ -128,6 +135,31 @@ def _vd_from_row(cid: str, row: Mapping[str, Any]) -> VirtualDrive:
         raid_level=str(row.get("TYPE", "")).upper(),
         size_bytes=parse_size_bytes(str(row.get("Size", ""))),
     )
+
+
+def group_states(rows: Iterable[Iterable[str]]) -> dict[str, str]:
+    """TOPOLOGY rows (DG, Arr, Row, State) -> drive group -> its worst own or span state.
+
+    The drive group's row ("0 - -") and its spans' rows ("0 1 -") are the containers; a RAID10
+    whose span is offline has lost data even while the group row says only "Dgrd".
+    """
+    worst: dict[str, str] = {}
+    for group, _span, row, raw in (tuple(r) for r in rows):
+        if row != "-" or not raw:
+            continue  # a member drive's row, or a malformed one
+        current = worst.get(group)
+        if current is None or worse_vd_state(normalise_vd_state(raw), normalise_vd_state(current)):
+            worst[group] = raw
+    return worst
+
+
+def with_group_state(vd: VirtualDrive, groups: Mapping[str, str]) -> VirtualDrive:
+    """The VD, overruled by its drive group's state when that is worse ("DG/VD" 0/0 -> DG 0)."""
+    group = vd.vd.split("/", 1)[0]
+    raw = groups.get(group)
+    if raw is None:
+        return vd
+    return overrule_by_group(vd, f"drive group {group}", raw, normalise_vd_state(raw))
 
 
 def _json_drives(cid: str, data: Mapping[str, Any]) -> Iterator[PhysicalDrive]:
@@ -249,6 +281,7 @@ def _text_sections(lines: list[str]) -> list[_Section]:
 
 def _read_text_controller(cid: str, sections: list[_Section]) -> RaidSnapshot:
     snapshot = RaidSnapshot()
+    groups: dict[str, str] = {}
     counters = {
         match.group(1): s.values for s in sections if (match := _DRIVE_STATE_KEY.match(s.title))
     }
@@ -258,11 +291,14 @@ def _read_text_controller(cid: str, sections: list[_Section]) -> RaidSnapshot:
             snapshot.controllers.append(Controller(cid, status, status.lower() in _OK_CONTROLLER))
         elif section.title == "VD LIST":
             snapshot.virtual_drives += _text_vds(cid, section.rows)
+        elif section.title == "TOPOLOGY":
+            groups = group_states(row.split()[:3] + row.split()[6:7] for row in section.rows)
         elif section.title == "PD LIST" or _DRIVE_KEY.match(section.title):
             snapshot.physical_drives += _text_pds(cid, section.rows, counters)
         elif section.title in _BATTERY_TABLES and section.rows:
             state = section.rows[0].split()[1]
             snapshot.batteries.append(Battery(cid, state, battery_ok(state)))
+    snapshot.virtual_drives = [with_group_state(vd, groups) for vd in snapshot.virtual_drives]
     return snapshot
 
 

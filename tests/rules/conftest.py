@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Literal
 
 import pytest
 
@@ -26,10 +27,14 @@ def ruleset_from(tmp_path: Path) -> RuleFactory:
 
 
 def report(
-    host: str, *samples: Sample, probe: str = "host", status: str = "ok", target: str | None = None
+    host: str,
+    *samples: Sample,
+    probe: str = "host",
+    status: Literal["ok", "partial", "error"] = "ok",
+    target: str | None = None,
 ) -> Report:
     """A one-probe report carrying `samples`."""
     result = ProbeResult(
         probe=probe, status=status, duration_seconds=0.001, samples=list(samples), target=target
-    )  # type: ignore[arg-type]
+    )
     return Report(SCHEMA_V1, host, 0.0, 1, "test", 10.0, [result])

@@ -11,10 +11,12 @@ from pathlib import Path
 import pytest
 
 from agent.probe import ProbeData
-from agent.probes.hwraid import emit
+from agent.probes.hwraid import RaidSnapshot, emit
 from agent.probes.mdraid import array_samples, parse_mdstat
+from agent.probes.megacli import parse_megacli_drives
 from agent.probes.smart_parse import parse_device
-from agent.probes.storcli import parse_storcli_json
+from agent.probes.ssacli import parse_ssacli
+from agent.probes.storcli import parse_storcli_json, parse_storcli_text
 from agent.report import Sample
 from rules.engine import RuleEngine, SignalKind
 from rules.loader import load_rules
@@ -140,13 +142,66 @@ def test_crc_errors_blame_the_link_not_the_medium() -> None:
     assert "cable" in summary and "not the disk's medium" in summary
 
 
-def test_degraded_raid10_behind_storcli_pages_p1_not_also_p2(shared_fixtures: Path) -> None:
+def raid_samples(snapshot: RaidSnapshot, tool: str) -> list[Sample]:
+    data = ProbeData()
+    emit(data, snapshot, tool)
+    return data.samples
+
+
+def test_optimal_raid6_behind_storcli_is_quiet(shared_fixtures: Path) -> None:
     text = (
         shared_fixtures / "storcli" / "storcli-c0-show-all-raid6-hdd-optimal-bbu.json"
     ).read_text()
-    data = ProbeData()
-    emit(data, parse_storcli_json(text).snapshot, "storcli")
-    assert fired(data.samples, "storcli") == set(), "optimal RAID6 with a good BBU is quiet"
+    samples = raid_samples(parse_storcli_json(text).snapshot, "storcli")
+    assert fired(samples, "storcli") == set(), "optimal RAID6 with a good BBU is quiet"
+
+
+def test_degraded_raid10_behind_storcli_pages_p1_and_names_the_drive(shared_fixtures: Path) -> None:
+    path = (
+        shared_fixtures / "storcli" / "storcli-text-3-controllers-raid10-degraded-drive-offline.txt"
+    )
+    samples = raid_samples(parse_storcli_text(path.read_text()).snapshot, "storcli")
+    # Controller 2 says "Needs Attention": the VD and drive rules say why, so it stays quiet.
+    assert fired(samples, "storcli") == {
+        ("RaidVirtualDriveNoRedundancy", "P1"),
+        ("RaidPhysicalDriveFailed", "P2"),
+    }
+
+
+def test_controller_needing_attention_alone_is_a_warning() -> None:
+    labels = {"controller": "2", "tool": "storcli"}
+    sample = Sample("raid_controller_ok", 0.0, labels)
+    assert fired([sample], "storcli") == {("RaidControllerNeedsAttention", "P3")}
+
+
+def test_raid0_volumes_do_not_page_for_having_no_redundancy() -> None:
+    text = (OWN_FIXTURES / "megacli" / "megacli-ldinfo-raid0-x4-optimal.txt").read_text()
+    assert fired(raid_samples(parse_megacli_drives(text), "megacli"), "megacli") == set()
+
+
+@pytest.mark.parametrize(
+    "fixture",
+    ["hpacucli-msa1500-two-arrays-failed-lds-ok.txt", "hpacucli-p410-array-b-failed-ld-ok.txt",
+     "derived-p408i-a-array-a-status-failed-ld-ok.txt"],
+)  # fmt: skip
+def test_failed_hpe_array_pages_p1_although_its_logical_drives_say_ok(fixture: str) -> None:
+    snapshot = parse_ssacli((OWN_FIXTURES / "ssacli" / fixture).read_text())
+    assert fired(raid_samples(snapshot, "ssacli"), "ssacli") == {("RaidVirtualDriveFailed", "P1")}
+
+
+@pytest.mark.parametrize(
+    ("tool", "fixture"),
+    [("megacli", "megacli/megacli-pdlist-media-errors-predictive-failure.txt"),
+     ("ssacli", "ssacli/derived-p408i-a-drive-2i-1-1-predictive-failure.txt")],
+    ids=["megacli-count", "ssacli-status"],
+)  # fmt: skip
+def test_predicted_drive_failure_is_a_warning_whichever_tool_says_it(
+    shared_fixtures: Path, tool: str, fixture: str
+) -> None:
+    folder = shared_fixtures if tool == "megacli" else OWN_FIXTURES
+    text = (folder / fixture).read_text()
+    snapshot = parse_megacli_drives(text) if tool == "megacli" else parse_ssacli(text)
+    assert ("RaidPhysicalDrivePredictiveFailure", "P3") in fired(raid_samples(snapshot, tool), tool)
 
 
 def test_rising_reallocations_page_and_a_stable_old_count_warns_once() -> None:

@@ -12,6 +12,7 @@ from agent.probe import ProbeError
 from agent.probes.ssacli import (
     SsacliProbe,
     SsacliSettings,
+    array_status_from_header,
     build_ssacli_probes,
     parse_ssacli,
     ssacli_raid_level,
@@ -120,6 +121,44 @@ def test_recovering_array_reports_rebuild_progress_and_no_redundancy() -> None:
     assert states["slot 0 2I:1:5"] == "hotspare"
     assert states["slot 0 2I:1:6"] == "unconfigured_good"
     assert series(data, "raid_pd_rebuilding")["slot 0 1I:1:2"] == 1.0
+
+
+ARRAY_WINS = {
+    # Real hpacucli captures: the arrays say Failed while every logical drive on them says OK.
+    "hpacucli-msa1500-two-arrays-failed-lds-ok.txt": {
+        f"MSA1500 CS in MY STORAGE {n}": "offline" for n in range(1, 13)
+    },
+    "hpacucli-p410-array-b-failed-ld-ok.txt": {
+        "slot 1 1": "optimal", "slot 1 2": "offline", "slot 1 3": "optimal"
+    },
+    # The detail layout ("Array: A" with its own "Status:" line).
+    "derived-p408i-a-array-a-status-failed-ld-ok.txt": {"slot 0 1": "offline"},
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("name", sorted(ARRAY_WINS), ids=sorted(ARRAY_WINS))
+def test_an_arrays_own_failed_state_wins_over_its_logical_drives(name: str) -> None:
+    data = emitted(parse_ssacli((OWN / name).read_text()), "ssacli")
+    assert series(data, "raid_vd_state") == ARRAY_WINS[name]
+    offline = {k for k, v in series(data, "raid_vd_offline").items() if v == 1.0}
+    assert offline == {k for k, v in ARRAY_WINS[name].items() if v == "offline"}
+    raw = {s.labels["raw_state"] for s in data.samples if s.metric == "raid_vd_state"}
+    assert any("Failed" in state and "array" in state for state in raw), raw
+
+
+@pytest.mark.parametrize(
+    ("header", "status"),
+    [
+        (" (Failed)", "Failed"),
+        (" (SAS, Unused Space: 0  MB)", ""),
+        (" (Solid State SATA, Unused Space: 0 MB, Status: Failed Physical Drive)",
+         "Failed Physical Drive"),
+        ("", ""),
+    ],
+    ids=["failed", "interface-only", "status-key", "none"],
+)  # fmt: skip
+def test_array_status_is_read_from_the_short_header(header: str, status: str) -> None:
+    assert array_status_from_header(header) == status
 
 
 @pytest.mark.parametrize(

@@ -14,6 +14,7 @@ from agent.probes.storcli import (
     StorcliProbe,
     StorcliSettings,
     build_storcli_probes,
+    group_states,
     parse_storcli_json,
     parse_storcli_text,
 )
@@ -259,3 +260,34 @@ def test_settings_default_to_disabled_and_reject_bad_values() -> None:
         msgspec.convert({"path": "x"}, StorcliSettings)
     with pytest.raises(msgspec.ValidationError, match="Invalid enum value 'xml'"):
         msgspec.convert({"output": "xml"}, StorcliSettings)
+
+
+# --- drive groups (TOPOLOGY) -------------------------------------------------------------------
+
+
+def test_drive_group_state_is_the_worst_of_the_group_and_its_spans() -> None:
+    rows = [
+        ("0", "-", "-", "Dgrd"),
+        ("0", "0", "-", "Optl"),
+        ("0", "1", "-", "OfLn"),  # a whole RAID10 mirror span is gone
+        ("0", "1", "0", "Offln"),  # a member drive's row: not a container state
+        ("1", "-", "-", "Optl"),
+    ]
+    assert group_states(rows) == {"0": "OfLn", "1": "Optl"}
+
+
+def test_offline_drive_group_overrules_a_vd_that_says_degraded(shared_fixtures: Path) -> None:
+    path = shared_fixtures / "storcli/storcli-text-3-controllers-raid10-degraded-drive-offline.txt"
+    text = path.read_text()
+    # The real capture's spans all say Dgrd: the VD stays degraded, its own words kept.
+    data = emitted(parse_storcli_text(text).snapshot, "storcli")
+    assert series(data, "raid_vd_state")["2 0/0"] == "degraded"
+    # The same capture with span 2 offline (its only drive is): the group's verdict wins.
+    text = text.replace(
+        " 0 2   -   -        -   RAID1  Dgrd", " 0 2   -   -        -   RAID1  OfLn"
+    )
+    data = emitted(parse_storcli_text(text).snapshot, "storcli")
+    assert series(data, "raid_vd_state")["2 0/0"] == "offline"
+    assert series(data, "raid_vd_offline")["2 0/0"] == 1.0
+    raw = {s.labels["raw_state"] for s in data.samples if s.metric == "raid_vd_state"}
+    assert "Dgrd (drive group 0: OfLn)" in raw
