@@ -140,8 +140,18 @@ class MdArray:
         return 0
 
     @property
+    def reshaping(self) -> bool:
+        """A reshape (grow, level or layout change) runs or waits to run."""
+        return self.sync is not None and self.sync.action == "reshape"
+
+    @property
     def failed(self) -> bool:
-        """Data is lost or unreachable: more members missing than the level survives."""
+        """Data is lost or unreachable: inactive, or more members lost than the level survives.
+
+        While a reshape runs, the [n/m] count and the [UU_] map describe the geometry being
+        built (slots not yet written read "_"), so only members md marked faulty count as lost:
+        md does not run a reshape on an array that has lost data.
+        """
         if self.container:
             return False
         if not self.active:
@@ -149,7 +159,9 @@ class MdArray:
         if self.level in _MIRRORS or self.level == "raid10":
             # md never fails the last copy of a block, so only an empty mirror is lost.
             return self.disks_in_sync == 0
-        return self.missing > _PARITY_TOLERANCE.get(self.level, 0)
+        tolerance = _PARITY_TOLERANCE.get(self.level, 0)
+        lost = self.failed_members if self.reshaping else self.missing
+        return lost > tolerance
 
     @property
     def state(self) -> str:
@@ -254,6 +266,11 @@ def _build_array(
     in_sync_map = _search(_MAP, status, "map")
     required, in_sync = _disk_counts(counts, in_sync_map, members)
     copies = _search(_COPIES, status, "copies")
+    sync = _parse_sync(name, body)
+    if sync is not None and sync.action == "reshape" and counts is not None:
+        # During a reshape the map marks slots of the new geometry not yet written; the
+        # kernel's own in-sync count is the one that describes the array now.
+        in_sync = int(counts["in_sync"])
     return MdArray(
         name=name,
         activity=activity,
@@ -266,7 +283,7 @@ def _build_array(
         disks_in_sync=in_sync,
         in_sync_map=in_sync_map,
         copies=int(copies) if copies is not None else None,
-        sync=_parse_sync(name, body),
+        sync=sync,
         bitmap_chunk_bytes=_parse_bitmap(body),
     )
 
@@ -342,10 +359,13 @@ def array_samples(array: MdArray, data: ProbeData) -> None:
     data.add("raid_array_disks_failed", float(array.failed_members), **labels)
     data.add("raid_array_disks_spare", float(array.spare_members), **labels)
     for metric, value in _sync_values(array.sync):
-        data.add(metric, value, **labels)
+        # The action names what runs ("reshape 48.4% done"); a sync series lives only as long
+        # as one action, so the label never splits a series in two.
+        extra = {"action": array.sync.action} if metric.endswith("_ratio") and array.sync else {}
+        data.add(metric, value, **labels, **extra)
     for member in array.members:
         faulty = float(member.faulty)
-        data.add("raid_array_member_faulty", faulty, array=array.name, member=member.device)
+        data.add("raid_array_member_faulty", faulty, member=member.device, **labels)
 
 
 def _sync_values(sync: MdSync | None) -> Iterator[tuple[str, float | str]]:

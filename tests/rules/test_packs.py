@@ -57,6 +57,11 @@ def mdstat_samples(path: Path) -> list[Sample]:
             {("RaidArrayNoRedundancy", "P1"), ("RaidArrayRebuilding", "P4")},
         ),
         ("raid1-check-98pct.txt", {("RaidArrayRebuilding", "P4")}),
+        # Running and reshaping with two slots still to fill: without redundancy, not failed.
+        (
+            "raid6-reshape-48pct.txt",
+            {("RaidArrayNoRedundancy", "P1"), ("RaidArrayRebuilding", "P4")},
+        ),
         ("raid6-seven-disk-healthy-bitmap.txt", set()),
         ("raid1-raid0-healthy-bitmaps-centos6.txt", set()),
         ("imsm-external-metadata-raid1.txt", set()),
@@ -67,6 +72,19 @@ def test_mdstat_captures_open_the_right_incidents(
     shared_fixtures: Path, fixture: str, expected: set[tuple[str, str]]
 ) -> None:
     assert fired(mdstat_samples(shared_fixtures / "mdstat" / fixture), "mdraid") == expected
+
+
+def test_reshaping_md_array_is_degraded_not_failed_and_says_it_reshapes() -> None:
+    samples = mdstat_samples(OWN_FIXTURES / "mdstat" / "raid4-reshape-count-3-of-4-map-uu__.txt")
+    assert fired(samples, "mdraid") == {
+        ("RaidArrayNoRedundancy", "P1"),
+        ("RaidArrayRebuilding", "P4"),
+    }
+    engine = RuleEngine(load_rules())
+    signals = engine.evaluate(report("h1", *samples, probe="mdraid"), 0.0)
+    (sync,) = [s for s in signals if s.rule.name == "RaidArrayRebuilding"]
+    context = {"host": "h1", "labels": dict(sync.labels), "value": sync.value}
+    assert sync.rule.summary.render(context) == "RAID md127 on h1: reshape 2.1% done"
 
 
 SMART_CASES: list[tuple[str, set[tuple[str, str]]]] = [

@@ -147,6 +147,11 @@ OWN_EXPECTED: dict[str, dict[str, Expect]] = {
         "md0": _mirror(),
         "md1": _mirror(),
     },
+    "raid4-reshape-count-3-of-4-map-uu__.txt": {
+        # [4/3] but [UU__]: mid-reshape the map shows slots of the new geometry not yet
+        # written. Running and reshaping, one member short: degraded, not failed.
+        "md127": _degraded("raid4", "reshaping", 4, 3, sync="reshape", progress=0.021),
+    },
 }
 
 
@@ -474,3 +479,27 @@ def test_node_exporter_counts_the_same_failed_spare_and_required_disks(
         theirs = (disks("failed"), disks("spare"), disks("active"))
         assert theirs == (array.failed_members, array.spare_members, array.disks_in_sync), array
         assert metrics[("node_md_disks_required", (device,))] == array.disks_required, array
+
+
+@pytest.mark.parametrize(
+    ("text", "failed"),
+    [
+        # A reshape with two slots still to fill, no member marked faulty: still running.
+        ("md0 : active raid5 sda[0] sdb[1] sdc[2] sdd[3](S) sde[4](S)\n"
+         "  1024 blocks level 5, 64k chunk, algorithm 2 [5/3] [UUU__]\n"
+         "  [>....]  reshape =  1.0% (1/100) finish=9.0min speed=1000K/sec\n", False),
+        # The same array with two members md marked faulty has lost data, reshape or not.
+        ("md0 : active raid5 sda[0] sdb[1](F) sdc[2](F) sdd[3] sde[4]\n"
+         "  1024 blocks level 5, 64k chunk, algorithm 2 [5/3] [U__UU]\n"
+         "  [>....]  reshape =  1.0% (1/100) finish=9.0min speed=1000K/sec\n", True),
+    ],
+    ids=["reshape-slots-unwritten", "reshape-two-faulty"],
+)  # fmt: skip
+def test_only_faulty_members_fail_a_reshaping_array(text: str, failed: bool) -> None:
+    (array,) = parse_mdstat("Personalities : [raid5]\n" + text)
+    assert (array.state, array.failed, array.degraded) == (
+        "failed" if failed else "reshaping",
+        failed,
+        True,
+    )
+    assert array.redundancy_left == 0
