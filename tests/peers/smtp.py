@@ -5,18 +5,21 @@ from __future__ import annotations
 import email
 import email.policy
 import socket
+import ssl
+import subprocess
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from email.message import EmailMessage
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
 
-from tests.peers import free_port
+from tests.peers import free_port, require_tool
 
 
 @dataclass(frozen=True)
@@ -27,6 +30,7 @@ class ReceivedMail:
     rcpt_tos: list[str]
     message: EmailMessage
     login: str | None
+    tls: bool = False
 
     @property
     def subject(self) -> str:
@@ -47,8 +51,9 @@ class _Handler:
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
         message = email.message_from_bytes(envelope.content, policy=email.policy.default)
         login = session.auth_data.login.decode() if session.auth_data else None
+        tls = server.transport.get_extra_info("ssl_object") is not None
         self._server._received(
-            ReceivedMail(envelope.mail_from, list(envelope.rcpt_tos), message, login)
+            ReceivedMail(envelope.mail_from, list(envelope.rcpt_tos), message, login, tls)
         )
         return "250 OK"
 
@@ -67,27 +72,44 @@ class _CountingController(Controller):
 
 
 class SmtpServer:
-    """aiosmtpd Controller on 127.0.0.1:<free port>; `credentials` turns on AUTH (no TLS).
+    """aiosmtpd Controller on 127.0.0.1:<free port>; `credentials` turns on AUTH.
 
-    `connections` counts client connections (the Controller's own readiness probe excluded);
-    `restart()` stops the server, dropping every client, and starts it again on the same port.
+    `tls` (see `self_signed_tls`) makes it require STARTTLS, or speak TLS from the first byte
+    with `implicit_tls`. After `idle_timeout` seconds of client silence it says "421" and hangs
+    up, as real servers do. `connections` counts client connections (the Controller's own
+    readiness probe excluded); `restart()` stops the server, dropping every client, and starts
+    it again on the same port.
     """
 
-    def __init__(self, credentials: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        credentials: dict[str, str] | None = None,
+        *,
+        tls: ssl.SSLContext | None = None,
+        implicit_tls: bool = False,
+        idle_timeout: float = 300.0,
+    ) -> None:
         self.host = "127.0.0.1"
         self.port = free_port()
         self._credentials = credentials
+        self._tls = tls
+        self._implicit_tls = implicit_tls
+        self._idle_timeout = idle_timeout
         self._messages: list[ReceivedMail] = []
         self._arrived = threading.Condition()
         self._connections = 0
         self._controller = self._new_controller()
 
     def _new_controller(self) -> Controller:
-        auth: dict[str, Any] = {}
+        options: dict[str, Any] = {"timeout": self._idle_timeout}
         if self._credentials is not None:
-            auth = {"authenticator": self._authenticate, "auth_require_tls": False}
+            options |= {"authenticator": self._authenticate, "auth_require_tls": False}
+        if self._tls is not None and self._implicit_tls:
+            options["ssl_context"] = self._tls
+        elif self._tls is not None:
+            options |= {"tls_context": self._tls, "require_starttls": True}
         return _CountingController(
-            self._connected, _Handler(self), hostname=self.host, port=self.port, **auth
+            self._connected, _Handler(self), hostname=self.host, port=self.port, **options
         )
 
     def __enter__(self) -> SmtpServer:
@@ -120,12 +142,19 @@ class SmtpServer:
             self._connections += 1
 
     def url(self, to: str = "ops@example.test", sender: str = "watchkeeper@example.test") -> str:
-        """An Apprise mailto:// URL for this server, with the login if AUTH is on."""
+        """An Apprise mailto:// URL for this server, with the login if AUTH is on.
+
+        With TLS it is mailtos:// with the mode and verify=no (the certificate is self-signed).
+        """
         userinfo = ""
         if self._credentials:
             user, password = next(iter(self._credentials.items()))
             userinfo = f"{quote(user, safe='')}:{quote(password, safe='')}@"
-        return f"mailto://{userinfo}{self.host}:{self.port}?from={sender}&to={to}"
+        query = f"from={sender}&to={to}"
+        if self._tls is None:
+            return f"mailto://{userinfo}{self.host}:{self.port}?{query}"
+        mode = "ssl" if self._implicit_tls else "starttls"
+        return f"mailtos://{userinfo}{self.host}:{self.port}?{query}&mode={mode}&verify=no"
 
     @property
     def messages(self) -> list[ReceivedMail]:
@@ -181,3 +210,20 @@ class SilentSmtpServer:
     def url(self, to: str = "ops@example.test", sender: str = "watchkeeper@example.test") -> str:
         """An Apprise mailto:// URL pointing at the silence."""
         return f"mailto://127.0.0.1:{self.port}?from={sender}&to={to}"
+
+
+def self_signed_tls(directory: Path) -> ssl.SSLContext:
+    """A server TLS context with a fresh self-signed certificate for 127.0.0.1 (openssl)."""
+    openssl = require_tool("openssl", "openssl")
+    key, cert = directory / "smtp.key", directory / "smtp.crt"
+    request = [openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1"]
+    subject = ["-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"]
+    subprocess.run(
+        [*request, *subject, "-keyout", str(key), "-out", str(cert)],
+        check=True,
+        capture_output=True,
+        timeout=30,
+    )
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    return context
