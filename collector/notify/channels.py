@@ -10,18 +10,24 @@ from dataclasses import asdict
 from functools import cache
 from pathlib import Path
 from typing import Any, Protocol, TextIO
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 import apprise
+from apprise.plugins.custom_form import NotifyForm
+from apprise.plugins.custom_json import NotifyJSON
+from apprise.plugins.custom_xml import NotifyXML
 
 from collector.notify.message import Notification
 from rules.priority import Priority
 
-_EXAMPLES = (
+URL_EXAMPLES = (
     "mailto://user:password@smtp.example.com:587?to=ops@example.com, "
     "json://hooks.example.com/watchkeeper, outbox:///var/lib/watchkeeper/outbox.jsonl, "
     "console:// or memory://"
 )
+
+# Webhooks whose `headers` dict goes out with every request: json://, xml://, form:// (+ s).
+_WEBHOOK_PLUGINS = (NotifyJSON, NotifyXML, NotifyForm)
 
 
 class DeliveryError(Exception):
@@ -45,6 +51,10 @@ class Channel(Protocol):
         """Deliver one notification or raise DeliveryError saying why not."""
         ...
 
+    def close(self) -> None:
+        """Release connections at shutdown; a later send may open them again."""
+        ...
+
 
 def accepts(channel: Channel, notification: Notification) -> bool:
     """Whether `notification` is urgent enough for `channel` (P1 passes a P2 minimum)."""
@@ -53,10 +63,13 @@ def accepts(channel: Channel, notification: Notification) -> bool:
 
 
 class AppriseChannel:
-    """One Apprise URL (mailto://, json://, slack://...): one apprise.Apprise per URL.
+    """One Apprise URL (json://, slack://, ntfy://...): one apprise.Apprise per URL.
 
-    `timeout` bounds one send in seconds. `min_interval`, if set, replaces Apprise's own
-    pause between two sends of this service (5.5 s for e-mail, 0 for json://).
+    `timeout` bounds one send in seconds and is also the socket connect and read timeout,
+    unless the URL sets cto= or rto= (Apprise's own 4 s would cut off a slow webhook that
+    then gets the retry as a second copy). `min_interval`, if set, is the least pause between
+    two sends; Apprise's per-service throttle (5.5 s for many services) is off otherwise.
+    json://, xml:// and form:// webhooks get Idempotency-Key and X-Watchkeeper-Ticket headers.
     """
 
     def __init__(
@@ -69,21 +82,24 @@ class AppriseChannel:
     ) -> None:
         self.min_priority = min_priority
         self.timeout = timeout
-        self._secrets = _url_secrets(url)
+        self._secrets = url_secrets(url)
+        self._lock = threading.Lock()
         self._apprise = apprise.Apprise()
-        with _CapturedAppriseLog() as captured:
+        with CapturedAppriseLog() as captured:
             added = self._apprise.add(url)
         if not added or len(self._apprise) != 1:
             detail = "; ".join(self._scrub(message) for message in captured.warnings)
             raise ValueError(
                 f"invalid {_scheme(url)}:// notification URL"
                 + (f" ({detail})" if detail else "")
-                + f"; valid URLs look like {_EXAMPLES}"
+                + f"; valid URLs look like {URL_EXAMPLES}"
             )
         self._description = self._apprise.urls(privacy=True)[0]
-        if min_interval is not None:
-            # Apprise's per-service throttle is a class attribute; this narrows it to our instance.
-            self._apprise[0].request_rate_per_sec = min_interval
+        self._plugin: Any = self._apprise[0]
+        _tune(self._plugin, url, timeout, min_interval)
+        self._headers: dict[str, str] | None = None
+        if isinstance(self._plugin, _WEBHOOK_PLUGINS):
+            self._headers = dict(self._plugin.headers)
 
     def describe(self) -> str:
         """Apprise's privacy URL: passwords and tokens shown as ****."""
@@ -91,18 +107,25 @@ class AppriseChannel:
 
     def send(self, notification: Notification) -> None:
         """Notify through Apprise within `timeout` seconds."""
-        try:
-            result = self._apprise.notify(
-                body=notification.body,
-                title=notification.title,
-                notify_type=_notify_type(notification),
-                body_format=apprise.NotifyFormat.TEXT,
-                timeout=self.timeout,
-            )
-        except Exception as exc:  # Apprise raises on misconfiguration; the reason is all we keep
-            raise DeliveryError(self._scrub(f"{type(exc).__name__}: {exc}")) from exc
+        with self._lock:
+            if self._headers is not None:
+                # A new dict, not an update: a timed-out send may still be reading the old one.
+                self._plugin.headers = {**self._headers, **_delivery_headers(notification)}
+            try:
+                result = self._apprise.notify(
+                    body=notification.body,
+                    title=notification.title,
+                    notify_type=_notify_type(notification),
+                    body_format=apprise.NotifyFormat.TEXT,
+                    timeout=self.timeout,
+                )
+            except Exception as exc:  # misconfiguration; the reason is all we keep
+                raise DeliveryError(self._scrub(f"{type(exc).__name__}: {exc}")) from exc
         if not result:
             raise DeliveryError(self._failure_reason(result))
+
+    def close(self) -> None:
+        """Nothing to release: Apprise opens a connection per send."""
 
     def _failure_reason(self, result: Any) -> str:
         messages: list[str] = []
@@ -114,9 +137,27 @@ class AppriseChannel:
 
     def _scrub(self, text: str) -> str:
         # Apprise masks its own logs; this is the belt to its braces.
-        for secret in self._secrets:
-            text = text.replace(secret, "****")
-        return text
+        return scrub(text, self._secrets)
+
+
+def _tune(plugin: Any, url: str, timeout: float, min_interval: float | None) -> None:
+    """Timeouts from the channel (unless the URL sets them) and no throttle unless asked."""
+    try:
+        query = {key.lower() for key in parse_qs(urlsplit(url).query)}
+    except ValueError:  # Apprise parses more leniently than urllib
+        query = set()
+    if "rto" not in query:
+        plugin.socket_read_timeout = timeout
+    if "cto" not in query:
+        plugin.socket_connect_timeout = timeout
+    # Apprise's throttle is a class attribute; this narrows it to our instance.
+    plugin.request_rate_per_sec = min_interval if min_interval is not None else 0.0
+
+
+def _delivery_headers(notification: Notification) -> dict[str, str]:
+    headers = {"Idempotency-Key": notification.idempotency_key}
+    headers["X-Watchkeeper-Ticket"] = notification.number
+    return {name: value for name, value in headers.items() if value}
 
 
 class OutboxChannel:
@@ -142,6 +183,9 @@ class OutboxChannel:
         except OSError as exc:
             raise DeliveryError(f"cannot append to {self.path}: {exc.strerror or exc}") from exc
 
+    def close(self) -> None:
+        """Nothing to release: the file is opened per send."""
+
 
 class ConsoleChannel:
     """Writes title and body to stderr (or an injected stream)."""
@@ -166,6 +210,9 @@ class ConsoleChannel:
         except (OSError, ValueError) as exc:
             raise DeliveryError(f"cannot write to the console: {exc}") from exc
 
+    def close(self) -> None:
+        """Nothing to release: the stream belongs to the caller."""
+
 
 class RecordingChannel:
     """Keeps notifications in memory: the test double and the dry-run channel (memory://)."""
@@ -175,6 +222,7 @@ class RecordingChannel:
         self.min_priority = min_priority
         self.notifications: list[Notification] = []
         self.attempts = 0
+        self.closed = 0
         self._failures: list[str] = []
         self._lock = threading.Lock()
 
@@ -195,6 +243,11 @@ class RecordingChannel:
                 raise DeliveryError(self._failures.pop(0))
             self.notifications.append(notification)
 
+    def close(self) -> None:
+        """Count the call, so tests can see the collector released its channels."""
+        with self._lock:
+            self.closed += 1
+
 
 def channel_from_url(
     url: str,
@@ -207,8 +260,9 @@ def channel_from_url(
     """The channel for `url`; ValueError naming the scheme (never the password) if unusable.
 
     outbox:///abs/path or outbox://relative/path (relative to `base_dir`, default the working
-    directory); console://; memory://name; anything else must be a URL Apprise supports,
-    sent within `timeout` seconds and at most once per `min_interval` (see AppriseChannel).
+    directory); console://; memory://name; mailto:// and mailtos:// go to SmtpChannel;
+    anything else must be a URL Apprise supports. Both send within `timeout` seconds and at
+    most once per `min_interval` (see AppriseChannel and SmtpChannel).
     """
     scheme = _scheme(url)
     if scheme == "outbox":
@@ -217,9 +271,16 @@ def channel_from_url(
         return ConsoleChannel(min_priority=min_priority)
     if scheme == "memory":
         return RecordingChannel(url.split("://", 1)[1], min_priority=min_priority)
+    if scheme in ("mailto", "mailtos"):
+        # Imported here because smtp.py builds on this module (DeliveryError, URL helpers).
+        from collector.notify.smtp import SmtpChannel
+
+        return SmtpChannel(
+            url, min_priority=min_priority, timeout=timeout, min_interval=min_interval
+        )
     if scheme not in _apprise_schemes():
         raise ValueError(
-            f"unsupported notification URL scheme {scheme!r}; valid URLs look like {_EXAMPLES}"
+            f"unsupported notification URL scheme {scheme!r}; valid URLs look like {URL_EXAMPLES}"
         )
     return AppriseChannel(
         url, min_priority=min_priority, timeout=timeout, min_interval=min_interval
@@ -230,7 +291,7 @@ def _scheme(url: str) -> str:
     scheme, separator, _ = url.partition("://")
     if not separator or not scheme.isascii() or not scheme.replace("+", "").isalnum():
         # The value itself is not echoed: it may be a password pasted in the wrong place.
-        raise ValueError(f"notification URL has no scheme://; valid URLs look like {_EXAMPLES}")
+        raise ValueError(f"notification URL has no scheme://; valid URLs look like {URL_EXAMPLES}")
     return scheme.lower()
 
 
@@ -254,7 +315,14 @@ def _apprise_schemes() -> frozenset[str]:
     return frozenset(str(schema).lower() for schema in schemas)
 
 
-def _url_secrets(url: str) -> list[str]:
+def scrub(text: str, secrets: list[str]) -> str:
+    """`text` with every secret replaced by ****."""
+    for secret in secrets:
+        text = text.replace(secret, "****")
+    return text
+
+
+def url_secrets(url: str) -> list[str]:
     """The password of `url` and the values of query keys that smell of secrets."""
     try:
         parts = urlsplit(url)
@@ -276,7 +344,7 @@ def _notify_type(notification: Notification) -> apprise.NotifyType:
     return apprise.NotifyType.WARNING
 
 
-class _CapturedAppriseLog(logging.Filter):
+class CapturedAppriseLog(logging.Filter):
     """Holds back this thread's Apprise warnings while a URL is parsed, to reword them."""
 
     def __init__(self) -> None:
@@ -284,7 +352,7 @@ class _CapturedAppriseLog(logging.Filter):
         self.warnings: list[str] = []
         self._thread = threading.get_ident()
 
-    def __enter__(self) -> _CapturedAppriseLog:
+    def __enter__(self) -> CapturedAppriseLog:
         logging.getLogger("apprise").addFilter(self)
         return self
 

@@ -1,4 +1,7 @@
-"""Channels against real peers: SMTP through Apprise, a JSON webhook, the outbox, the console."""
+"""Channels against real peers: SMTP, webhooks through Apprise, the outbox, the console.
+
+SmtpChannel's own behaviour (connection reuse, threading headers) is in test_notify_smtp.py.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +15,6 @@ from pathlib import Path
 
 import pytest
 
-from collector.incidents.model import Incident, IncidentState
 from collector.notify.channels import (
     AppriseChannel,
     ConsoleChannel,
@@ -22,7 +24,8 @@ from collector.notify.channels import (
     accepts,
     channel_from_url,
 )
-from collector.notify.message import Notification, NotificationEvent, compose_notification
+from collector.notify.message import Notification, NotificationEvent
+from collector.notify.smtp import SmtpChannel
 from rules.priority import Priority
 from tests.peers import free_port
 from tests.peers.http_sink import HttpSink
@@ -35,22 +38,35 @@ OPENED_AT = 1714564800.0
 def notification(
     event: NotificationEvent = "opened", priority: Priority = Priority.P1, language: str = "en"
 ) -> Notification:
-    incident = Incident(
-        key="FilesystemFull|web1|mountpoint=/",
-        rule="FilesystemFull",
-        host="web1",
-        labels={"mountpoint": "/"},
+    """A notification as compose_notification writes it; channels deliver it as given."""
+    time = OPENED_AT + 600 if event == "resolved" else OPENED_AT
+    words = {"en": {"opened": "OPEN", "resolved": "RESOLVED"}, "zh": _ZH_WORDS}[language]
+    if language == "zh":
+        title = f"[{priority}] {words[event]} FilesystemFull（web1）：/ is 96% full"
+        lines = ["主机：web1", "规则：FilesystemFull", f"优先级：{priority}"]
+    else:
+        title = f"[{priority}] {words[event]} FilesystemFull on web1: / is 96% full"
+        lines = ["Host: web1", "Rule: FilesystemFull", f"Priority: {priority}"]
+        lines.append("Opened: 2024-05-01T12:00:00Z")
+        if event == "resolved":
+            lines += ["Resolved: 2024-05-01T12:10:00Z", "Duration: 10m00s"]
+    return Notification(
+        incident_key="FilesystemFull|web1|mountpoint=/",
+        incident_id=17,
+        event=event,
         priority=priority,
-        state=IncidentState.OPEN,
+        host="web1",
+        rule="FilesystemFull",
         summary="/ is 96% full",
+        title=title,
+        body="\n".join(["/ is 96% full", "", *lines]),
+        labels={"mountpoint": "/"},
         value=96.0,
-        opened_at=OPENED_AT,
-        updated_at=OPENED_AT,
-        id=17,
+        time=time,
     )
-    if event == "resolved":
-        incident = replace(incident, state=IncidentState.RESOLVED, resolved_at=OPENED_AT + 600)
-    return compose_notification(incident, event, language=language)  # type: ignore[arg-type]
+
+
+_ZH_WORDS = {"opened": "告警", "resolved": "已恢复"}
 
 
 @pytest.fixture
@@ -184,17 +200,80 @@ def test_bad_urls_are_refused_naming_the_scheme_not_the_password(
         ("outbox://state/outbox.jsonl", OutboxChannel, "outbox:///base/state/outbox.jsonl"),
         (
             "MAILTO://mail.example.test?from=wk@example.test",
-            AppriseChannel,
+            SmtpChannel,
             "mailto://mail.example",
         ),
+        ("mailtos://bob:pw@mail.example.test", SmtpChannel, "mailtos://bob:****@mail.example"),
         ("json://hooks.example.test/wk", AppriseChannel, "json://hooks.example.test/wk"),
     ],
-    ids=["console", "memory", "outbox-absolute", "outbox-relative", "mailto", "json"],
+    ids=["console", "memory", "outbox-absolute", "outbox-relative", "mailto", "mailtos", "json"],
 )
 def test_url_picks_the_channel(url: str, kind: type, description: str) -> None:
     channel = channel_from_url(url, base_dir=Path("/base"))
     assert isinstance(channel, kind)
     assert channel.describe().startswith(description)
+
+
+def test_slow_webhook_gets_exactly_one_copy_from_one_send() -> None:
+    # Apprise's own socket read timeout is 4 s: it would give up, and the retry send a copy.
+    with HttpSink(delay=6.0) as slow:
+        channel_from_url(slow.url(scheme="json"), timeout=30.0).send(notification())
+        assert len(slow.requests) == 1
+
+
+def test_webhook_slower_than_the_channel_timeout_is_a_delivery_error() -> None:
+    with HttpSink(delay=3.0) as slow:
+        channel = channel_from_url(slow.url(scheme="json"), timeout=1.0)
+        started = time.monotonic()
+        with pytest.raises(DeliveryError):
+            channel.send(notification())
+        assert time.monotonic() - started < 2.5
+
+
+@pytest.mark.parametrize("scheme", ["json", "xml", "form"], ids=["json", "xml", "form"])
+def test_webhook_carries_the_idempotency_key_and_ticket_of_each_message(
+    sink: HttpSink, scheme: str
+) -> None:
+    channel = channel_from_url(sink.url(scheme=scheme) + "?+X-Team=storage")
+    channel.send(replace(notification(), idempotency_key="key-1", number="WK-41"))
+    channel.send(replace(notification("resolved"), idempotency_key="key-2", number="WK-41"))
+    channel.send(notification())  # no delivery identity: no stale headers either
+    first, second, third = sink.wait_for(3)
+    assert (first.headers["idempotency-key"], first.headers["x-watchkeeper-ticket"]) == (
+        "key-1",
+        "WK-41",
+    )
+    assert second.headers["idempotency-key"] == "key-2"
+    assert "idempotency-key" not in third.headers
+    assert "x-watchkeeper-ticket" not in third.headers
+    assert {r.headers["x-team"] for r in (first, second, third)} == {"storage"}
+
+
+def test_apprise_throttle_is_off_unless_configured(sink: HttpSink) -> None:
+    # ntfy:// keeps Apprise's default pause of 5.5 s between two sends of one service.
+    channel = channel_from_url(f"ntfy://127.0.0.1:{sink.port}/watchkeeper")
+    started = time.monotonic()
+    channel.send(notification())
+    channel.send(notification("resolved"))
+    assert len(sink.wait_for(2)) == 2
+    assert time.monotonic() - started < 5.0
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["console://", "memory://x", "outbox://state/outbox.jsonl", "json://hooks.example.test/wk"],
+    ids=["console", "memory", "outbox", "apprise"],
+)
+def test_every_channel_can_be_closed_twice(url: str) -> None:
+    channel = channel_from_url(url, base_dir=Path("/base"))
+    channel.close()
+    channel.close()
+
+
+def test_recording_channel_counts_closes() -> None:
+    channel = RecordingChannel("double")
+    channel.close()
+    assert channel.closed == 1
 
 
 def test_outbox_appends_one_json_line_per_notification(tmp_path: Path) -> None:
