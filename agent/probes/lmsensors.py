@@ -20,6 +20,8 @@ _METRICS: dict[tuple[str, str], str] = {
     ("temp", "input"): "temperature_celsius",
     ("temp", "max"): "temperature_max_celsius",
     ("temp", "crit"): "temperature_critical_celsius",
+    ("in", "crit"): "voltage_critical_max_volts",
+    ("in", "lcrit"): "voltage_critical_min_volts",
     ("fan", "input"): "fan_speed_rpm",
     ("fan", "min"): "fan_min_rpm",
     ("in", "input"): "voltage_volts",
@@ -63,9 +65,34 @@ class SensorReading(NamedTuple):
 
     @property
     def alarm(self) -> bool | None:
-        """True if any alarm or fault flag is raised; None if the chip exposes none."""
+        """True if any alarm or fault flag is raised; None if the chip exposes none, or when
+        the flag compares against limits nobody set (a voltage whose min and max are both 0:
+        Super I/O chips then raise the alarm for any input, see the ASRock capture)."""
         flags = [v for k, v in self.values.items() if k.endswith(("alarm", "fault"))]
-        return any(flag != 0 for flag in flags) if flags else None
+        if not flags or (self.kind == "in" and not self._voltage_limits_set()):
+            return None
+        return any(flag != 0 for flag in flags)
+
+    def _voltage_limits_set(self) -> bool:
+        low, high = self.values.get("min", 0.0), self.values.get("max", 0.0)
+        return high > low or "crit" in self.values or "lcrit" in self.values
+
+    @property
+    def beyond_critical(self) -> bool | None:
+        """True when the reading is beyond its critical limit, whether or not the chip raised
+        a flag (many drivers have a crit limit but no crit_alarm); None when it has neither.
+
+        A limit of exactly 0 is an unset register, not a limit: it is ignored.
+        """
+        value = self.values.get("input")
+        crit = self.values.get("crit") or None
+        lcrit = self.values.get("lcrit") or None
+        flags = [v for k, v in self.values.items() if k in ("crit_alarm", "lcrit_alarm")]
+        if value is None or (crit is None and lcrit is None and not flags):
+            return None
+        above = crit is not None and value >= crit
+        below = lcrit is not None and (crit is None or lcrit < crit) and value <= lcrit
+        return above or below or any(flag != 0 for flag in flags)
 
 
 def parse_sensors_json(text: str) -> list[SensorReading]:
@@ -101,7 +128,11 @@ def _chip_readings(chip: str, features: dict[str, Any]) -> list[SensorReading]:
 
 
 def add_reading_samples(data: ProbeData, reading: SensorReading) -> None:
-    """Samples for one feature; `sensor_alarm` 1/0 where the chip has alarm or fault flags."""
+    """Samples for one feature, all labelled {chip, sensor}.
+
+    `sensor_intrusion_alarm` for a chassis intrusion switch, `sensor_alarm` for any other
+    feature with alarm or fault flags, `sensor_critical` where it has a critical limit.
+    """
     labels = {"chip": reading.chip, "sensor": reading.sensor}
     for suffix, value in reading.values.items():
         metric = _METRICS.get((reading.kind, suffix))
@@ -109,7 +140,11 @@ def add_reading_samples(data: ProbeData, reading: SensorReading) -> None:
             data.add(metric, value, **labels)
     alarm = reading.alarm
     if alarm is not None:
-        data.add("sensor_alarm", 1.0 if alarm else 0.0, **labels)
+        flag = "sensor_intrusion_alarm" if reading.kind == "intrusion" else "sensor_alarm"
+        data.add(flag, 1.0 if alarm else 0.0, **labels)
+    critical = reading.beyond_critical
+    if critical is not None:
+        data.add("sensor_critical", 1.0 if critical else 0.0, **labels)
 
 
 class LmSensorsProbe:

@@ -12,6 +12,7 @@ import pytest
 
 from agent.probe import ProbeData
 from agent.probes.hwraid import RaidSnapshot, emit
+from agent.probes.lmsensors import add_reading_samples, parse_sensors_json
 from agent.probes.mdraid import array_samples, parse_mdstat
 from agent.probes.megacli import parse_megacli_drives
 from agent.probes.smart_parse import parse_device
@@ -20,7 +21,7 @@ from agent.probes.storcli import parse_storcli_json, parse_storcli_text
 from agent.report import Sample
 from rules.engine import RuleEngine, SignalKind
 from rules.loader import load_rules
-from tests.conftest import OWN_FIXTURES
+from tests.conftest import OWN_FIXTURES, SHARED_FIXTURES
 from tests.rules.conftest import report
 
 
@@ -239,3 +240,30 @@ def test_unreadable_smart_device_is_reported_after_half_an_hour() -> None:
     # What the smart probe emits for nvme-open-permission-denied.json (see test_smart.py).
     sample = Sample("smart_device_readable", 0.0, {"device": "/dev/nvme0"})
     assert fired([sample], "smart") == {("SmartDeviceUnreadable", "P4")}
+
+
+def sensors_samples(path: Path) -> list[Sample]:
+    data = ProbeData()
+    for reading in parse_sensors_json(path.read_text()):
+        add_reading_samples(data, reading)
+    return data.samples
+
+
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [
+        # Real ASRock capture: SYSTIN over crit with no flag; the AUXTIN alarms stay under
+        # their critical incidents; voltages with unset limits stay quiet.
+        (OWN_FIXTURES / "sensors" / "sensors-j-asrock-nct6798-unset-limits-hot-aux-intrusion.json",
+         {("SensorBeyondCriticalLimit", "P2"), ("SensorChassisIntrusion", "P3")}),
+        (OWN_FIXTURES / "sensors" / "sensors-j-nct6798-fan-stopped-cpu-hot-intrusion.json",
+         {("SensorAlarm", "P3"), ("SensorChassisIntrusion", "P3")}),
+        (SHARED_FIXTURES / "sensors" / "sensors-j-intel-coretemp-2x-nvme-normal.json", set()),
+        (SHARED_FIXTURES / "sensors" / "sensors-j-intel-coretemp-2x-nvme-fan-test.json", set()),
+    ],
+    ids=["asrock-real", "nct6798-failing", "coretemp-normal", "coretemp-fan-test"],
+)  # fmt: skip
+def test_lm_sensors_captures_open_the_right_incidents(
+    path: Path, expected: set[tuple[str, str]]
+) -> None:
+    assert fired(sensors_samples(path), "lmsensors") == expected

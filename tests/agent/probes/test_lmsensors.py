@@ -11,6 +11,7 @@ from agent.probe import ProbeData, ProbeError
 from agent.probes.lmsensors import (
     LmSensorsProbe,
     LmSensorsSettings,
+    SensorReading,
     build_lmsensors_probes,
     parse_sensors_json,
 )
@@ -74,9 +75,52 @@ def test_failing_board_stopped_fan_hot_cpu_low_voltage_intrusion() -> None:
     assert series(data, "voltage_volts")[(chip, "in1")] == 0.968
     assert series(data, "voltage_min_volts")[(chip, "in1")] == 1.0
     raised = {key for key, v in series(data, "sensor_alarm").items() if v == 1.0}
-    assert raised == {(chip, "fan2"), (chip, "CPUTIN"), (chip, "in1"), (chip, "intrusion0")}
+    assert raised == {(chip, "fan2"), (chip, "CPUTIN"), (chip, "in1")}
     assert series(data, "sensor_alarm")[(chip, "fan1")] == 0.0
     assert (chip, "beep_enable") not in series(data, "sensor_alarm")
+    # The intrusion switch is its own series, so its rule can say "the case was opened".
+    assert series(data, "sensor_intrusion_alarm") == {(chip, "intrusion0"): 1.0}
+    assert series(data, "sensor_critical") == {}  # this board sets no crit limits
+
+
+def test_real_board_over_critical_without_a_flag_and_with_unset_voltage_limits() -> None:
+    data = collect(
+        OWN_FIXTURES / "sensors" / "sensors-j-asrock-nct6798-unset-limits-hot-aux-intrusion.json"
+    )
+    chip = "nct6798-isa-02a0"
+    critical = {key for key, v in series(data, "sensor_critical").items() if v == 1.0}
+    # SYSTIN reads 120 over crit 100 and the chip has no alarm flag for it at all.
+    assert critical == {
+        (chip, name) for name in ("SYSTIN", "AUXTIN0", "AUXTIN1", "AUXTIN2", "AUXTIN4")
+    }
+    assert (chip, "SYSTIN") not in series(data, "sensor_alarm")
+    assert series(data, "sensor_critical")[("coretemp-isa-0000", "Core 0")] == 0.0
+    # in1..in14 raise alarms against min = max = 0: limits nobody set, so no alarm series.
+    voltages = {key: v for key, v in series(data, "sensor_alarm").items() if key[1][:2] == "in"}
+    assert voltages == {(chip, "in0"): 0.0}  # the one channel whose limits (0..1.744 V) are set
+    assert series(data, "voltage_volts")[(chip, "in1")] == 1.016
+    assert series(data, "sensor_intrusion_alarm") == {
+        (chip, "intrusion0"): 1.0,
+        (chip, "intrusion1"): 1.0,
+    }
+
+
+@pytest.mark.parametrize(
+    ("values", "critical"),
+    [
+        ({"input": 101.0, "crit": 100.0}, True),
+        ({"input": 99.0, "crit": 100.0}, False),
+        ({"input": 99.0, "crit": 100.0, "crit_alarm": 1.0}, True),
+        ({"input": 10.0, "crit": 0.0}, None),  # a 0 limit is an unset register
+        ({"input": 0.7, "lcrit": 0.8, "crit": 1.4}, True),
+        ({"input": 40.0, "max": 80.0}, None),
+    ],
+    ids=["over", "under", "flag-only", "unset", "under-lcrit", "no-limit"],
+)
+def test_beyond_critical_compares_with_the_limits(
+    values: dict[str, float], critical: bool | None
+) -> None:
+    assert SensorReading("chip", "x", "temp", values).beyond_critical is critical
 
 
 @pytest.mark.parametrize(
