@@ -1,239 +1,303 @@
-"""Collector ingest benchmark: N simulated agents posting realistic reports to a real collector.
+"""Collector ingest benchmark: simulated agents POST fresh reports to a real collector process.
 
-The collector runs as its own process (SQLite, built-in rules) on loopback; client processes
-replay pre-encoded gzip reports over keep-alive connections. Figures: reports/s, samples/s,
-p50/p99 request latency, and the collector's own CPU per report and per sample (read from
-/proc, so it holds even when the clients, sharing the 2 cores, are the bottleneck).
+One collector per database (SQLite in a temp folder, then a throwaway PostgreSQL database), on
+127.0.0.1, driven only through its CLI and HTTP API. Phases, in order:
+1. warm-up: every agent reports once (first reports create the hosts);
+2. capacity: closed loop from `--clients` processes: reports/s, collector CPU per report and
+   per sample (read from /proc, so it holds when the clients share the cores), RSS;
+3. latency at a fixed rate (1,000 reports/s), counted from each report's scheduled time;
+4. the same while /metrics is scraped every few seconds, with the scrape's duration and size;
+5. storm: storm hosts alternate memory_used_ratio 0.99 / 0.5 against a `for: 0s` rule, so
+   every report of theirs opens or resolves an incident, while the fleet keeps reporting at the
+   fixed rate and its latency is measured;
+6. optional (`--fleet-hosts 10000`): RSS with a larger fleet.
+Every report is new (rising `sequence`, current `time`); each 202 says whether the collector
+evaluated it, and the fraction evaluated is printed (anything under 100 % is flagged).
 """
 
 from __future__ import annotations
 
 import argparse
-import gzip
-import http.client
+import json
 import multiprocessing
 import os
-import statistics
-import subprocess
-import sys
 import tempfile
 import time
+from collections.abc import Sequence
+from contextlib import ExitStack
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
 
-from agent.report import SCHEMA_V1, ProbeResult, Report, Sample, encode_report
-from bench.agent_cycle import rss_mib, stop
+from bench.collector_process import (
+    STORM_RULE,
+    TOKEN,
+    CollectorError,
+    CollectorProcess,
+    postgres_database,
+)
+from bench.fleet import SAMPLES_PER_REPORT
+from bench.ingest_table import BackendFigures, Phase, print_phase, table
+from bench.loadgen import LoadPlan, LoadResult, ScrapePlan, ScrapeResult, run_job
 
-TOKEN = "bench-token"
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def realistic_samples(seed: int) -> list[Sample]:
-    """About 150 samples shaped like a real 8-core server's host probe."""
-    v = (seed % 97) / 100
-    s: list[Sample] = [Sample("cpu_usage_ratio", 0.2 + v / 5, {"cpu": "total"})]
-    s += [Sample("cpu_usage_ratio", 0.1 + v / 4, {"cpu": str(c)}) for c in range(8)]
-    for name in ("load1", "load5", "load15"):
-        s += [Sample(name, 2.0 + v), Sample(f"{name}_per_core", 0.25 + v / 8)]
-    s += [
-        Sample("memory_total_bytes", 64e9),
-        Sample("memory_available_bytes", 20e9),
-        Sample("memory_used_ratio", 0.5 + v / 5),
-        Sample("swap_total_bytes", 8e9),
-        Sample("swap_used_bytes", 1e8),
-        Sample("swap_used_ratio", 0.01),
-        Sample("swap_in_bytes_total", 1e6 + seed),
-        Sample("swap_out_bytes_total", 2e6 + seed),
-    ]
-    for i, mount in enumerate(["/", "/var", "/home", "/srv", "/boot", "/data1", "/data2", "/tmp"]):
-        labels = {"mountpoint": mount, "device": f"/dev/sd{chr(97 + i)}1", "fstype": "ext4"}
-        for metric, value in (
-            ("filesystem_size_bytes", 1e12),
-            ("filesystem_avail_bytes", 4e11),
-            ("filesystem_used_ratio", 0.6 + v / 10),
-            ("filesystem_inodes_total", 6e7),
-            ("filesystem_inodes_free", 5e7),
-            ("filesystem_inodes_used_ratio", 0.17),
-        ):
-            s.append(Sample(metric, value, labels))
-    for d in ("sda", "sdb", "sdc", "sdd", "nvme0n1", "nvme1n1"):
-        for metric in (
-            "disk_read_bytes_total",
-            "disk_written_bytes_total",
-            "disk_reads_total",
-            "disk_writes_total",
-            "disk_io_time_seconds_total",
-        ):
-            s.append(Sample(metric, 1e9 + seed * 1000, {"device": d}))
-    for nic in ("eth0", "eth1", "bond0", "lo", "docker0", "veth1"):
-        for metric in (
-            "network_receive_bytes_total",
-            "network_transmit_bytes_total",
-            "network_receive_errors_total",
-            "network_transmit_errors_total",
-            "network_receive_drops_total",
-            "network_transmit_drops_total",
-        ):
-            s.append(Sample(metric, 5e9 + seed, {"interface": nic}))
-    s += [
-        Sample("temperature_celsius", 40 + v * 10, {"chip": "coretemp", "sensor": f"Core {c}"})
-        for c in range(8)
-    ]
-    s += [
-        Sample("uptime_seconds", 86400.0 + seed),
-        Sample("boot_time_seconds", 1.7e9),
-        Sample("processes", 300.0),
-        Sample("cpu_count", 8.0),
-    ]
-    return s
+DEFAULT_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+SEQUENCE_STRIDE = 10_000_000  # each phase starts every host's sequence one stride higher
 
 
-def report_bodies(agents: int, per_agent: int, start: float) -> list[list[bytes]]:
-    """Pre-encoded gzip bodies: `per_agent` consecutive reports for each simulated agent."""
-    bodies = []
-    for a in range(agents):
-        bodies.append(
-            [
-                gzip.compress(
-                    encode_report(
-                        Report(
-                            SCHEMA_V1,
-                            f"bench-{a:05d}",
-                            start + k,
-                            k + 1,
-                            "bench",
-                            10.0,
-                            [ProbeResult("host", "ok", 0.001, realistic_samples(a + k))],
-                        )
-                    ),
-                    1,
-                )
-                for k in range(per_agent)
-            ]
+@dataclass(frozen=True)
+class Settings:
+    """Sizes and durations of the phases (every loop is bounded by these)."""
+
+    agents: int = 1000
+    seconds: float = 10.0
+    clients: int = 2
+    rate: float = 1000.0
+    latency_seconds: float = 10.0
+    scrape_seconds: float = 15.0
+    scrape_every: float = 5.0
+    storm_seconds: float = 10.0
+    storm_hosts: int = 100
+    storm_rate: float | None = None  # the fleet's rate beside the storm (default: `rate`)
+    fleet_hosts: int = 0
+    fleet_rounds: int = 3
+    postgres: str | None = DEFAULT_POSTGRES
+    source: Path | None = None
+
+
+QUICK = {"seconds": 4.0, "latency_seconds": 4.0, "scrape_seconds": 7.0, "scrape_every": 3.0}
+QUICK |= {"storm_seconds": 4.0}
+
+
+class IngestBench:
+    """Runs the phases against one started collector."""
+
+    def __init__(self, settings: Settings, collector: CollectorProcess) -> None:
+        self.settings = settings
+        self.collector = collector
+        self.phase_number = 0
+
+    def plan(
+        self, prefix: str, first: int, count: int, seconds: float, **options: object
+    ) -> LoadPlan:
+        """A client plan; every phase continues each host's sequence above the last phase's."""
+        return LoadPlan(
+            port=self.collector.port,
+            token=TOKEN,
+            host_prefix=prefix,
+            first_host=first,
+            host_count=count,
+            seconds=seconds,
+            start_at=0.0,
+            sequence_start=self.phase_number * SEQUENCE_STRIDE,
+            **options,  # type: ignore[arg-type]
         )
-    return bodies
 
+    def split(
+        self, prefix: str, count: int, parts: int, seconds: float, **options: object
+    ) -> list[LoadPlan]:
+        """`count` hosts shared out over `parts` client processes."""
+        bounds = [count * i // parts for i in range(parts + 1)]
+        return [
+            self.plan(prefix, bounds[i], bounds[i + 1] - bounds[i], seconds, **options)
+            for i in range(parts)
+            if bounds[i + 1] > bounds[i]
+        ]
 
-def client(args: tuple[int, str, int, list[list[bytes]], float]) -> tuple[int, int, list[float]]:
-    """One load process: round-robin over its agents until the deadline."""
-    _index, host, port, bodies, deadline = args
-    conn = http.client.HTTPConnection(host, port, timeout=10)
-    headers = {
-        "Authorization": f"Bearer {TOKEN}",
-        "Content-Encoding": "gzip",
-        "Content-Type": "application/json",
-    }
-    ok = failed = 0
-    latencies: list[float] = []
-    k = 0
-    while time.monotonic() < deadline:
-        body = bodies[k % len(bodies)][(k // len(bodies)) % len(bodies[0])]
-        k += 1
-        started = time.perf_counter()
-        conn.request("POST", "/api/v1/reports", body, headers)
-        response = conn.getresponse()
-        response.read()
-        latencies.append(time.perf_counter() - started)
-        if response.status == 202:
-            ok += 1
-        else:
-            failed += 1
-    conn.close()
-    return ok, failed, latencies
+    def run(
+        self, name: str, jobs: Sequence[LoadPlan | ScrapePlan]
+    ) -> list[LoadResult | ScrapeResult]:
+        """Start every job in its own process at the same moment; bounded by the longest plan."""
+        self.phase_number += 1
+        start_at = time.time() + 0.5
+        jobs = [replace(job, start_at=start_at) for job in jobs]
+        limit = max(j.seconds + getattr(j, "drain_seconds", 0.0) for j in jobs) + 90
+        before = self.collector.cpu_seconds()
+        with multiprocessing.get_context("fork").Pool(len(jobs)) as pool:
+            try:
+                results = pool.map_async(run_job, jobs).get(timeout=limit)
+            except multiprocessing.TimeoutError as exc:
+                self.collector.check_alive(f"during the {name} phase")
+                raise CollectorError(
+                    f"the {name} phase did not finish within {limit:g} s; the collector "
+                    f"stopped answering?\n{self.collector.log_tail()}"
+                ) from exc
+        self.last_cpu = self.collector.cpu_seconds() - before
+        self.collector.check_alive(f"during the {name} phase")
+        return results
 
+    def phase(self, name: str, jobs: Sequence[LoadPlan | ScrapePlan]) -> Phase:
+        """Run jobs and gather the load results (and the scrapes, if any) into one Phase."""
+        results = self.run(name, jobs)
+        loads = [r for r in results if isinstance(r, LoadResult)]
+        scrapes = next((r for r in results if isinstance(r, ScrapeResult)), None)
+        return Phase(name, loads, self.last_cpu, scrapes)
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU of a process so far."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+    def warm_up(self) -> Phase:
+        """Every agent reports once."""
+        s = self.settings
+        return self.phase("warm-up", self.split("bench", s.agents, 1, 60.0, rounds=1))
 
+    def capacity(self) -> Phase:
+        """As fast as the collector answers, from `clients` processes."""
+        s = self.settings
+        return self.phase("capacity", self.split("bench", s.agents, s.clients, s.seconds))
 
-def start_collector(tmp: Path, port: int) -> subprocess.Popen[bytes]:
-    """A real collector process with built-in rules and SQLite in `tmp`."""
-    config = tmp / "collector.yaml"
-    config.write_text(
-        f"listen: 127.0.0.1:{port}\ndatabase: sqlite:///{tmp / 'bench.db'}\n"
-        f"agents: [{{name: bench, token: {TOKEN}}}]\nnotify: [{{url: 'memory://bench'}}]\n"
-    )
-    script = Path(sys.executable).parent / "watchkeeper"
-    process = subprocess.Popen(
-        [str(script), "collector", "--config", str(config), "--log-level", "warning"],
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
+    def latency(self, seconds: float, scrape_every: float | None) -> Phase:
+        """The fleet at the fixed rate; with a scraper process beside it if `scrape_every`."""
+        s = self.settings
+        jobs: list[LoadPlan | ScrapePlan] = [
+            *self.split("bench", s.agents, 1, seconds, rate=s.rate, connections=32)
+        ]
+        if scrape_every:
+            jobs.append(ScrapePlan(self.collector.port, scrape_every, seconds, 0.0))
+        phase = self.phase("latency+scrape" if scrape_every else "latency", jobs)
+        phase.target_rate = s.rate
+        return phase
+
+    def storm(self) -> tuple[Phase, Phase]:
+        """Storm hosts flip a `for: 0s` rule on every report while the fleet reports at the rate."""
+        s = self.settings
+        storm = self.plan("storm", 0, s.storm_hosts, s.storm_seconds, storm=True, connections=4)
+        rate = s.storm_rate or s.rate
+        fleet = self.plan("bench", 0, s.agents, s.storm_seconds, rate=rate, connections=32)
+        storm_result, fleet_result = self.run("storm", [storm, fleet])
+        assert isinstance(storm_result, LoadResult) and isinstance(fleet_result, LoadResult)
+        others = Phase("storm-others", [fleet_result], target_rate=rate)
+        return Phase("storm", [storm_result], self.last_cpu), others
+
+    def fleet(self) -> Phase:
+        """`fleet_hosts` agents report `fleet_rounds` times each (closed loop)."""
+        s = self.settings
+        seconds = max(60.0, s.fleet_hosts * s.fleet_rounds / 500)
+        plans = self.split("bench", s.fleet_hosts, s.clients, seconds, rounds=s.fleet_rounds)
+        return self.phase(f"fleet {s.fleet_hosts}", plans)
+
+    def storm_incidents(self) -> str:
+        """Cross-check through the API: storm incidents and their states (best effort)."""
         try:
-            c = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
-            c.request("GET", "/-/healthy")
-            if c.getresponse().status == 200:
-                return process
-        except OSError:
-            time.sleep(0.1)
-    stop(process)
-    raise RuntimeError("collector did not start")
+            status, body = self.collector.get("/api/v1/incidents?state=all&limit=10000")
+            incidents = [i for i in json.loads(body) if i.get("rule") == STORM_RULE]
+        except (OSError, ValueError, AttributeError, TypeError) as exc:
+            return f"n/a ({type(exc).__name__})"
+        if status != 200:
+            return f"n/a (status {status})"
+        states: dict[str, int] = {}
+        for incident in incidents:
+            states[str(incident.get("state"))] = states.get(str(incident.get("state")), 0) + 1
+        return f"{len(incidents)} incidents: " + ", ".join(
+            f"{n} {k}" for k, n in sorted(states.items())
+        )
 
 
-def run(agents: int = 1000, seconds: float = 10.0, clients: int = 2) -> dict[str, Any]:
-    """Run the benchmark and return its figures."""
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    per_client = max(1, agents // clients)
-    bodies = report_bodies(agents, 3, time.time())
-    samples = len(realistic_samples(0))
-    with tempfile.TemporaryDirectory() as tmp:
-        collector = start_collector(Path(tmp), port)
-        try:
-            # Warm-up: every agent reports once (first reports create hosts).
-            client((0, "127.0.0.1", port, bodies, time.monotonic() + 2.0))
-            cpu_before = cpu_seconds(collector.pid)
-            deadline = time.monotonic() + seconds
-            jobs = [
-                (i, "127.0.0.1", port, bodies[i * per_client : (i + 1) * per_client], deadline)
-                for i in range(clients)
-            ]
-            wall = time.perf_counter()
-            with multiprocessing.Pool(clients) as pool:
-                results = pool.map(client, jobs)
-            wall = time.perf_counter() - wall
-            cpu = cpu_seconds(collector.pid) - cpu_before
-            rss = rss_mib(collector.pid)
-        finally:
-            stop(collector)
-    ok = sum(r[0] for r in results)
-    latencies = sorted(x for r in results for x in r[2])
-    return {
-        "agents": agents,
-        "samples_per_report": samples,
-        "reports_per_second": ok / wall,
-        "samples_per_second": ok * samples / wall,
-        "failed": sum(r[1] for r in results),
-        "latency_p50_ms": statistics.median(latencies) * 1000,
-        "latency_p99_ms": latencies[int(len(latencies) * 0.99) - 1] * 1000,
-        "collector_cpu_us_per_report": cpu / ok * 1e6,
-        "collector_cpu_us_per_sample": cpu / ok / samples * 1e6,
-        "collector_capacity_reports_per_cpu_second": ok / cpu if cpu else float("nan"),
-        "collector_rss_mib": rss,
-    }
+def run_backend(figures: BackendFigures, database: str, settings: Settings, folder: Path) -> None:
+    """Every phase against one collector on `database`, filling `figures` as they finish."""
+    label = figures.database
+    with CollectorProcess(folder, database, settings.source) as collector:
+        bench = IngestBench(settings, collector)
+        steps = [
+            ("warm-up", bench.warm_up),
+            ("capacity", bench.capacity),
+            ("latency", lambda: bench.latency(settings.latency_seconds, None)),
+            (
+                "latency+scrape",
+                lambda: bench.latency(settings.scrape_seconds, settings.scrape_every),
+            ),
+        ]
+        for name, step in steps:
+            figures.phases[name] = step()
+            print_phase(label, figures.phases[name])
+            if name == "capacity":
+                figures.rss_mib = collector.rss_mib()
+        figures.phases["storm"], figures.phases["storm-others"] = bench.storm()
+        print_phase(label, figures.phases["storm"])
+        print_phase(label, figures.phases["storm-others"])
+        figures.storm_incidents = bench.storm_incidents()
+        print(f"  [{label}] storm cross-check via the API: {figures.storm_incidents}", flush=True)
+        if settings.fleet_hosts:
+            print_phase(label, bench.fleet())
+            figures.fleet_rss_mib = collector.rss_mib()
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Print the figures."""
-    parser = argparse.ArgumentParser(prog="python -m bench.collector_ingest")
-    parser.add_argument("--agents", type=int, default=1000)
-    parser.add_argument("--seconds", type=float, default=10.0)
-    parser.add_argument("--clients", type=int, default=2)
+def settings_from(argv: Sequence[str] | None) -> Settings:
+    """Command-line flags (and WK_BENCH_QUICK / WK_BENCH_POSTGRES) into Settings."""
+    parser = argparse.ArgumentParser(prog="python -m bench.collector_ingest", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="short phases (~25 s per database)")
+    parser.add_argument("--agents", type=int, help="simulated agents (default 1000)")
+    parser.add_argument("--seconds", type=float, help="capacity phase length (default 10)")
+    parser.add_argument("--clients", type=int, help="client processes for capacity (default 2)")
+    parser.add_argument("--rate", type=float, help="fixed rate, reports/s (default 1000)")
+    parser.add_argument("--latency-seconds", type=float, help="fixed-rate phase length")
+    parser.add_argument("--scrape-seconds", type=float, help="fixed rate + /metrics phase length")
+    parser.add_argument("--scrape-every", type=float, help="seconds between scrapes (default 5)")
+    parser.add_argument("--storm-seconds", type=float, help="storm phase length (default 10)")
+    parser.add_argument("--storm-hosts", type=int, help="hosts in the storm (default 100)")
+    parser.add_argument("--storm-rate", type=float, help="fleet rate beside the storm (--rate)")
+    parser.add_argument("--fleet-hosts", type=int, help="also measure RSS at this many hosts")
+    parser.add_argument("--postgres", help=f"PostgreSQL server URL (default {DEFAULT_POSTGRES})")
+    parser.add_argument("--no-postgres", action="store_true", help="SQLite only")
+    parser.add_argument(
+        "--source",
+        type=Path,
+        default=os.environ.get("WK_BENCH_SOURCE"),
+        help="run the collector from this source tree, e.g. `git archive HEAD` unpacked "
+        "(default: the installed watchkeeper; env WK_BENCH_SOURCE)",
+    )
     args = parser.parse_args(argv)
-    figures = run(args.agents, args.seconds, args.clients)
+    values: dict[str, object] = {}
+    if args.quick or os.environ.get("WK_BENCH_QUICK"):
+        values |= QUICK
+    values |= {
+        k: v for k, v in vars(args).items() if v is not None and k in Settings.__dataclass_fields__
+    }
+    postgres = args.postgres or os.environ.get("WK_BENCH_POSTGRES", DEFAULT_POSTGRES)
+    values["postgres"] = None if args.no_postgres or postgres == "off" else postgres
+    settings = Settings(**values)  # type: ignore[arg-type]
+    if min(settings.agents, settings.clients, settings.storm_hosts) < 1 or settings.rate <= 0:
+        parser.error("--agents, --clients, --storm-hosts and --rate must be positive")
+    return settings
+
+
+def measure(label: str, database: str, settings: Settings, folder: Path) -> BackendFigures:
+    """run_backend, turning a collector failure into a skipped column with the reason."""
+    folder.mkdir()
+    figures = BackendFigures(label)
+    try:
+        run_backend(figures, database, settings, folder)
+    except CollectorError as exc:
+        print(f"  [{label}] COLLECTOR FAILED: {exc}", flush=True)
+        figures.skipped = f"failed: {str(exc).splitlines()[0]}"
+    return figures
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the phases on SQLite, then PostgreSQL, and print the table."""
+    settings = settings_from(argv)
     print(
-        f"collector ingest: {args.agents} agents, {figures['samples_per_report']} samples/report, "
-        f"{args.clients} client processes, {args.seconds:g} s"
+        f"collector ingest: {settings.agents:,} agents × {SAMPLES_PER_REPORT} samples, fresh "
+        f"reports; capacity {settings.seconds:g} s from {settings.clients} clients, fixed rate "
+        f"{settings.rate:,.0f}/s",
+        flush=True,
     )
-    for key, value in figures.items():
-        print(f"  {key:44s} {value:,.2f}" if isinstance(value, float) else f"  {key:44s} {value}")
-    return 0
+    results: list[BackendFigures] = []
+    with tempfile.TemporaryDirectory(prefix="wk-bench-") as tmp:
+        folder = Path(tmp)
+        results.append(
+            measure("SQLite", f"sqlite:///{folder / 'bench.db'}", settings, folder / "sqlite")
+        )
+        if settings.postgres:
+            with ExitStack() as stack:
+                try:
+                    url = stack.enter_context(postgres_database(settings.postgres))
+                except Exception as exc:  # any reason to skip is printed
+                    print(f"  [PostgreSQL] skipped: {type(exc).__name__}: {exc}", flush=True)
+                    results.append(BackendFigures("PostgreSQL", skipped="skipped (no server)"))
+                else:
+                    pg = replace(settings, fleet_hosts=0)
+                    results.append(measure("PostgreSQL", url, pg, folder / "postgresql"))
+    print()
+    print(table(results, settings))
+    failed = any(f.skipped.startswith("failed") for f in results)
+    partial = any(p.evaluated_percent < 100 for f in results for p in f.phases.values())
+    return 1 if failed or partial else 0
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ import argparse
 import time
 
 from agent.report import SCHEMA_V1, ProbeResult, Report
-from bench.collector_ingest import realistic_samples
+from bench.fleet import SAMPLES_PER_REPORT, realistic_samples
 from rules.engine import RuleEngine
 from rules.loader import load_rules
 
@@ -50,7 +50,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.rule_evaluation")
     parser.add_argument("--hours", type=float, default=24.0, help="history to fill first")
     figures = run(parser.parse_args(argv).hours)
-    print("rule evaluation, steady state (one host, 149 samples, all built-in rules):")
+    print(
+        f"rule evaluation, steady state (one host, {SAMPLES_PER_REPORT} samples, "
+        "all built-in rules):"
+    )
     for name, value in figures.items():
         print(f"  {name:28s} {value:12,.1f}")
     return 0
