@@ -22,6 +22,7 @@ from agent.probes.ipmi_session import (
     Deadline,
     FallbackClient,
     IpmitoolClient,
+    PartialReadError,
     PyghmiClient,
     SelEntry,
     entries_since,
@@ -32,6 +33,7 @@ from agent.probes.ipmitool import (
     CRITICAL,
     FAILED,
     OK,
+    WARNING,
     SensorReading,
     health_name,
     unique_names,
@@ -222,20 +224,23 @@ def hardware_flags(reading: SensorReading) -> list[tuple[str, float]]:
 
 
 def add_reading(data: ProbeData, reading: SensorReading) -> None:
-    """Every sample one sensor yields."""
+    """Every sample one sensor yields, each with the same identity {sensor, type}."""
     ids = {"sensor": reading.name, "type": reading.type}
     if reading.value is not None:
         data.add("ipmi_sensor_value", reading.value, unit=reading.unit, **ids)
         typed = typed_sample(reading)
         if typed is not None:
-            data.add(typed[0], typed[1], sensor=reading.name)
+            data.add(typed[0], typed[1], **ids)
     for level, limit in reading.thresholds.items():
         data.add("ipmi_sensor_threshold", limit, level=level, unit=reading.unit, **ids)
     data.add("ipmi_sensor_health", float(reading.health), **ids)
-    data.add("ipmi_sensor_critical", float(bool(reading.health & (CRITICAL | FAILED))), **ids)
+    critical = bool(reading.health & (CRITICAL | FAILED))
+    data.add("ipmi_sensor_critical", float(critical), **ids)
+    # Non-critical ("nc"): outside the normal band, short of the critical limit.
+    data.add("ipmi_sensor_warning", float(bool(reading.health & WARNING) and not critical), **ids)
     data.add("ipmi_sensor_state", sensor_state(reading), **ids)
     for metric, flag in hardware_flags(reading):
-        data.add(metric, flag, sensor=reading.name)
+        data.add(metric, flag, **ids)
 
 
 def add_summary(data: ProbeData, readings: Sequence[SensorReading]) -> None:
@@ -317,6 +322,9 @@ class IpmiProbe:
             snapshot.readings = unique_names(self._client.read_sensors())
         except BmcUnreachableError:
             raise
+        except PartialReadError as exc:  # the sensors were read, an auxiliary query was not
+            snapshot.readings = unique_names(exc.readings)
+            snapshot.errors[exc.source] = str(exc)
         except BmcError as exc:
             snapshot.errors["sensors"] = str(exc)
         if self._read_sel:

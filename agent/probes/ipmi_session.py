@@ -40,6 +40,15 @@ class BmcUnreachableError(BmcError):
     """The BMC did not answer, refused the login, or the session broke."""
 
 
+class PartialReadError(BmcError):
+    """The sensors were read but an auxiliary query failed; carries what was read."""
+
+    def __init__(self, readings: list[SensorReading], source: str, message: str) -> None:
+        super().__init__(message)
+        self.readings = readings
+        self.source = source
+
+
 @dataclass(frozen=True)
 class SelEntry:
     """One System Event Log record."""
@@ -208,8 +217,17 @@ class IpmitoolClient:
         return result
 
     def read_sensors(self) -> list[SensorReading]:
+        """`ipmitool sensor`, with power supplies' states decoded by `sdr type`.
+
+        The second query only adds detail: when it fails (some BMCs have no such SDR type, or
+        refuse it), the readings of the first are kept and the failure is reported on its own.
+        """
         readings = parse_ipmitool_sensor(self._run("sensor").stdout)
-        psus = self._run("sdr", "type", "Power Supply", "-c").stdout
+        try:
+            psus = self._run("sdr", "type", "Power Supply", "-c").stdout
+        except BmcError as exc:
+            message = f"power supply states not decoded ({exc}); other sensors were read"
+            raise PartialReadError(readings, "power supplies", message) from exc
         return merge_readings(readings, parse_ipmitool_sdr_csv(psus, "power_supply"))
 
     def read_sel(self) -> list[SelEntry]:

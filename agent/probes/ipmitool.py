@@ -266,15 +266,45 @@ def merge_readings(
 
 
 def unique_names(readings: Sequence[SensorReading]) -> list[SensorReading]:
-    """Give same-named sensors ("Status" on two PSUs) distinct names, so they are two series."""
-    counts = Counter(reading.name for reading in readings)
-    seen: Counter[str] = Counter()
-    result = []
+    """Give same-named sensors ("Status" on two PSUs) distinct names, so they are two series.
+
+    The suffix is what the BMC says about the sensor itself, so a sensor keeps its name
+    whatever order the tool lists it in: its sensor number ("Status (85h)") where the tool
+    prints one, else the limits that set it apart ("Temp (upper_critical 85)"). Only sensors
+    the tool describes identically are told apart by their position, as nothing else is known.
+    """
+    groups: dict[str, list[SensorReading]] = {}
     for reading in readings:
-        if counts[reading.name] > 1:
-            seen[reading.name] += 1
-            suffix = reading.ident or str(seen[reading.name])
-            result.append(replace(reading, name=f"{reading.name} ({suffix})"))
-        else:
-            result.append(reading)
-    return result
+        groups.setdefault(reading.name, []).append(reading)
+    suffixes: dict[int, str] = {}
+    for same in groups.values():
+        if len(same) > 1:
+            suffixes.update(_identity_suffixes(same))
+    return [
+        replace(r, name=f"{r.name} ({suffixes[id(r)]})") if id(r) in suffixes else r
+        for r in readings
+    ]
+
+
+def _identity_suffixes(same: Sequence[SensorReading]) -> dict[int, str]:
+    """id(reading) -> suffix for readings sharing one name."""
+    keys = set().union(*(r.thresholds for r in same))
+    ordered = [k for k in _THRESHOLD_NAMES if k in keys] + sorted(keys - set(_THRESHOLD_NAMES))
+    differing = [k for k in ordered if len({r.thresholds.get(k) for r in same}) > 1]
+    described = [_limits_text(r, differing) for r in same]
+    counts = Counter(described)
+    seen: Counter[str] = Counter()
+    suffixes = {}
+    for reading, text in zip(same, described, strict=True):
+        if reading.ident:
+            suffixes[id(reading)] = reading.ident
+            continue
+        seen[text] += 1
+        position = str(seen[text]) if counts[text] > 1 else ""
+        suffixes[id(reading)] = ", ".join(part for part in (text, position) if part)
+    return suffixes
+
+
+def _limits_text(reading: SensorReading, keys: Sequence[str]) -> str:
+    limits = [(k, reading.thresholds[k]) for k in keys if k in reading.thresholds]
+    return ", ".join(f"{key} {value:g}" for key, value in limits)

@@ -12,6 +12,8 @@ import pytest
 
 from agent.probe import ProbeData
 from agent.probes.hwraid import RaidSnapshot, emit
+from agent.probes.ipmi import add_reading, add_summary
+from agent.probes.ipmitool import parse_ipmitool_sensor, unique_names
 from agent.probes.lmsensors import add_reading_samples, parse_sensors_json
 from agent.probes.mdraid import array_samples, parse_mdstat
 from agent.probes.megacli import parse_megacli_drives
@@ -267,3 +269,42 @@ def test_lm_sensors_captures_open_the_right_incidents(
     path: Path, expected: set[tuple[str, str]]
 ) -> None:
     assert fired(sensors_samples(path), "lmsensors") == expected
+
+
+def ipmi_samples(text: str) -> list[Sample]:
+    data = ProbeData()
+    readings = unique_names(parse_ipmitool_sensor(text))
+    for reading in readings:
+        add_reading(data, reading)
+    add_summary(data, readings)
+    data.add("ipmi_bmc_up", 1.0)
+    return data.samples
+
+
+@pytest.mark.parametrize(
+    ("fixture", "expected"),
+    [
+        # "nc" on the intrusion switch: the intrusion rule speaks, not a generic warning too.
+        ("ipmitool-sensor-supermicro-intrusion-nc.txt", {("ChassisIntrusion", "P3")}),
+        ("ipmitool-sensor-supermicro-single-cpu-ok.txt", set()),
+        ("ipmitool-sensor-supermicro-fans-na.txt", set()),
+        ("ipmitool-sensor-hpe-ilo-many-na.txt", set()),
+        ("ipmitool-sensor-hp-ilo-fan-percent.txt", set()),
+    ],
+    ids=lambda v: v if isinstance(v, str) else "",
+)
+def test_ipmitool_captures_open_the_right_incidents(
+    shared_fixtures: Path, fixture: str, expected: set[tuple[str, str]]
+) -> None:
+    text = (shared_fixtures / "ipmitool" / fixture).read_text()
+    assert fired(ipmi_samples(text), "ipmi:local") == expected
+
+
+def test_sensor_in_its_non_critical_band_is_a_warning(shared_fixtures: Path) -> None:
+    text = (
+        shared_fixtures / "ipmitool" / "ipmitool-sensor-supermicro-single-cpu-ok.txt"
+    ).read_text()
+    line = next(line for line in text.splitlines() if line.startswith("CPU Temp"))
+    hot = text.replace(line, line.replace("| ok ", "| nc ", 1))
+    assert hot != text
+    assert fired(ipmi_samples(hot), "ipmi:local") == {("IpmiSensorWarning", "P3")}

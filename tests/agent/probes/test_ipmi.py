@@ -23,7 +23,7 @@ from agent.probes.ipmi_session import (
     SelEntry,
     entries_since,
 )
-from agent.probes.ipmitool import SensorReading
+from agent.probes.ipmitool import SensorReading, parse_ipmitool_sensor
 from tests.conftest import OWN_FIXTURES
 from tests.peers import free_udp_port, wait_until
 from tests.peers.ipmi_sim import (
@@ -381,6 +381,34 @@ def test_inband_falls_back_to_ipmitool_when_pyghmi_cannot_open_the_device() -> N
     assert seen["ipmi_sensor_threshold{CPU Temp}"] == 95.0  # last of the three limits
     assert seen["ipmi_psu_failed{PSU1 Status}"] == 1.0
     assert seen["ipmi_sensor_state{PSU1 Status}"] == "Presence detected, Failure detected"
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [
+        CannedOutput("", returncode=1, stderr="Unable to find SDR type Power Supply\n"),
+        None,  # the command times out or cannot be run at all
+    ],
+    ids=["exit-1", "no-answer"],
+)
+def test_failing_power_supply_query_keeps_every_other_reading(
+    shared_fixtures: Path, failure: CannedOutput | None
+) -> None:
+    capture = shared_fixtures / "ipmitool" / "ipmitool-sensor-supermicro-single-cpu-ok.txt"
+    answers: dict[tuple[str, ...], CannedOutput | Path] = {SENSOR_ARGV: capture}
+    if failure is not None:
+        answers[PSU_ARGV] = failure
+    client = IpmitoolClient(FixtureRunner(answers), "ipmitool", 5)
+    probe = IpmiProbe("ipmi:local", None, client, timeout=5, read_sel=False)
+
+    data = probe.collect()
+    seen = flat(data)
+
+    assert seen["ipmi_bmc_up"] == 1.0, "the BMC answered: it is not unreachable"
+    assert seen["ipmi_sensor_count"] == len(parse_ipmitool_sensor(capture.read_text()))
+    assert "ipmi_temperature_celsius{CPU Temp}" in seen
+    assert list(data.source_errors) == ["power supplies"]
+    assert "other sensors were read" in data.source_errors["power supplies"]
 
 
 def test_inband_ipmitool_without_device_is_bmc_down() -> None:

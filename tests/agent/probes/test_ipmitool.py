@@ -341,3 +341,39 @@ def test_merge_prefers_decoded_states_over_state_bits() -> None:
 )
 def test_guess_type_from_unit_then_name(name: str, unit: str, expected: str) -> None:
     assert guess_type(name, normalise_unit(unit)) == expected
+
+
+def _names(readings: Sequence[SensorReading]) -> dict[str, float | None]:
+    return {r.name: r.value for r in unique_names(readings)}
+
+
+def test_duplicate_names_keep_their_identity_whatever_the_line_order(
+    shared_fixtures: Path,
+) -> None:
+    path = shared_fixtures / "ipmitool" / "ipmitool-sdr-type-power-supply-csv-redundant.txt"
+    lines = path.read_text().splitlines()
+    forward = {r.name: r.ident for r in unique_names(parse_ipmitool_sdr_csv("\n".join(lines)))}
+    backward = unique_names(parse_ipmitool_sdr_csv("\n".join(reversed(lines))))
+    assert forward == {r.name: r.ident for r in backward}
+    assert {"Status (85h)", "Status (86h)"} <= set(forward)
+
+
+def test_same_named_threshold_sensors_are_told_apart_by_their_limits() -> None:
+    # Dell-style "Temp" twice (CPU and board) with their own limits, in either order.
+    cpu = "Temp | 41.000 | degrees C | ok | na | 3.000 | 8.000 | 85.000 | 90.000 | na"
+    board = "Temp | 30.000 | degrees C | ok | na | 3.000 | 8.000 | 42.000 | 47.000 | na"
+    first = _names(parse_ipmitool_sensor(f"{cpu}\n{board}\n"))
+    second = _names(parse_ipmitool_sensor(f"{board}\n{cpu}\n"))
+    assert first == second
+    assert first == {
+        "Temp (upper_non_critical 85, upper_critical 90)": 41.0,
+        "Temp (upper_non_critical 42, upper_critical 47)": 30.0,
+    }
+
+
+def test_non_critical_status_is_a_warning_not_critical(shared_fixtures: Path) -> None:
+    path = shared_fixtures / "ipmitool" / "ipmitool-sensor-supermicro-intrusion-nc.txt"
+    seen = conclusions(parse_ipmitool_sensor(path.read_text()))
+    assert seen["ipmi_sensor_warning{Intrusion}"] == 1.0
+    assert seen["ipmi_sensor_critical{Intrusion}"] == 0.0
+    assert seen["ipmi_sensor_warning{System Temp}"] == 0.0
