@@ -165,7 +165,11 @@ class SmartProbe:
         return self._settings.min_interval_seconds
 
     def collect(self) -> ProbeData:
-        """Scan, then read each device; a device that cannot be read does not stop the rest."""
+        """Scan, then read each device; a device that cannot be read does not stop the rest.
+
+        When not one of the disks found can be read, the probe fails as a whole: a host whose
+        disks can no longer be watched must not look merely "partial".
+        """
         devices = select_devices(self._settings, self._scan())
         data = ProbeData()
         data.add("smart_devices", len(devices))
@@ -176,6 +180,8 @@ class SmartProbe:
                 failures_to_run.append(failure)
         if devices and len(failures_to_run) == len(devices):
             raise ProbeError(f"cannot run smartctl: {failures_to_run[0]}; {INSTALL_HINT}")
+        if devices and len(data.source_errors) == len(devices):
+            raise ProbeError(no_disk_readable(data.source_errors))
         if not devices:
             logger.debug("smartctl found no SMART devices on this host")
         return data
@@ -222,6 +228,13 @@ class SmartProbe:
         logger.warning("SMART device %s unreadable: %s", key, message)
         data.source_errors[key] = message
         data.samples.append(Sample("smart_device_readable", 0, {"device": key}))
+
+
+def no_disk_readable(errors: dict[str, str]) -> str:
+    """The probe's error when every disk failed: how many, and the first reasons in full."""
+    reasons = "; ".join(f"{device}: {reason}" for device, reason in list(errors.items())[:3])
+    more = f" (and {len(errors) - 3} more)" if len(errors) > 3 else ""
+    return f"none of the {len(errors)} disks found could be read, {reasons}{more}"
 
 
 def build_smart_probes(settings: SmartSettings, runner: CommandRunner) -> list[Probe]:

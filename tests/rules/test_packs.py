@@ -308,3 +308,24 @@ def test_sensor_in_its_non_critical_band_is_a_warning(shared_fixtures: Path) -> 
     hot = text.replace(line, line.replace("| ok ", "| nc ", 1))
     assert hot != text
     assert fired(ipmi_samples(hot), "ipmi:local") == {("IpmiSensorWarning", "P3")}
+
+
+@pytest.mark.parametrize(
+    ("probe", "expected"),
+    [
+        ("smart", {("HardwareProbeFailing", "P2")}),
+        ("mdraid", {("HardwareProbeFailing", "P2")}),
+        ("ipmi:local", {("HardwareProbeFailing", "P2")}),
+        ("snmp:core-switch", {("ProbeFailing", "P4")}),
+    ],
+    ids=lambda v: v if isinstance(v, str) else "",
+)
+def test_a_probe_that_cannot_watch_hardware_pages_p2(
+    probe: str, expected: set[tuple[str, str]]
+) -> None:
+    engine = RuleEngine(load_rules())
+    signals = engine.evaluate(report("h1", probe=probe, status="error"), 0.0)
+    signals += engine.evaluate(report("h1", probe=probe, status="error"), 900.0)
+    signals += engine.tick(900.0)
+    got = {(s.rule.name, s.rule.rule.priority.value) for s in signals if s.kind is SignalKind.FIRE}
+    assert got == expected

@@ -559,3 +559,24 @@ def test_real_smartctl_on_a_non_smart_device_gives_a_source_error(device: str) -
     assert "Unable to detect device type" in data.source_errors[device]
     assert "extra_devices" in data.source_errors[device]  # says how to fix it
     assert by_device(data, "smart_device_readable") == {device: 0}
+
+
+def test_no_readable_disk_at_all_is_a_probe_error_not_partial(shared_fixtures: Path) -> None:
+    extra = [{"name": "/dev/nvme0", "type": "nvme"}, {"name": "/dev/vda", "type": "sat"}]
+    settings = msgspec.convert({"scan": False, "extra_devices": extra}, SmartSettings)
+    runner = FixtureRunner(
+        {
+            read_argv("/dev/nvme0", "nvme", settings): CannedOutput(
+                shared(shared_fixtures, "nvme-open-permission-denied.json").read_text(), 2
+            ),
+            read_argv("/dev/vda", "sat", settings): CannedOutput(
+                (OWN / "vda-sat-open-operation-not-permitted.json").read_text(), 2
+            ),
+        }
+    )
+    with pytest.raises(ProbeError) as caught:
+        SmartProbe(settings, runner).collect()
+    message = str(caught.value)
+    assert message.startswith("none of the 2 disks found could be read, /dev/nvme0: ")
+    assert "Permission denied" in message and "Operation not permitted" in message
+    assert "CAP_SYS_RAWIO" in message, "the fix is in the message"
