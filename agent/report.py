@@ -70,6 +70,9 @@ class Report(msgspec.Struct, frozen=True, omit_defaults=True):
     agent_version: str
     interval_seconds: float
     probes: list[ProbeResult] = []
+    # Random per agent process: `sequence` restarts at 1 when the agent does, so the collector
+    # orders reports by (instance, sequence) rather than by the agent's clock.
+    instance: str = ""
 
 
 _encoder = msgspec.json.Encoder()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -53,6 +54,7 @@ class ProbeRunner:
         self._timer = timer
         self._cache: dict[str, _Cached] = {}
         self._sequence = 0
+        self._instance = uuid.uuid4().hex[:16]
 
     @property
     def probes(self) -> list[Probe]:
@@ -79,6 +81,7 @@ class ProbeRunner:
             agent_version=AGENT_VERSION,
             interval_seconds=self._interval,
             probes=results,
+            instance=self._instance,
         )
 
     def _result_of(self, probe: Probe) -> ProbeResult:

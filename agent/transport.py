@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import logging
+import time
 from typing import Literal
 
 import requests
@@ -19,6 +20,9 @@ _MESSAGE_LIMIT = 500
 
 PostOutcome = Literal["sent", "failed", "rejected"]
 SendOutcome = Literal["sent", "spooled", "rejected"]
+
+
+SENT_AT_HEADER = "X-Watchkeeper-Sent-At"
 
 
 def ingest_url(collector: str) -> str:
@@ -102,8 +106,14 @@ class ReportSender:
 
     def _post(self, body: bytes) -> PostOutcome:
         try:
+            # The send time, on the agent's clock, lets the collector tell a replay from a
+            # fresh report and measure clock skew without trusting the report's own stamp.
             response = self._session.post(
-                self.url, data=body, timeout=self._timeout, allow_redirects=False
+                self.url,
+                data=body,
+                timeout=self._timeout,
+                allow_redirects=False,
+                headers={SENT_AT_HEADER: f"{time.time():.3f}"},
             )
         except requests.RequestException as exc:
             self.send_failures_total += 1

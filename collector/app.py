@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import socket
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
@@ -12,24 +13,34 @@ from pathlib import Path
 
 from starlette.applications import Starlette
 
+from collector.api.errors import error_handlers
 from collector.api.routes import ApiContext, api_routes
 from collector.auth import TokenBook
 from collector.config import CollectorConfig
-from collector.hosts import HostRegistry
-from collector.incidents.service import IncidentService
-from collector.ingest import Ingest
+from collector.evaluation.evaluator import Evaluator
+from collector.evaluation.signals import rule_event
+from collector.evaluation.writer import IncidentWriter
+from collector.incidents.events import RuleCleared
+from collector.incidents.model import Incident, Source
+from collector.incidents.service import Audience, IncidentService, IncidentSettings
+from collector.incidents.transitions import LifecyclePolicy
+from collector.ingest.hosts import HostRegistry
+from collector.ingest.receive import Ingest
 from collector.metrics import CollectorMetrics
 from collector.notify.channels import Channel, channel_from_url
-from collector.notify.dispatcher import DeliveryRecord, NotificationDispatcher
-from collector.store.database import migrate, open_database
+from collector.notify.worker import DeliveryWorkers, RetryPolicy
+from collector.store.database import migrate, open_database, reader
+from collector.store.incidents import IncidentReader
+from collector.store.outbox import OutboxStore
 from collector.store.repository import Repository
 from collector.web.console import console_routes
-from rules.engine import RuleEngine
+from rules.engine import AlertSignal, RuleEngine
 from rules.loader import RuleSet, load_rules
 
 log = logging.getLogger(__name__)
 
 DEFAULT_SILENT_AFTER = 120.0
+TIMER_INTERVAL = 1.0
 
 
 @dataclass
@@ -40,58 +51,109 @@ class Collector:
     clock: Callable[[], float]
     repository: Repository
     hosts: HostRegistry
-    engine: RuleEngine
+    evaluator: Evaluator
+    writer: IncidentWriter
     incidents: IncidentService
-    dispatcher: NotificationDispatcher
+    reader: IncidentReader
+    outbox: OutboxStore
+    delivery: DeliveryWorkers
     ingest: Ingest
     metrics: CollectorMetrics
     asgi: Starlette = field(init=False)
+    started_at: float = 0.0
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
+    @property
+    def engine(self) -> RuleEngine:
+        """The rule engine (use under evaluator.lock)."""
+        return self.evaluator.engine
+
     def start(self) -> None:
-        """Migrate the database, restore hosts and open incidents, start delivering."""
+        """Migrate, restore hosts, rule state and open incidents, start delivering."""
         migrate(self.repository.engine)
+        self.started_at = now = self.clock()
         records = self.repository.list_hosts()
         self.hosts.load(records)
-        for record in records:
-            self.engine.remember_host(record.name, record.last_seen)
-        restored = self.incidents.restore(self.engine, self.clock())
-        log.info("collector started: %d hosts known, %d open incidents", len(records), restored)
-        self.dispatcher.start()
+        with self.evaluator.lock:
+            for record in records:
+                # Silent only after a full absence window from this start, not from the outage.
+                self.engine.remember_host(record.name, max(record.last_seen, now))
+            for host, data in self.repository.load_checkpoints().items():
+                self.engine.restore_checkpoint(host, data)
+        restored = self._reconcile()
+        orphans = self.outbox.fail_orphans(set(self.delivery.channels), now)
+        if orphans:
+            log.warning("%d message(s) were for channels no longer configured", orphans)
+        log.info("collector started: %d hosts known, %d active incidents", len(records), restored)
+        self.delivery.start()
+
+    def _reconcile(self) -> int:
+        """Make the engine believe what the store says is active; resolve orphans of gone rules."""
+        active = [i for i in self.reader.active() if i.source is Source.RULE and i.key]
+        for incident in active:
+            with self.evaluator.lock:
+                compiled = self.engine.rules.get(incident.rule)
+                extra = compiled.rule.labels if compiled else {}
+                labels = {k: v for k, v in incident.labels.items() if extra.get(k) != v}
+                known = self.engine.restore_firing(
+                    incident.rule,
+                    incident.host,
+                    labels,
+                    incident.opened_at,
+                    incident.annotations.get("probe", ""),
+                )
+            if not known and incident.key:
+                self.incidents.apply_rule(RuleCleared(incident.key, None, "rule no longer loaded"))
+        return len(active)
 
     def flush(self) -> None:
-        """Write changed host states now."""
-        self.repository.save_hosts(self.hosts.take_dirty())
+        """Write changed host states now (each host on its own if the batch fails)."""
+        retry = self.repository.save_hosts(self.hosts.take_dirty())
+        self.hosts.mark_dirty(retry)
+
+    def checkpoint(self) -> None:
+        """Save rule histories and pending breaches, so trends survive a restart."""
+        with self.evaluator.lock:
+            data = self.engine.checkpoint()
+        self.repository.save_checkpoints(data, self.clock())
 
     def stop(self) -> None:
-        """Flush state and let pending notifications go out (bounded)."""
-        self.flush()
-        self.dispatcher.stop(timeout=5.0)
+        """Flush state, let the message in flight finish; the outbox keeps the rest."""
+        self.writer.close()
+        for action in (self.flush, self.checkpoint):
+            try:
+                action()
+            except Exception:
+                log.exception("could not save state at shutdown")
+        self.delivery.stop(timeout=5.0)
         self.repository.engine.dispose()
 
     async def _every(self, seconds: float, action: Callable[[], object], name: str) -> None:
         while True:
             await asyncio.sleep(seconds)
             try:
-                action()
+                await asyncio.to_thread(action)  # database work never runs on the event loop
             except Exception:
                 log.exception("%s failed; will retry in %g s", name, seconds)
 
     @contextlib.asynccontextmanager
     async def lifespan(self, _app: Starlette) -> AsyncIterator[None]:
-        """Starlette lifespan: start, run the ticker and flusher, stop."""
-        self.start()
-        interval, flush = self.config.evaluation_interval, self.config.flush_interval
-        self._tasks = [
-            asyncio.create_task(self._every(interval, self.ingest.tick, "rule tick")),
-            asyncio.create_task(self._every(flush, self.flush, "host state flush")),
+        """Starlette lifespan: start, run the loops, stop."""
+        await asyncio.to_thread(self.start)
+        config = self.config
+        loops = [
+            (config.evaluation_interval, self.ingest.tick, "rule tick"),
+            (config.flush_interval, self.flush, "host state flush"),
+            (config.checkpoint_interval, self.checkpoint, "rule checkpoint"),
+            (TIMER_INTERVAL, self.incidents.run_due_timers, "due timers"),
         ]
+        self._tasks = [asyncio.create_task(self._every(*loop)) for loop in loops]
         try:
             yield
         finally:
             for task in self._tasks:
                 task.cancel()
-            self.stop()
+            await asyncio.to_thread(self.stop)
 
 
 def build_collector(
@@ -101,41 +163,105 @@ def build_collector(
     rules: RuleSet | None = None,
 ) -> Collector:
     """Build every part from `config`; `channels` and `rules` may be given by tests."""
-    repository = Repository(open_database(config.database))
+    database = open_database(config.database)
+    repository = Repository(database)
     hosts = HostRegistry()
-    engine = RuleEngine(rules or load_rules(config.rules, config.builtin_rules))
-    dispatcher = NotificationDispatcher(
-        channels if channels is not None else channels_from_config(config),
-        clock=clock,
-        on_result=lambda record: _store_delivery(repository, record),
+    evaluator = Evaluator(RuleEngine(rules or load_rules(config.rules, config.builtin_rules)))
+    outbox = OutboxStore(database)
+    chosen = list(channels) if channels is not None else channels_from_config(config)
+    delivery = DeliveryWorkers(
+        outbox,
+        chosen,
+        config.node_id or f"{socket.gethostname()}:{config.listen_host_port[1]}",
+        clock,
+        RetryPolicy(
+            config.delivery.first_retry,
+            2.0,
+            config.delivery.max_retry,
+            config.delivery.give_up_after,
+        ),
+        config.delivery.send_timeout,
     )
-    incidents = IncidentService(repository, dispatcher, config.language, config.console_url)
-    metrics = CollectorMetrics(hosts, lambda: list(incidents.open.values()), dispatcher.stats)
-    incidents.on_transition = metrics.count_transition
-    ingest = Ingest(TokenBook(config.agents), hosts, engine, incidents, config.limits, clock)
+    incident_reader = IncidentReader(reader(database))
+    metrics = CollectorMetrics(hosts, incident_reader.count_active, outbox.counts)
+    incidents = IncidentService(
+        database,
+        [Audience(c.describe(), c.min_priority) for c in chosen],
+        _incident_settings(config),
+        clock,
+        on_commit=delivery.wake,
+        on_transition=metrics.count_transition,
+    )
+
+    def store_signal(signal: AlertSignal) -> Incident | None:
+        return incidents.apply_rule(rule_event(signal, config.language))
+
+    def revert(signal: AlertSignal) -> None:
+        metrics.store_failures.inc()
+        evaluator.revert(signal)
+
+    writer = IncidentWriter(store_signal, revert)
+    evaluator.attach(writer)
+    ingest = Ingest(TokenBook(config.agents), hosts, evaluator, repository, config.limits, clock)
     collector = Collector(
-        config, clock, repository, hosts, engine, incidents, dispatcher, ingest, metrics
+        config,
+        clock,
+        repository,
+        hosts,
+        evaluator,
+        writer,
+        incidents,
+        incident_reader,
+        outbox,
+        delivery,
+        ingest,
+        metrics,
     )
     context = ApiContext(
-        ingest,
-        hosts,
-        incidents,
-        repository,
-        metrics,
-        config.limits.max_body_bytes,
-        _silent_after(engine.rules),
-        clock,
+        ingest=ingest,
+        hosts=hosts,
+        incidents=incidents,
+        reader=incident_reader,
+        outbox=outbox,
+        repository=repository,
+        metrics=metrics,
+        actors=TokenBook(config.api_tokens),
+        max_body_bytes=config.limits.max_body_bytes,
+        silent_after=_silent_after(evaluator.engine.rules),
+        clock=clock,
+        console_url=config.console_url,
     )
     collector.asgi = Starlette(
-        routes=[*api_routes(context), *console_routes(context)], lifespan=collector.lifespan
+        routes=[*api_routes(context), *console_routes(context)],
+        lifespan=collector.lifespan,
+        exception_handlers=error_handlers(),
     )
     return collector
+
+
+def _incident_settings(config: CollectorConfig) -> IncidentSettings:
+    settings = config.incidents
+    return IncidentSettings(
+        number_prefix=settings.number_prefix,
+        language=config.language,
+        console_url=config.console_url,
+        policy=LifecyclePolicy(
+            reopen_window=settings.reopen_window,
+            verify_timeout=settings.verify_timeout,
+            renotify_after=dict(settings.renotify_after),
+        ),
+    )
 
 
 def channels_from_config(config: CollectorConfig) -> list[Channel]:
     """Channels for every configured notification URL (outbox paths relative to cwd)."""
     return [
-        channel_from_url(c.url.get_secret_value(), c.min_priority, base_dir=Path.cwd())
+        channel_from_url(
+            c.url.get_secret_value(),
+            c.min_priority,
+            base_dir=Path.cwd(),
+            timeout=config.delivery.send_timeout,
+        )
         for c in config.notify
     ]
 
@@ -143,22 +269,3 @@ def channels_from_config(config: CollectorConfig) -> list[Channel]:
 def _silent_after(rules: RuleSet) -> float:
     windows = [c.rule.absent for c in rules.absent_rules if c.rule.absent]
     return min(windows) if windows else DEFAULT_SILENT_AFTER
-
-
-def _store_delivery(repository: Repository, record: DeliveryRecord) -> None:
-    try:
-        repository.record_deliveries(
-            [
-                {
-                    "incident_id": record.incident_id,
-                    "event": record.event,
-                    "channel": record.channel,
-                    "ok": record.ok,
-                    "attempt": record.attempt,
-                    "error": record.error or "",
-                    "at": record.time,
-                }
-            ]
-        )
-    except Exception:
-        log.exception("could not store a delivery record for %s", record.channel)

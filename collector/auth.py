@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 
-from collector.config import AgentToken
+from collector.config import AgentToken, ApiToken
 
 
 @dataclass(frozen=True)
@@ -26,9 +26,10 @@ class AgentIdentity:
 class TokenBook:
     """The accepted tokens; only their digests are kept in memory."""
 
-    def __init__(self, tokens: Iterable[AgentToken]) -> None:
+    def __init__(self, tokens: Iterable[AgentToken | ApiToken]) -> None:
         self._digests: list[tuple[bytes, AgentIdentity]] = [
-            (_digest_of(token), AgentIdentity(token.name, token.hosts)) for token in tokens
+            (_digest_of(token), AgentIdentity(token.name, getattr(token, "hosts", "*")))
+            for token in tokens
         ]
 
     def identify(self, authorization: str | None) -> AgentIdentity | None:
@@ -46,7 +47,7 @@ class TokenBook:
         return found
 
 
-def _digest_of(token: AgentToken) -> bytes:
+def _digest_of(token: AgentToken | ApiToken) -> bytes:
     if token.token_sha256:
         return bytes.fromhex(token.token_sha256.strip())
     if token.token_file:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 
@@ -39,6 +39,62 @@ class AgentToken(ConfigModel):
         return self
 
 
+class ApiToken(ConfigModel):
+    """A named token for people's tools and scripts (the CLI, chat bots) acting on incidents.
+
+    The name is the actor recorded on the timeline. Give exactly one of token, token_file,
+    token_sha256.
+    """
+
+    name: str = Field(description="Who acts with this token, e.g. alice or ops-bot.")
+    token: SecretStr | None = Field(None, description="The token itself (prefer token_file).")
+    token_file: Path | None = Field(None, description="File holding the token on its first line.")
+    token_sha256: str | None = Field(None, description="Hex SHA-256 of the token.")
+
+    @model_validator(mode="after")
+    def _one_source(self) -> ApiToken:
+        given = [k for k in ("token", "token_file", "token_sha256") if getattr(self, k)]
+        if len(given) != 1:
+            raise ValueError(
+                "give exactly one of token, token_file or token_sha256 "
+                f"(found: {', '.join(given) or 'none'})"
+            )
+        return self
+
+
+class IncidentConfig(ConfigModel):
+    """Ticket numbers and the lifecycle's clocks."""
+
+    number_prefix: str = Field(
+        "INC",
+        pattern=r"^[A-Z][A-Z0-9]{0,15}$",
+        description="Ticket numbers look like INC-2026-000123.",
+    )
+    reopen_window: Duration = Field(
+        3600.0,
+        description="A condition that returns this soon after resolving reopens the same "
+        "ticket; after it, a resolved incident closes by itself.",
+    )
+    verify_timeout: Duration = Field(
+        72 * 3600.0, description="A verifying incident closes by itself after this long."
+    )
+    renotify_after: dict[Priority, Duration] = Field(
+        default_factory=lambda: {Priority.P1: 900.0, Priority.P2: 1800.0},
+        description="Tell again every so often while unacknowledged, per priority (0: never).",
+    )
+
+
+class DeliveryConfig(ConfigModel):
+    """How the outbox retries a channel that fails."""
+
+    first_retry: Duration = Field(2.0, description="Wait after the first failure.")
+    max_retry: Duration = Field(300.0, description="Longest wait between two attempts.")
+    give_up_after: Duration = Field(
+        24 * 3600.0, description="Stop retrying a message this long after it was decided."
+    )
+    send_timeout: Duration = Field(30.0, description="Longest one send may take.")
+
+
 class ChannelConfig(ConfigModel):
     """One notification channel: an Apprise URL, or outbox:// / console:// / memory://."""
 
@@ -54,7 +110,12 @@ class Limits(ConfigModel):
         32 * 1024 * 1024, gt=0, description="Largest report after gunzip (zip-bomb guard)."
     )
     stale_after: Duration = Field(
-        600.0, description="Reports older than this are stored but do not drive alerts."
+        30.0,
+        description="A report older than this when sent (by the agent's own clock; at least "
+        "two report intervals) is a replay: stored and fed to trends, but not judged now.",
+    )
+    max_samples: int = Field(
+        50_000, gt=0, description="Most samples one report may carry (413 above this)."
     )
 
 
@@ -72,6 +133,19 @@ class CollectorConfig(ConfigModel):
     language: Literal["en", "zh"] = Field("en", description="Language of messages and summaries.")
     console_url: str | None = Field(None, description="Public URL of the console, for links.")
     agents: list[AgentToken] = Field(default_factory=list, description="Accepted agent tokens.")
+    api_tokens: list[ApiToken] = Field(
+        default_factory=list, description="Tokens that may act on incidents (API, CLI)."
+    )
+    node_id: str | None = Field(
+        None,
+        description="This collector's name among several on one database (default "
+        "hostname:port); it owns the outbox leases it takes.",
+    )
+    incidents: IncidentConfig = Field(default_factory=IncidentConfig)
+    delivery: DeliveryConfig = Field(default_factory=DeliveryConfig)
+    checkpoint_interval: Duration = Field(
+        60.0, description="How often rule histories are saved so trends survive a restart."
+    )
     evaluation_interval: Duration = Field(
         1.0, description="How often time-based checks (for:, silence) run."
     )
@@ -92,6 +166,9 @@ class CollectorConfig(ConfigModel):
         return self
 
 
+TokenT = TypeVar("TokenT", AgentToken, ApiToken)
+
+
 def load_config(path: Path) -> CollectorConfig:
     """Read a collector YAML file; relative paths in it are relative to the file."""
     document = load_yaml_file(path)
@@ -107,13 +184,25 @@ def load_config(path: Path) -> CollectorConfig:
 
 def _resolve_paths(config: CollectorConfig, base: Path) -> CollectorConfig:
     rules = [p if p.is_absolute() else base / p for p in config.rules]
-    agents = [
-        a.model_copy(update={"token_file": base / a.token_file})
-        if a.token_file and not a.token_file.is_absolute()
-        else a
-        for a in config.agents
-    ]
-    return config.model_copy(update={"rules": rules, "agents": agents})
+    agents = [_relative_token_file(a, base) for a in config.agents]
+    api_tokens = [_relative_token_file(a, base) for a in config.api_tokens]
+    return config.model_copy(update={"rules": rules, "agents": agents, "api_tokens": api_tokens})
 
 
-__all__ = ["AgentToken", "ChannelConfig", "CollectorConfig", "ConfigError", "Limits", "load_config"]
+def _relative_token_file(token: TokenT, base: Path) -> TokenT:
+    if token.token_file and not token.token_file.is_absolute():
+        return token.model_copy(update={"token_file": base / token.token_file})
+    return token
+
+
+__all__ = [
+    "AgentToken",
+    "ApiToken",
+    "ChannelConfig",
+    "CollectorConfig",
+    "ConfigError",
+    "DeliveryConfig",
+    "IncidentConfig",
+    "Limits",
+    "load_config",
+]

@@ -7,17 +7,18 @@ path); a custom collector walks the in-memory host states at scrape time instead
 from __future__ import annotations
 
 import re
+import threading
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
 
-from collector.hosts import HostRegistry
 from collector.incidents.model import Incident
 from collector.incidents.transitions import Transition
-from collector.notify.dispatcher import DispatcherStats
+from collector.ingest.hosts import HostRegistry
 
 PREFIX = "watchkeeper_"
 _VALID_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
@@ -30,10 +31,14 @@ class CollectorMetrics:
     def __init__(
         self,
         hosts: HostRegistry,
-        open_incidents: Callable[[], list[Incident]],
-        dispatcher_stats: Callable[[], DispatcherStats],
+        active_incidents: Callable[[], dict[str, int]],
+        outbox_counts: Callable[[], dict[tuple[str, str], int]],
+        cache_seconds: float = 1.0,
     ) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
+        self._cache_seconds = cache_seconds
+        self._cached: tuple[float, bytes] | None = None
+        self._render_lock = threading.Lock()
         self.reports = Counter(
             "watchkeeper_reports_received",
             "Reports received, by outcome (accepted, late, or the rejection reason).",
@@ -48,15 +53,31 @@ class CollectorMetrics:
         )
         self.transitions = Counter(
             "watchkeeper_incident_transitions",
-            "Incident state changes, by transition (OPEN, RESOLVE) and priority.",
+            "Incident state changes, by transition (OPEN, ACK, RESOLVE...) and priority.",
             ["transition", "priority"],
             registry=self.registry,
         )
-        self.registry.register(StateCollector(hosts, open_incidents, dispatcher_stats))
+        self.store_failures = Counter(
+            "watchkeeper_incident_store_failures",
+            "Incident changes the database refused; each is retried by the next report or tick.",
+            registry=self.registry,
+        )
+        self.registry.register(StateCollector(hosts, active_incidents, outbox_counts))
 
     def count_transition(self, incident: Incident, transition: Transition) -> None:
         """Hook for IncidentService.on_transition."""
         self.transitions.labels(transition.value, incident.priority.value).inc()
+
+    def render(self) -> bytes:
+        """The exposition, rebuilt at most once per `cache_seconds` (call off the event loop).
+
+        Concurrent scrapes share one rendering instead of each walking every host.
+        """
+        with self._render_lock:
+            now = time.monotonic()
+            if self._cached is None or now - self._cached[0] >= self._cache_seconds:
+                self._cached = (now, generate_latest(self.registry))
+            return self._cached[1]
 
 
 class StateCollector(Collector):
@@ -65,12 +86,12 @@ class StateCollector(Collector):
     def __init__(
         self,
         hosts: HostRegistry,
-        open_incidents: Callable[[], list[Incident]],
-        dispatcher_stats: Callable[[], DispatcherStats],
+        active_incidents: Callable[[], dict[str, int]],
+        outbox_counts: Callable[[], dict[tuple[str, str], int]],
     ) -> None:
         self._hosts = hosts
-        self._open_incidents = open_incidents
-        self._dispatcher_stats = dispatcher_stats
+        self._active_incidents = active_incidents
+        self._outbox_counts = outbox_counts
 
     def describe(self) -> list[Metric]:
         """Nothing fixed to describe: families depend on what agents send."""
@@ -86,7 +107,7 @@ class StateCollector(Collector):
     def _host_samples(self) -> Iterator[Metric]:
         families: dict[str, Metric] = {}
         for state in self._hosts:
-            for result in state.probes.values():
+            for result in list(state.probes.values()):
                 for sample in result.samples:
                     if not _VALID_NAME.match(sample.metric):
                         continue
@@ -100,41 +121,39 @@ class StateCollector(Collector):
 
     def _host_liveness(self) -> Iterator[Metric]:
         seen = Metric(f"{PREFIX}host_last_seen_timestamp_seconds", "Last report per host.", "gauge")
+        skew = Metric(
+            f"{PREFIX}host_clock_skew_seconds",
+            "The agent's clock minus the collector's, measured at the last report.",
+            "gauge",
+        )
         probe_ok = Metric(f"{PREFIX}probe_success", "1 when the probe read its source.", "gauge")
         for state in self._hosts:
             seen.add_sample(seen.name, {"host": state.name}, state.last_seen)
-            for name, result in state.probes.items():
+            skew.add_sample(skew.name, {"host": state.name}, state.clock_skew)
+            for name, result in list(state.probes.items()):
                 value = 0.0 if result.status == "error" else 1.0
                 probe_ok.add_sample(probe_ok.name, {"host": state.name, "probe": name}, value)
         yield seen
+        yield skew
         yield probe_ok
 
     def _incidents(self) -> Iterator[Metric]:
-        family = Metric(f"{PREFIX}open_incidents", "Open incidents by priority.", "gauge")
-        counts = {p: 0 for p in ("P1", "P2", "P3", "P4")}
-        for incident in self._open_incidents():
-            counts[incident.priority.value] += 1
-        for priority, count in counts.items():
+        family = Metric(
+            f"{PREFIX}open_incidents", "Active (triggered or acknowledged) incidents.", "gauge"
+        )
+        for priority, count in self._active_incidents().items():
             family.add_sample(family.name, {"priority": priority}, count)
         yield family
 
     def _notifications(self) -> Iterator[Metric]:
-        stats = self._dispatcher_stats()
-        names = ("sent", "failed", "given_up", "dropped")
-        families = {
-            n: Metric(f"{PREFIX}notifications_{n}", f"Notification deliveries {n}.", "counter")
-            for n in names
-        }
-        for channel, counts in stats.channels.items():
-            for name in names:
-                family = families[name]
-                family.add_sample(
-                    f"{family.name}_total", {"channel": channel}, getattr(counts, name)
-                )
-        yield from families.values()
-        depth = Metric(f"{PREFIX}notification_queue_depth", "Deliveries waiting.", "gauge")
-        depth.add_sample(depth.name, {}, stats.queue_depth)
-        yield depth
+        family = Metric(
+            f"{PREFIX}outbox_messages",
+            "Messages in the outbox by channel and status (pending, sent, failed).",
+            "gauge",
+        )
+        for (channel, status), count in sorted(self._outbox_counts().items()):
+            family.add_sample(family.name, {"channel": channel, "status": status}, count)
+        yield family
 
 
 def _family(metric: str, value: float | str) -> Metric:

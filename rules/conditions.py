@@ -73,6 +73,27 @@ class SeriesHistory:
         while len(points) > 2 and points[0][0] < time - self.window:
             self._count(points.popleft(), -1.0)
 
+    def insert(self, time: float, value: float) -> None:
+        """Add a point that may be older than the newest (a replayed report), keeping order.
+
+        Rare (spool replays after an outage), so it simply rebuilds the bounded history.
+        """
+        points = self.points
+        if not points or time > points[-1][0]:
+            self.add(time, value)
+            return
+        if any(t == time for t, _v, _r in points) or time < points[-1][0] - self.window:
+            return
+        merged = sorted([(t, v) for t, v, _r in points] + [(time, value)])
+        self.points = deque()
+        self._sums = [0.0] * 5
+        for t, v in merged:
+            self.add(t, v)
+
+    def values(self) -> list[tuple[float, float]]:
+        """The (time, value) points, oldest first (what a checkpoint keeps)."""
+        return [(t, v) for t, v, _r in self.points]
+
     def _count(self, point: tuple[float, float, float], sign: float) -> None:
         t, v = point[0] - self._origin, point[1]
         sums = self._sums

@@ -50,9 +50,13 @@ class AlertSignal:
     probe: str = ""
 
 
+LabelKey = tuple[tuple[str, str], ...]
+SeriesId = tuple[str, str, LabelKey]  # (rule, host, sorted labels): cheap, no hashing
+
+
 @dataclass
 class SeriesState:
-    """One (rule, host, labels) in breach or about to be."""
+    """One (rule, host, labels) in breach or about to be; `key` is its stable fingerprint."""
 
     key: str
     rule: CompiledRule
@@ -65,8 +69,16 @@ class SeriesState:
     stamp: int = 0
 
 
+def label_key(labels: Mapping[str, str]) -> LabelKey:
+    """Labels as a sorted tuple: the identity of a series within a metric."""
+    return tuple(sorted(labels.items())) if labels else ()
+
+
 def incident_key(rule: str, host: str, labels: Mapping[str, str]) -> str:
-    """Stable fingerprint of (rule, host, labels): one open incident per key."""
+    """Stable fingerprint of (rule, host, labels): one open incident per key.
+
+    Only computed when a series enters breach, never per sample.
+    """
     text = "\x1f".join([rule, host, *(f"{k}={v}" for k, v in sorted(labels.items()))])
     return hashlib.sha256(text.encode()).hexdigest()[:20]
 
@@ -76,12 +88,10 @@ class RuleEngine:
     """Holds the state of every watched series and steps it as reports and time arrive."""
 
     rules: RuleSet
-    states: dict[str, SeriesState] = field(default_factory=dict)
+    states: dict[SeriesId, SeriesState] = field(default_factory=dict)
     last_seen: dict[str, float] = field(default_factory=dict)
-    _histories: dict[tuple[str, str, tuple[tuple[str, str], ...]], SeriesHistory] = field(
-        default_factory=dict
-    )
-    _by_host: dict[str, set[str]] = field(default_factory=dict)
+    _histories: dict[tuple[str, str, LabelKey], SeriesHistory] = field(default_factory=dict)
+    _by_host: dict[str, set[SeriesId]] = field(default_factory=dict)
     _stamp: int = 0
 
     def evaluate(self, report: Report, now: float) -> list[AlertSignal]:
@@ -102,7 +112,76 @@ class RuleEngine:
                 signals += self._observe(host, result.probe, result.samples, now)
         for host, probes in reported.items():
             signals += self._resolve_vanished(host, probes, now)
-        return self._without_inhibited(signals)
+        return self._without_inhibited(signals) + self.match_events(report)
+
+    def match_events(self, report: Report) -> list[AlertSignal]:
+        """Signals for the report's events that an `event:` rule matches (fresh or replayed)."""
+        signals: list[AlertSignal] = []
+        by_event = self.rules.by_event
+        if not by_event:
+            return signals
+        for result in report.probes:
+            host = result.target or report.host
+            for event in result.events:
+                for compiled in by_event.get(event.kind, ()):
+                    labels = {**event.labels, "message": event.message}
+                    if not compiled.matcher.matches(labels, host):
+                        continue
+                    key = incident_key(compiled.name, host, event.labels)
+                    state = SeriesState(
+                        key,
+                        compiled,
+                        host,
+                        dict(event.labels),
+                        result.probe,
+                        Phase.FIRING,
+                        event.time,
+                        event.message,
+                    )
+                    signals.append(
+                        self._signal(
+                            SignalKind.FIRE, state, event.message, event.time, event.message
+                        )
+                    )
+        return signals
+
+    def feed_history(self, report: Report, at: float) -> None:
+        """Add a replayed report's numbers to the histories at time `at`, judging nothing."""
+        for result in report.probes:
+            if result.status == "error":
+                continue
+            host = result.target or report.host
+            for sample in result.samples:
+                if isinstance(sample.value, str):
+                    continue
+                for compiled in self.rules.by_metric.get(sample.metric, ()):
+                    window = history_window(compiled.rule)
+                    if window and compiled.matcher.matches(sample.labels, host):
+                        history = self._history(host, sample, label_key(sample.labels), window)
+                        history.insert(at, float(sample.value))
+                        break  # one history per series, whichever rule made it
+
+    def revert(self, signal: AlertSignal) -> None:
+        """Undo a signal the collector could not store, so the next report or tick retries it."""
+        series = (signal.rule.name, signal.host, label_key(signal.labels))
+        state = self.states.get(series)
+        if signal.kind is SignalKind.FIRE:
+            if state is not None and state.phase is Phase.FIRING:
+                state.phase = Phase.PENDING
+            return
+        if state is None and signal.rule.rule.event is None:
+            restored = SeriesState(
+                signal.key,
+                signal.rule,
+                signal.host,
+                dict(signal.labels),
+                signal.probe,
+                Phase.FIRING,
+                signal.since,
+                signal.value,
+            )
+            restored.stamp = -1
+            self._add_state(series, restored)
 
     def tick(self, now: float) -> list[AlertSignal]:
         """Fire pending breaches whose `for:` elapsed, and hosts silent for too long."""
@@ -121,7 +200,7 @@ class RuleEngine:
         """Hold back fires whose inhibitor fires too; they stay pending and retry on tick."""
         kept = []
         for signal in signals:
-            state = self.states.get(signal.key)
+            state = self.states.get((signal.rule.name, signal.host, label_key(signal.labels)))
             if signal.kind is SignalKind.FIRE and state is not None and self._inhibited(state):
                 state.phase = Phase.PENDING
                 continue
@@ -132,8 +211,8 @@ class RuleEngine:
         names = state.rule.rule.inhibited_by
         if not names:
             return False
-        for key in self._by_host.get(state.host, ()):
-            other = self.states[key]
+        for series in self._by_host.get(state.host, ()):
+            other = self.states[series]
             if other.phase is Phase.FIRING and other.rule.name in names:
                 shared = state.labels.keys() & other.labels.keys()
                 if all(state.labels[k] == other.labels[k] for k in shared):
@@ -143,11 +222,12 @@ class RuleEngine:
     def _fire_absent(
         self, compiled: CompiledRule, host: str, seen: float, now: float
     ) -> list[AlertSignal]:
-        key = incident_key(compiled.name, host, {})
-        if key in self.states:
+        series = (compiled.name, host, ())
+        if series in self.states:
             return []
+        key = incident_key(compiled.name, host, {})
         state = SeriesState(key, compiled, host, {}, "", Phase.PENDING, seen, now - seen)
-        self._add_state(state)
+        self._add_state(series, state)
         return [self._fire(state, now)]
 
     def remember_host(self, host: str, last_seen: float) -> None:
@@ -161,11 +241,52 @@ class RuleEngine:
         compiled = self.rules.get(rule)
         if compiled is None:
             return False
+        if compiled.rule.event is not None:
+            return True  # events have no series to watch; a person resolves them
         key = incident_key(rule, host, labels)
         state = SeriesState(key, compiled, host, dict(labels), probe, Phase.FIRING, since, None)
         state.stamp = -1  # never "seen": a probe that no longer reports it resolves it
-        self._add_state(state)
+        self._add_state((rule, host, label_key(labels)), state)
         return True
+
+    def checkpoint(self) -> dict[str, dict[str, object]]:
+        """Per host: series histories and pending `for:` starts, to survive a restart."""
+        out: dict[str, dict[str, object]] = {}
+        for (host, metric, labels), history in self._histories.items():
+            entry = out.setdefault(host, {"histories": [], "pending": []})
+            entry["histories"].append(  # type: ignore[attr-defined]
+                [metric, [list(p) for p in labels], history.window, history.values()]
+            )
+        for (rule, host, labels), state in self.states.items():
+            if state.phase is Phase.PENDING and state.rule.rule.absent is None:
+                entry = out.setdefault(host, {"histories": [], "pending": []})
+                entry["pending"].append(  # type: ignore[attr-defined]
+                    [rule, [list(p) for p in labels], state.probe, state.since]
+                )
+        return out
+
+    def restore_checkpoint(self, host: str, data: Mapping[str, object]) -> None:
+        """Load one host's checkpoint: histories refilled, pending breaches resume their `for:`."""
+        for metric, labels, window, points in data.get("histories", []):  # type: ignore[attr-defined]
+            history = SeriesHistory(float(window))
+            for t, v in points:
+                history.add(float(t), float(v))
+            self._histories[(host, str(metric), tuple((str(k), str(v)) for k, v in labels))] = (
+                history
+            )
+        for rule, labels, probe, since in data.get("pending", []):  # type: ignore[attr-defined]
+            compiled = self.rules.get(str(rule))
+            key_labels = tuple((str(k), str(v)) for k, v in labels)
+            series = (str(rule), host, key_labels)
+            if compiled is None or series in self.states:
+                continue
+            plain = dict(key_labels)
+            key = incident_key(compiled.name, host, plain)
+            state = SeriesState(
+                key, compiled, host, plain, str(probe), Phase.PENDING, float(since), None
+            )
+            state.stamp = -1
+            self._add_state(series, state)
 
     def _observe(
         self, host: str, probe: str, samples: Iterable[Sample], now: float
@@ -173,53 +294,63 @@ class RuleEngine:
         signals: list[AlertSignal] = []
         by_metric = self.rules.by_metric
         for sample in samples:
-            for compiled in by_metric.get(sample.metric, ()):
+            candidates = by_metric.get(sample.metric)
+            if not candidates:
+                continue
+            labels = label_key(sample.labels)  # once per sample, shared by its rules
+            for compiled in candidates:
                 if not compiled.matcher.matches(sample.labels, host):
                     continue
-                value = self._value(compiled, host, sample, now)
+                value = self._value(compiled, host, sample, labels, now)
+                series = (compiled.name, host, labels)
                 if value is not None:
-                    signals += self._step(compiled, host, probe, sample.labels, value, now)
+                    signals += self._step(compiled, series, probe, sample.labels, value, now)
                 else:
-                    self._mark_seen(incident_key(compiled.name, host, sample.labels))
+                    self._mark_seen(series)
         return signals
 
-    def _mark_seen(self, key: str) -> None:
+    def _mark_seen(self, series: SeriesId) -> None:
         # Present but not yet computable (first point, counter reset): not "gone".
-        state = self.states.get(key)
+        state = self.states.get(series)
         if state is not None:
             state.stamp = self._stamp
 
     def _value(
-        self, compiled: CompiledRule, host: str, sample: Sample, now: float
+        self, compiled: CompiledRule, host: str, sample: Sample, labels: LabelKey, now: float
     ) -> float | str | None:
         window = history_window(compiled.rule)
         if not window or isinstance(sample.value, str):
             return sample.value
-        series = (host, sample.metric, tuple(sorted(sample.labels.items())))
+        history = self._history(host, sample, labels, window)
+        history.add(now, float(sample.value))
+        return observed_value(compiled.rule, sample.value, history, now)
+
+    def _history(self, host: str, sample: Sample, labels: LabelKey, window: float) -> SeriesHistory:
+        series = (host, sample.metric, labels)
         history = self._histories.get(series)
         if history is None:
             history = self._histories[series] = SeriesHistory(window)
         history.window = max(history.window, window)
-        history.add(now, float(sample.value))
-        return observed_value(compiled.rule, sample.value, history, now)
+        return history
 
     def _step(
         self,
         compiled: CompiledRule,
-        host: str,
+        series: SeriesId,
         probe: str,
         labels: Mapping[str, str],
         value: float | str,
         now: float,
     ) -> list[AlertSignal]:
-        key = incident_key(compiled.name, host, labels)
-        state = self.states.get(key)
+        state = self.states.get(series)
         firing = state is not None and state.phase is Phase.FIRING
         if not is_breach(compiled.rule, value, firing):
             return self._clear(state, value, now, "recovered") if state else []
         if state is None:
+            host = series[1]
+            key = incident_key(compiled.name, host, labels)
             state = SeriesState(key, compiled, host, dict(labels), probe, Phase.PENDING, now, value)
-            self._add_state(state)
+            self._add_state(series, state)
         state.value, state.stamp = value, self._stamp
         if state.phase is Phase.PENDING and now - state.since >= compiled.rule.for_:
             return [self._fire(state, now)]
@@ -255,8 +386,8 @@ class RuleEngine:
 
     def _resolve_vanished(self, host: str, probes: set[str], now: float) -> list[AlertSignal]:
         signals: list[AlertSignal] = []
-        for key in list(self._by_host.get(host, ())):
-            state = self.states[key]
+        for series in list(self._by_host.get(host, ())):
+            state = self.states[series]
             gone = state.stamp != self._stamp and state.probe in probes
             if gone and state.rule.rule.absent is None:
                 signals += self._clear(state, None, now, "series no longer reported")
@@ -265,15 +396,16 @@ class RuleEngine:
     def _resolve_absent(self, host: str, now: float) -> list[AlertSignal]:
         signals: list[AlertSignal] = []
         for compiled in self.rules.absent_rules:
-            state = self.states.get(incident_key(compiled.name, host, {}))
+            state = self.states.get((compiled.name, host, ()))
             if state is not None:
                 signals += self._clear(state, 0.0, now, "host reporting again")
         return signals
 
-    def _add_state(self, state: SeriesState) -> None:
-        self.states[state.key] = state
-        self._by_host.setdefault(state.host, set()).add(state.key)
+    def _add_state(self, series: SeriesId, state: SeriesState) -> None:
+        self.states[series] = state
+        self._by_host.setdefault(state.host, set()).add(series)
 
     def _drop_state(self, state: SeriesState) -> None:
-        self.states.pop(state.key, None)
-        self._by_host.get(state.host, set()).discard(state.key)
+        series = (state.rule.name, state.host, label_key(state.labels))
+        self.states.pop(series, None)
+        self._by_host.get(state.host, set()).discard(series)

@@ -52,6 +52,11 @@ class RuleSet:
                 by_metric.setdefault(compiled.rule.metric, []).append(compiled)
         self.by_metric = {metric: tuple(found) for metric, found in by_metric.items()}
         self.absent_rules = tuple(c for c in self.rules if c.rule.absent is not None)
+        by_event: dict[str, list[CompiledRule]] = {}
+        for compiled in self.rules:
+            if compiled.rule.event:
+                by_event.setdefault(compiled.rule.event, []).append(compiled)
+        self.by_event = {kind: tuple(found) for kind, found in by_event.items()}
 
     def get(self, name: str) -> CompiledRule | None:
         """The rule called `name`, if loaded."""

@@ -75,6 +75,16 @@ class Rule(RuleModel):
     absent: Duration | None = Field(
         None, description="Breach when the host has sent nothing for this long."
     )
+    event: str | None = Field(
+        None,
+        description="Open an incident when the host reports an event of this kind "
+        "(ipmi_sel, snmp_trap); `match` filters on the event's labels and `message`.",
+    )
+    auto_resolve: bool = Field(
+        True,
+        description="Resolve the incident when the condition clears; false leaves it to a "
+        "person (event rules never resolve by themselves).",
+    )
     for_: Duration = Field(0.0, alias="for", description="The breach must last this long.")
     summary: str | dict[str, str] = Field(
         description="Jinja2 template of the one-line summary; or {en: ..., zh: ...}."
@@ -94,14 +104,18 @@ class Rule(RuleModel):
         if len(kinds) != 1:
             found = ", ".join(kinds) if kinds else "none"
             raise ValueError(
-                "a rule needs exactly one condition: above, below, equals, in, not_in or "
-                f"absent (found: {found})"
+                "a rule needs exactly one condition: above, below, equals, in, not_in, "
+                f"absent or event (found: {found})"
             )
         self._check_threshold_pairs()
-        if self.absent is None and not self.metric:
-            raise ValueError("`metric` is required unless the rule is an `absent` rule")
+        if self.absent is None and self.event is None and not self.metric:
+            raise ValueError("`metric` is required unless the rule is an `absent` or `event` rule")
         if self.absent is not None and self.metric:
             raise ValueError("`absent` watches the host's reports as a whole: remove `metric`")
+        if self.event is not None and (self.metric or self.for_ or self.function != "value"):
+            raise ValueError(
+                "`event` rules match discrete events: remove `metric`, `for` and `function`"
+            )
         if (self.function != "value" or self.predict) and kinds[0] in ("equals", "in", "not_in"):
             raise ValueError("`function` and `predict` work on numbers, not on state matches")
         if (self.function == "increase") != (self.window is not None):
@@ -136,6 +150,7 @@ class Rule(RuleModel):
             "in": self.in_,
             "not_in": self.not_in,
             "absent": self.absent,
+            "event": self.event,
         }
         return [name for name, value in candidates.items() if value is not None]
 

@@ -1,10 +1,19 @@
-"""The one JSON error envelope every API error uses: {"error": {"code", "message"}}."""
+"""The one place that knows HTTP status codes, and the one JSON error envelope:
+{"error": {"code", "message"}} — for API errors, 404 and 405 alike.
+"""
 
 from __future__ import annotations
 
-from starlette.responses import JSONResponse
+from collections.abc import Awaitable, Callable
+from typing import Any
 
-from collector.ingest import Rejection
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from collector.incidents.service import IncidentNotFoundError
+from collector.incidents.transitions import TransitionRefusedError
+from collector.ingest.receive import Rejection
 
 STATUS_OF_REJECTION = {
     Rejection.UNAUTHORIZED: 401,
@@ -14,8 +23,72 @@ STATUS_OF_REJECTION = {
     Rejection.UNSUPPORTED_ENCODING: 415,
 }
 
+_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "too_large",
+    415: "unsupported_media_type",
+    422: "invalid",
+    500: "internal_error",
+}
 
-def error_response(status: int, code: str, message: str) -> JSONResponse:
+
+def error_response(status: int, code: str, message: str, **extra: Any) -> JSONResponse:
     """A JSON error with a machine code and a message for the person reading it."""
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-    return JSONResponse({"error": {"code": code, "message": message}}, status, headers)
+    body: dict[str, Any] = {"code": code, "message": message, **extra}
+    return JSONResponse({"error": body}, status, headers)
+
+
+def bad_request(message: str) -> JSONResponse:
+    """400 with `message`."""
+    return error_response(400, "bad_request", message)
+
+
+def unauthorized(message: str) -> JSONResponse:
+    """401 asking for a bearer token."""
+    return error_response(401, "unauthorized", message)
+
+
+def not_found(message: str) -> JSONResponse:
+    """404 with `message`."""
+    return error_response(404, "not_found", message)
+
+
+def refused(exc: TransitionRefusedError) -> JSONResponse:
+    """409 naming the state and the actions it allows."""
+    return error_response(409, "conflict", exc.message, state=exc.state.value, allowed=exc.allowed)
+
+
+def incident_missing(exc: IncidentNotFoundError) -> JSONResponse:
+    """404 for an unknown incident reference."""
+    return not_found(str(exc))
+
+
+Handler = Callable[[Request, Exception], Response | Awaitable[Response]]
+
+
+def error_handlers() -> dict[Any, Handler]:
+    """Starlette exception handlers: every HTTP error in the envelope, never HTML."""
+
+    async def http_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, HTTPException)
+        code = _CODES.get(exc.status_code, "error")
+        message = exc.detail if isinstance(exc.detail, str) else code
+        if exc.status_code == 404:
+            message = f"no such path: {request.url.path}"
+        elif exc.status_code == 405:
+            message = f"{request.method} is not allowed on {request.url.path}"
+        response = error_response(exc.status_code, code, message)
+        if exc.headers:
+            response.headers.update(exc.headers)
+        return response
+
+    async def server_error(request: Request, exc: Exception) -> Response:
+        return error_response(500, "internal_error", "internal error; see the collector's log")
+
+    return {HTTPException: http_error, Exception: server_error}

@@ -1,4 +1,9 @@
-"""An incident: one ongoing breach of one rule on one host for one set of labels."""
+"""An incident: one problem that people work on, opened by a rule or by a person.
+
+A rule's incident is identified by `key` (rule, host, labels): at most one active incident has
+a key. Every incident has a ticket `number` from the database. Times are Unix seconds from the
+collector's clock.
+"""
 
 from __future__ import annotations
 
@@ -9,31 +14,62 @@ from rules.priority import Priority
 
 
 class IncidentState(StrEnum):
-    """Where an incident stands."""
+    """Where an incident stands in its lifecycle."""
 
-    OPEN = "open"
+    TRIGGERED = "triggered"
+    ACKNOWLEDGED = "acknowledged"
     RESOLVED = "resolved"
+    VERIFYING = "verifying"
+    CLOSED = "closed"
+
+    @property
+    def active(self) -> bool:
+        """Still a problem: someone has to act (triggered or acknowledged)."""
+        return self in (IncidentState.TRIGGERED, IncidentState.ACKNOWLEDGED)
+
+
+ACTIVE_STATES = (IncidentState.TRIGGERED, IncidentState.ACKNOWLEDGED)
+
+
+class Source(StrEnum):
+    """Who opened the incident."""
+
+    RULE = "rule"
+    PERSON = "person"
 
 
 @dataclass(frozen=True)
 class Incident:
-    """The stored view of an incident.
+    """The stored incident (`id` and `number` are empty until the database gives them)."""
 
-    `key` identifies the (rule, host, labels) triple: at most one open incident has a key.
-    Times are Unix seconds from the collector's clock.
-    """
-
-    key: str
-    rule: str
-    host: str
-    labels: dict[str, str]
+    source: Source
     priority: Priority
     state: IncidentState
     summary: str
-    value: float | str | None
     opened_at: float
     updated_at: float
+    key: str | None = None
+    rule: str = ""
+    host: str = ""
+    hosts: tuple[str, ...] = ()
+    labels: dict[str, str] = field(default_factory=dict)
+    description: str = ""
+    value: float | str | None = None
+    auto_resolve: bool = True
+    acknowledged_at: float | None = None
+    acknowledged_by: str | None = None
     resolved_at: float | None = None
-    breach_count: int = 1
-    id: int | None = None
+    closed_at: float | None = None
+    assignee: str | None = None
+    reporter: str | None = None
+    contact: str | None = None
+    reopen_count: int = 0
     annotations: dict[str, str] = field(default_factory=dict)
+    id: int | None = None
+    number: str = ""
+    version: int = 0
+
+    @property
+    def active(self) -> bool:
+        """Triggered or acknowledged."""
+        return self.state.active

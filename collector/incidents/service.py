@@ -1,120 +1,237 @@
-"""Runs incident transitions: keeps open incidents, stores changes, hands out notifications."""
+"""The incident unit of work: one transaction writes the incident, its timeline entry, its
+outbox rows and its timers together — or nothing at all.
+
+Callers hand in events (a rule fired or cleared, a person acted, a timer came due); the pure
+`transition` decides; this module only loads, stores and enqueues.
+"""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import replace
-from typing import Any, Protocol
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
-from collector.incidents.model import Incident, IncidentState
-from collector.incidents.transitions import Command, Persist, Transition, apply_signal
-from collector.notify.message import Language, Notification, compose_notification
-from collector.store.repository import Repository
-from rules.engine import AlertSignal, RuleEngine
+from sqlalchemy import Connection, Engine
+
+from collector.incidents.events import (
+    PersonAction,
+    PersonOpened,
+    RuleCleared,
+    RuleFired,
+    TimerDue,
+)
+from collector.incidents.model import Incident
+from collector.incidents.transitions import (
+    Cancel,
+    LifecyclePolicy,
+    Notify,
+    Outcome,
+    Schedule,
+    Transition,
+    transition,
+)
+from collector.notify.message import Language, compose_notification
+from collector.store import incidents as rows
+from collector.store import timers
+from collector.store.outbox import enqueue
+from rules.priority import Priority
 
 log = logging.getLogger(__name__)
 
-
-class NotificationSink(Protocol):
-    """Where composed notifications go (the dispatcher); must not block."""
-
-    def submit(self, notification: Notification) -> Any: ...
-
-
+Clock = Callable[[], float]
 TransitionHook = Callable[[Incident, Transition], None]
 
 
+class IncidentNotFoundError(LookupError):
+    """No incident has that id or ticket number."""
+
+
+@dataclass(frozen=True)
+class Audience:
+    """A channel messages go to: its description (outbox key) and lowest priority it takes."""
+
+    channel: str
+    min_priority: Priority | None = None
+
+    def accepts(self, priority: Priority) -> bool:
+        """Whether a message of `priority` is urgent enough for this channel."""
+        return self.min_priority is None or priority.rank <= self.min_priority.rank
+
+
+@dataclass(frozen=True)
+class IncidentSettings:
+    """How incidents are numbered, told and timed."""
+
+    number_prefix: str = "INC"
+    language: Language = "en"
+    console_url: str | None = None
+    policy: LifecyclePolicy = field(default_factory=LifecyclePolicy)
+
+
 class IncidentService:
-    """The collector's incidents: open ones in memory, every change stored before it is told."""
+    """Applies events to stored incidents, one transaction per event."""
 
     def __init__(
         self,
-        repository: Repository,
-        notifications: NotificationSink,
-        language: Language = "en",
-        console_url: str | None = None,
+        engine: Engine,
+        audience: Sequence[Audience],
+        settings: IncidentSettings,
+        clock: Clock,
+        on_commit: Callable[[], None] = lambda: None,
         on_transition: TransitionHook | None = None,
     ) -> None:
-        self._repository = repository
-        self._notifications = notifications
-        self._language = language
-        self._console_url = console_url
+        self._engine = engine
+        self._audience = list(audience)
+        self._settings = settings
+        self._clock = clock
+        self._on_commit = on_commit
         self.on_transition = on_transition
-        self.open: dict[str, Incident] = {}
 
-    def restore(self, engine: RuleEngine, now: float) -> int:
-        """Load open incidents after a restart; resolve those whose rule is no longer loaded."""
-        for incident in self._repository.list_incidents(IncidentState.OPEN, limit=1_000_000):
-            probe = incident.annotations.get("probe", "")
-            labels = _series_labels(incident, engine)
-            if engine.restore_firing(
-                incident.rule, incident.host, labels, incident.opened_at, probe
-            ):
-                self.open[incident.key] = incident
-                continue
-            gone = replace(incident, state=IncidentState.RESOLVED, resolved_at=now, updated_at=now)
-            self._repository.resolve_incident(gone, "rule no longer loaded")
-        return len(self.open)
+    @property
+    def policy(self) -> LifecyclePolicy:
+        """The lifecycle settings."""
+        return self._settings.policy
 
-    def handle(self, signals: Iterable[AlertSignal]) -> None:
-        """Apply each signal; a storage failure is logged and that signal dropped, not raised."""
-        for signal in signals:
-            current = self.open.get(signal.key)
-            summary = current.summary if current else self._summary(signal)
-            _, commands = apply_signal(current, signal, summary)
-            try:
-                self._run(commands)
-            except Exception:
-                log.exception("incident %s on %s: transition failed", signal.rule.name, signal.host)
-
-    def _run(self, commands: Sequence[Command]) -> None:
-        stored: Incident | None = None
-        for command in commands:
-            if isinstance(command, Persist):
-                stored = self._persist(command)
-                continue
-            incident = stored or command.incident
-            message = compose_notification(
-                incident, command.event, self._language, self._console_url
-            )
-            self._notifications.submit(message)
-
-    def _persist(self, command: Persist) -> Incident:
-        incident = command.incident
-        if command.transition is Transition.OPEN:
-            stored = self._repository.open_incident(incident, command.detail)
-            self.open[stored.key] = stored
-        else:
-            previous = self.open.pop(incident.key, None)
-            stored = replace(incident, id=previous.id if previous else incident.id)
-            self._repository.resolve_incident(stored, command.detail)
-        log.info(
-            "%s incident %s %s %s on %s: %s",
-            command.transition.value,
-            stored.id,
-            stored.priority.value,
-            stored.rule,
-            stored.host,
-            stored.summary,
-        )
-        if self.on_transition is not None:
-            self.on_transition(stored, command.transition)
+    def apply_rule(self, event: RuleFired | RuleCleared) -> Incident | None:
+        """Store what a rule's signal changes; raises if the database refuses (caller reverts)."""
+        now = self._clock()
+        with self._engine.begin() as conn:
+            current = rows.active_by_key(conn, event.key)
+            if current is None and isinstance(event, RuleFired):
+                since = now - self.policy.reopen_window
+                current = rows.reopenable_by_key(conn, event.key, since)
+            outcome = transition(current, event, now, self.policy)
+            stored = self._record(conn, outcome, now) if outcome else None
+        self._after(outcome, stored)
         return stored
 
-    def _summary(self, signal: AlertSignal) -> str:
-        context = {
-            "host": signal.host,
-            "labels": dict(signal.labels),
-            "value": signal.value,
-            "rule": signal.rule.name,
-            "priority": signal.rule.rule.priority.value,
-        }
-        return signal.rule.summary.render(context, self._language)
+    def open(self, event: PersonOpened) -> Incident:
+        """Open an incident for a person; returns it with its ticket number."""
+        now = self._clock()
+        with self._engine.begin() as conn:
+            outcome = transition(None, event, now, self.policy)
+            assert outcome is not None
+            stored = self._record(conn, outcome, now)
+        self._after(outcome, stored)
+        return stored
 
+    def act(self, reference: str | int, action: PersonAction) -> Incident:
+        """Apply a person's action to the incident with that id or number.
 
-def _series_labels(incident: Incident, engine: RuleEngine) -> dict[str, str]:
-    """The series labels of an incident: its labels minus the ones its rule adds."""
-    compiled = engine.rules.get(incident.rule)
-    extra = compiled.rule.labels if compiled else {}
-    return {k: v for k, v in incident.labels.items() if extra.get(k) != v}
+        Raises IncidentNotFoundError, or TransitionRefusedError naming the state and what it
+        allows.
+        """
+        now = self._clock()
+        with self._engine.begin() as conn:
+            current = rows.by_reference(conn, reference, lock=True)
+            if current is None:
+                raise IncidentNotFoundError(f"no incident {reference}")
+            outcome = transition(current, action, now, self.policy)
+            assert outcome is not None  # person actions always change something or raise
+            stored = self._record(conn, outcome, now)
+        self._after(outcome, stored)
+        return stored
+
+    def run_due_timers(self, limit: int = 100) -> int:
+        """Do the due timers (re-notify, auto-close) in one transaction; returns how many."""
+        now = self._clock()
+        done: list[tuple[Outcome, Incident]] = []
+        with self._engine.begin() as conn:
+            due = timers.claim_due(conn, now, limit)
+            for timer in due:
+                timers.finish(conn, timer.id, now)
+                if timer.incident_id is None:
+                    continue
+                current = rows.by_reference(conn, timer.incident_id, lock=True)
+                outcome = transition(current, TimerDue(timer.kind), now, self.policy)
+                if outcome is not None:
+                    done.append((outcome, self._record(conn, outcome, now)))
+        for outcome, stored in done:
+            self._after(outcome, stored)
+        return len(due)
+
+    def _record(self, conn: Connection, outcome: Outcome, now: float) -> Incident:
+        incident = outcome.incident
+        if incident.id is None:
+            number = rows.next_number(conn, self._settings.number_prefix, now)
+            stored = rows.insert_incident(conn, incident, number)
+        else:
+            stored = rows.update_incident(conn, incident)
+        assert stored.id is not None
+        data: dict[str, Any] = {"state": stored.state.value, "priority": stored.priority.value}
+        rows.append_timeline(
+            conn,
+            stored.id,
+            now,
+            "transition",
+            outcome.transition.value,
+            outcome.actor,
+            outcome.detail,
+            data,
+        )
+        for command in outcome.commands:
+            if isinstance(command, Notify):
+                enqueue(conn, self._messages(stored, command, now), now)
+            elif isinstance(command, Schedule):
+                timers.schedule(conn, command.kind, stored.id, command.due_at, now)
+            elif isinstance(command, Cancel):
+                timers.cancel(conn, command.kind, stored.id, now)
+        return stored
+
+    def _messages(self, incident: Incident, command: Notify, now: float) -> list[dict[str, Any]]:
+        out = []
+        for audience in self._audience:
+            if not audience.accepts(incident.priority):
+                continue
+            message = compose_notification(
+                incident,
+                command.event,
+                self._settings.language,
+                self._settings.console_url,
+                channel=audience.channel,
+                now=now,
+            )
+            payload = {
+                "title": message.title,
+                "body": message.body,
+                "event": message.event,
+                "priority": message.priority.value,
+                "number": message.number,
+                "host": message.host,
+                "rule": message.rule,
+                "summary": message.summary,
+                "labels": message.labels,
+                "value": message.value,
+                "time": message.time,
+                "incident_key": message.incident_key,
+                "message_id": message.message_id,
+                "in_reply_to": message.in_reply_to,
+            }
+            out.append(
+                {
+                    "idempotency_key": message.idempotency_key,
+                    "incident_id": incident.id,
+                    "channel": audience.channel,
+                    "event": command.event,
+                    "payload": payload,
+                }
+            )
+        return out
+
+    def _after(self, outcome: Outcome | None, stored: Incident | None) -> None:
+        if outcome is None or stored is None:
+            return
+        log.info(
+            "%s %s %s %s %s: %s",
+            outcome.transition.value,
+            stored.number,
+            stored.priority.value,
+            stored.rule or "manual",
+            stored.host or "-",
+            outcome.detail or stored.summary,
+        )
+        if any(isinstance(c, Notify) for c in outcome.commands):
+            self._on_commit()
+        if self.on_transition is not None:
+            self.on_transition(stored, outcome.transition)

@@ -1,86 +1,344 @@
-"""Incident state changes as a pure function: (incident, signal) -> (incident, commands).
+"""The incident lifecycle as one pure function: (incident, event, now) -> outcome.
 
-Nothing here touches the database or the network; the service executes the commands. Every
-transition has a name (OPEN, RESOLVE) that is stored with the incident's history.
+Nothing here touches the database, the network or a clock; the service runs the commands of
+an outcome in one transaction. Every change has a stored name (OPEN, ACK, RESOLVE, ...).
+
+    triggered --ACK--> acknowledged --RESOLVE--> resolved --CLOSE--> closed
+        \\_______________RESOLVE________________/    |  ^ \\--VERIFY--> verifying --CLOSE--/
+                 ^---------------REOPEN---------------/                 |
+                 ^---------------REOPEN----------------------------------/
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Literal
 
-from collector.incidents.model import Incident, IncidentState
-from rules.engine import AlertSignal, SignalKind
+from collector.incidents.events import (
+    ACTION_NAMES,
+    Acknowledge,
+    AddNote,
+    Assign,
+    Close,
+    Event,
+    PersonAction,
+    PersonOpened,
+    Regrade,
+    Reopen,
+    RequestVerification,
+    Resolve,
+    RuleCleared,
+    RuleFired,
+    TimerDue,
+    TimerKind,
+)
+from collector.incidents.model import Incident, IncidentState, Source
+from rules.priority import Priority
+
+S = IncidentState
 
 
 class Transition(StrEnum):
-    """Named state changes, kept in the incident's audit trail."""
+    """Named changes, kept on the incident's timeline."""
 
     OPEN = "OPEN"
+    ACK = "ACK"
+    ASSIGN = "ASSIGN"
+    NOTE = "NOTE"
+    REGRADE = "REGRADE"
     RESOLVE = "RESOLVE"
+    REOPEN = "REOPEN"
+    VERIFY = "VERIFY"
+    CLOSE = "CLOSE"
+    RENOTIFY = "RENOTIFY"
+    CLEAR = "CLEAR"  # the condition cleared, but the rule leaves resolving to a person
+    RECUR = "RECUR"  # an event rule matched again while its incident is active
 
 
-@dataclass(frozen=True)
-class Persist:
-    """Store the incident after `transition`."""
-
-    incident: Incident
-    transition: Transition
-    detail: str
+MessageEvent = Literal["opened", "reopened", "resolved", "renotify", "regraded"]
 
 
 @dataclass(frozen=True)
 class Notify:
-    """Tell people about the incident (`event` is "opened" or "resolved")."""
+    """Tell the incident's audience about `event`."""
+
+    event: MessageEvent
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """Create a due-work row of `kind` at `due_at` (replacing a pending one of that kind)."""
+
+    kind: TimerKind
+    due_at: float
+
+
+@dataclass(frozen=True)
+class Cancel:
+    """Cancel the pending due-work rows of `kind`."""
+
+    kind: TimerKind
+
+
+Command = Notify | Schedule | Cancel
+
+
+@dataclass(frozen=True)
+class LifecyclePolicy:
+    """The settings the lifecycle needs (from the collector's `incidents:` config)."""
+
+    reopen_window: float = 3600.0
+    verify_timeout: float = 72 * 3600.0
+    renotify_after: Mapping[Priority, float] = field(default_factory=dict)
+
+    def renotify(self, incident: Incident, now: float) -> list[Command]:
+        """Schedule the next reminder for an unacknowledged incident, if its priority has one."""
+        after = self.renotify_after.get(incident.priority, 0.0)
+        return [Schedule(TimerKind.RENOTIFY, now + after)] if after > 0 else []
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """The incident after an event, the change's name, and what must happen because of it."""
 
     incident: Incident
-    event: Literal["opened", "resolved"]
+    transition: Transition
+    actor: str
+    detail: str = ""
+    commands: tuple[Command, ...] = ()
 
 
-Command = Persist | Notify
+class TransitionRefusedError(Exception):
+    """A person asked for something the incident's state does not allow."""
+
+    def __init__(self, incident: Incident, action: str, reason: str = "") -> None:
+        self.state = incident.state
+        self.action = action
+        self.allowed = allowed_actions(incident.state)
+        what = incident.number or f"incident {incident.id}"
+        message = reason or (
+            f"cannot {action} {what}: it is {incident.state.value}; "
+            f"allowed now: {', '.join(self.allowed) or 'nothing'}"
+        )
+        super().__init__(message)
+        self.message = message
 
 
-def apply_signal(
-    current: Incident | None, signal: AlertSignal, summary: str
-) -> tuple[Incident | None, list[Command]]:
-    """The incident after `signal`, and what must happen because of it.
+_ALLOWED: dict[IncidentState, tuple[type[PersonAction], ...]] = {
+    S.TRIGGERED: (Acknowledge, Assign, AddNote, Regrade, Resolve),
+    S.ACKNOWLEDGED: (Assign, AddNote, Regrade, Resolve),
+    S.RESOLVED: (Assign, AddNote, Reopen, RequestVerification, Close),
+    S.VERIFYING: (Assign, AddNote, Reopen, Close),
+    S.CLOSED: (AddNote,),
+}
 
-    A repeated FIRE for an open incident changes nothing (no duplicate incident, no second
-    message); a RESOLVE without an open incident is ignored.
+
+def allowed_actions(state: IncidentState) -> list[str]:
+    """The person actions a state allows, by their API verbs."""
+    return [ACTION_NAMES[action] for action in _ALLOWED[state]]
+
+
+def transition(
+    incident: Incident | None, event: Event, now: float, policy: LifecyclePolicy
+) -> Outcome | None:
+    """What `event` does to `incident` at `now`; None when it changes nothing.
+
+    Rule and timer events that no longer apply are ignored; a person's action that the state
+    does not allow raises TransitionRefusedError naming the state and what it allows.
     """
-    if signal.kind is SignalKind.FIRE:
-        if current is not None and current.state is IncidentState.OPEN:
-            return current, []
-        opened = _new_incident(signal, summary)
-        return opened, [Persist(opened, Transition.OPEN, signal.reason), Notify(opened, "opened")]
-    if current is None or current.state is not IncidentState.OPEN:
-        return current, []
-    resolved = replace(
-        current,
-        state=IncidentState.RESOLVED,
-        resolved_at=signal.time,
-        updated_at=signal.time,
-        value=signal.value if signal.value is not None else current.value,
-    )
-    return resolved, [
-        Persist(resolved, Transition.RESOLVE, signal.reason),
-        Notify(resolved, "resolved"),
-    ]
+    if isinstance(event, RuleFired):
+        return _fired(incident, event, now, policy)
+    if isinstance(event, PersonOpened):
+        return _opened_by_person(event, now, policy)
+    if incident is None:
+        return None
+    if isinstance(event, RuleCleared):
+        return _cleared(incident, event, now, policy)
+    if isinstance(event, TimerDue):
+        return _timer(incident, event, now, policy)
+    if not isinstance(event, _ALLOWED[incident.state]):
+        raise TransitionRefusedError(incident, ACTION_NAMES[type(event)])
+    return _person(incident, event, now, policy)
 
 
-def _new_incident(signal: AlertSignal, summary: str) -> Incident:
-    rule = signal.rule.rule
-    return Incident(
-        key=signal.key,
-        rule=rule.name,
-        host=signal.host,
-        labels={**signal.labels, **rule.labels},
-        priority=rule.priority,
-        state=IncidentState.OPEN,
-        summary=summary,
-        value=signal.value,
-        opened_at=signal.time,
-        updated_at=signal.time,
-        annotations={"probe": signal.probe, "description": rule.description},
+def _fired(
+    incident: Incident | None, event: RuleFired, now: float, policy: LifecyclePolicy
+) -> Outcome | None:
+    actor = f"rule:{event.rule}"
+    if incident is not None and incident.active:
+        if incident.auto_resolve:
+            return None  # the same breach seen again: one incident, one message
+        recurred = replace(incident, value=event.value, updated_at=now)
+        return Outcome(recurred, Transition.RECUR, actor, event.summary)
+    if incident is not None and incident.state in (S.RESOLVED, S.VERIFYING):
+        reopened = _reopened(incident, now, event.value)
+        commands = (
+            Cancel(TimerKind.AUTO_CLOSE),
+            Notify("reopened"),
+            *policy.renotify(reopened, now),
+        )
+        return Outcome(
+            reopened, Transition.REOPEN, actor, f"{event.reason}: {event.summary}", commands
+        )
+    opened = Incident(
+        source=Source.RULE,
+        priority=event.priority,
+        state=S.TRIGGERED,
+        summary=event.summary,
+        opened_at=now,
+        updated_at=now,
+        key=event.key,
+        rule=event.rule,
+        host=event.host,
+        hosts=(event.host,),
+        labels=dict(event.labels),
+        description=event.description,
+        value=event.value,
+        auto_resolve=event.auto_resolve,
+        annotations=dict(event.annotations),
     )
+    commands = (Notify("opened"), *policy.renotify(opened, now))
+    return Outcome(opened, Transition.OPEN, actor, event.reason, commands)
+
+
+def _opened_by_person(event: PersonOpened, now: float, policy: LifecyclePolicy) -> Outcome:
+    opened = Incident(
+        source=Source.PERSON,
+        priority=event.priority,
+        state=S.TRIGGERED,
+        summary=event.title,
+        opened_at=now,
+        updated_at=now,
+        host=event.hosts[0] if event.hosts else "",
+        hosts=event.hosts,
+        description=event.description,
+        auto_resolve=False,
+        reporter=event.reporter or event.actor,
+        contact=event.contact,
+    )
+    commands = (Notify("opened"), *policy.renotify(opened, now))
+    return Outcome(opened, Transition.OPEN, event.actor, "opened by a person", commands)
+
+
+def _cleared(
+    incident: Incident, event: RuleCleared, now: float, policy: LifecyclePolicy
+) -> Outcome | None:
+    if not incident.active:
+        return None
+    actor = f"rule:{incident.rule}"
+    value = event.value if event.value is not None else incident.value
+    if not incident.auto_resolve:
+        cleared = replace(incident, value=value, updated_at=now)
+        return Outcome(cleared, Transition.CLEAR, actor, f"{event.reason}; a person resolves it")
+    return _resolved(incident, now, actor, event.reason, policy, value)
+
+
+def _timer(
+    incident: Incident, event: TimerDue, now: float, policy: LifecyclePolicy
+) -> Outcome | None:
+    if event.kind is TimerKind.RENOTIFY:
+        if incident.state is not S.TRIGGERED:
+            return None  # acknowledged or resolved since: a stale reminder
+        commands = (Notify("renotify"), *policy.renotify(incident, now))
+        reminded = replace(incident, updated_at=now)
+        return Outcome(reminded, Transition.RENOTIFY, "system", "still unacknowledged", commands)
+    if incident.state not in (S.RESOLVED, S.VERIFYING):
+        return None
+    why = (
+        "no answer within the verification time"
+        if incident.state is S.VERIFYING
+        else "did not return within the reopen window"
+    )
+    return Outcome(_closed(incident, now), Transition.CLOSE, "system", why)
+
+
+def _person(  # noqa: PLR0911 - one branch per action reads best as a flat dispatch
+    incident: Incident, event: PersonAction, now: float, policy: LifecyclePolicy
+) -> Outcome:
+    actor = event.actor
+    if isinstance(event, Acknowledge):
+        acked = replace(
+            incident,
+            state=S.ACKNOWLEDGED,
+            acknowledged_at=now,
+            acknowledged_by=actor,
+            updated_at=now,
+        )
+        return Outcome(acked, Transition.ACK, actor, event.note, (Cancel(TimerKind.RENOTIFY),))
+    if isinstance(event, Assign):
+        assigned = replace(incident, assignee=event.assignee, updated_at=now)
+        return Outcome(assigned, Transition.ASSIGN, actor, f"assigned to {event.assignee}")
+    if isinstance(event, AddNote):
+        return Outcome(replace(incident, updated_at=now), Transition.NOTE, actor, event.text)
+    if isinstance(event, Regrade):
+        return _regraded(incident, event, now, policy)
+    if isinstance(event, Resolve):
+        return _resolved(incident, now, actor, event.note, policy, incident.value)
+    if isinstance(event, Reopen):
+        reopened = _reopened(incident, now, incident.value)
+        commands = (
+            Cancel(TimerKind.AUTO_CLOSE),
+            Notify("reopened"),
+            *policy.renotify(reopened, now),
+        )
+        return Outcome(reopened, Transition.REOPEN, actor, event.reason, commands)
+    if isinstance(event, RequestVerification):
+        verifying = replace(incident, state=S.VERIFYING, updated_at=now)
+        commands = (
+            Cancel(TimerKind.AUTO_CLOSE),
+            Schedule(TimerKind.AUTO_CLOSE, now + policy.verify_timeout),
+        )
+        return Outcome(verifying, Transition.VERIFY, actor, event.note, commands)
+    closed = _closed(incident, now)
+    return Outcome(closed, Transition.CLOSE, actor, event.note, (Cancel(TimerKind.AUTO_CLOSE),))
+
+
+def _regraded(incident: Incident, event: Regrade, now: float, policy: LifecyclePolicy) -> Outcome:
+    if event.priority == incident.priority:
+        raise TransitionRefusedError(
+            incident, "regrade", f"{incident.number} is already {incident.priority.value}"
+        )
+    regraded = replace(incident, priority=event.priority, updated_at=now)
+    detail = f"{incident.priority.value} -> {event.priority.value}: {event.reason}"
+    commands: list[Command] = []
+    if incident.state is S.TRIGGERED:
+        commands += [Cancel(TimerKind.RENOTIFY), *policy.renotify(regraded, now)]
+    if event.priority.rank < incident.priority.rank:
+        commands.append(Notify("regraded"))  # more urgent now: people must hear it
+    return Outcome(regraded, Transition.REGRADE, event.actor, detail, tuple(commands))
+
+
+def _resolved(
+    incident: Incident,
+    now: float,
+    actor: str,
+    detail: str,
+    policy: LifecyclePolicy,
+    value: float | str | None,
+) -> Outcome:
+    resolved = replace(incident, state=S.RESOLVED, resolved_at=now, updated_at=now, value=value)
+    commands = (
+        Cancel(TimerKind.RENOTIFY),
+        Notify("resolved"),
+        Schedule(TimerKind.AUTO_CLOSE, now + policy.reopen_window),
+    )
+    return Outcome(resolved, Transition.RESOLVE, actor, detail, commands)
+
+
+def _reopened(incident: Incident, now: float, value: float | str | None) -> Incident:
+    return replace(
+        incident,
+        state=S.TRIGGERED,
+        resolved_at=None,
+        acknowledged_at=None,
+        acknowledged_by=None,
+        reopen_count=incident.reopen_count + 1,
+        updated_at=now,
+        value=value,
+    )
+
+
+def _closed(incident: Incident, now: float) -> Incident:
+    return replace(incident, state=S.CLOSED, closed_at=now, updated_at=now)

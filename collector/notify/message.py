@@ -1,56 +1,88 @@
-"""The notification sent when an incident opens or resolves: plain text, English or Chinese."""
+"""The messages people get about an incident: plain text, English or Chinese, one SMS title.
+
+Every message carries the ticket number; values are shown in human units; e-mails of one
+incident form one thread (the opening message's Message-ID is every later one's parent).
+"""
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Literal, get_args
 
 from collector.incidents.model import Incident
+from collector.notify.units import format_duration, format_quantity
 from rules.priority import Priority
 
-NotificationEvent = Literal["opened", "resolved"]
+NotificationEvent = Literal["opened", "reopened", "resolved", "renotify", "regraded"]
 Language = Literal["en", "zh"]
 
 # One SMS segment: the title must survive being the only thing a pager shows.
 TITLE_MAX_CHARS = 160
+MESSAGE_ID_DOMAIN = "watchkeeper"
 
 _WORDS: dict[Language, dict[str, str]] = {
     "en": {
         "opened": "OPEN",
+        "reopened": "REOPENED",
         "resolved": "RESOLVED",
+        "renotify": "STILL OPEN",
+        "regraded": "RAISED",
+        "on": " on ",
+        "ticket": "Ticket",
+        "meaning": "What it means",
         "host": "Host",
         "rule": "Rule",
         "priority": "Priority",
         "labels": "Labels",
         "value": "Value",
+        "threshold": "Threshold",
+        "value_now": "Value now",
         "opened_at": "Opened",
         "resolved_at": "Resolved",
-        "duration": "Duration",
+        "duration": "Time to resolve",
+        "reporter": "Reported by",
         "link": "Link",
+        "resolved_lead": "Resolved after {duration}: value now {value}.",
+        "resolved_lead_plain": "Resolved after {duration}.",
+        "renotify_lead": "Still not acknowledged, open for {duration}.",
+        "reopened_lead": "It is back (reopened {count} time(s)).",
     },
     "zh": {
         "opened": "告警",
+        "reopened": "重新打开",
         "resolved": "已恢复",
+        "renotify": "仍未确认",
+        "regraded": "升级",
+        "on": "，主机 ",
+        "ticket": "工单",
+        "meaning": "含义",
         "host": "主机",
         "rule": "规则",
         "priority": "优先级",
         "labels": "标签",
         "value": "数值",
+        "threshold": "阈值",
+        "value_now": "当前数值",
         "opened_at": "开始时间",
         "resolved_at": "恢复时间",
-        "duration": "持续时间",
+        "duration": "处理时长",
+        "reporter": "报告人",
         "link": "链接",
+        "resolved_lead": "已恢复，历时 {duration}：当前数值 {value}。",
+        "resolved_lead_plain": "已恢复，历时 {duration}。",
+        "renotify_lead": "仍未确认，已持续 {duration}。",
+        "reopened_lead": "问题再次出现（第 {count} 次重新打开）。",
     },
 }
 
 
 @dataclass(frozen=True)
 class Notification:
-    """One message about one incident event, ready for any channel.
+    """One message about one incident event for one channel, ready to send.
 
-    `key` of the incident plus `event` identify the message; `time` is the event's Unix time
-    (opened_at or resolved_at); `title` fits one SMS; `body` is plain text.
+    `time` is the event's Unix time; `title` fits one SMS; `body` is plain text.
     """
 
     incident_key: str
@@ -73,106 +105,150 @@ class Notification:
     in_reply_to: str | None = None
 
 
+def thread_root(incident: Incident) -> str:
+    """The Message-ID of an incident's opening message: the parent of all the others."""
+    return f"<{incident.number or incident.id}@{MESSAGE_ID_DOMAIN}>"
+
+
+def delivery_key(incident: Incident, event: NotificationEvent, channel: str) -> str:
+    """Stable key of one message to one channel (the incident's version marks the change)."""
+    text = f"{incident.id}\x1f{incident.version}\x1f{event}\x1f{channel}"
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
 def compose_notification(
     incident: Incident,
     event: NotificationEvent,
     language: Language = "en",
     console_url: str | None = None,
+    channel: str = "",
+    now: float | None = None,
 ) -> Notification:
-    """The message for `event` ("opened" or "resolved") of `incident`, in `language`."""
+    """The message for `event` of `incident` to `channel`, in `language`."""
     if event not in get_args(NotificationEvent):
-        raise ValueError(f"notification event must be 'opened' or 'resolved', not {event!r}")
+        raise ValueError(f"notification event must be one of {get_args(NotificationEvent)}")
     if language not in _WORDS:
         raise ValueError(f"notification language must be 'en' or 'zh', not {language!r}")
-    time = _event_time(incident, event)
-    title = compose_title(incident, event, language)
+    time = _event_time(incident, event, now)
+    key = delivery_key(incident, event, channel)
+    root = thread_root(incident)
+    opening = event == "opened"
     return Notification(
-        incident_key=incident.key,
+        incident_key=incident.key or "",
         incident_id=incident.id,
         event=event,
         priority=incident.priority,
         host=incident.host,
         rule=incident.rule,
         summary=incident.summary,
-        title=title,
-        body=_compose_body(incident, event, language, console_url),
+        title=compose_title(incident, event, language, time),
+        body=_compose_body(incident, event, language, console_url, time),
         labels=dict(incident.labels),
         value=incident.value,
         time=time,
+        number=incident.number,
+        idempotency_key=key,
+        message_id=root if opening else f"<{key}@{MESSAGE_ID_DOMAIN}>",
+        in_reply_to=None if opening else root,
     )
 
 
-def compose_title(incident: Incident, event: NotificationEvent, language: Language) -> str:
-    """ "[P1] OPEN FilesystemFull on web1: / is 96% full", cut to one SMS."""
-    head = f"[{incident.priority}] {_WORDS[language][event]} {incident.rule}"
-    if language == "zh":
-        title = f"{head}（{incident.host}）：{incident.summary}"
+def compose_title(
+    incident: Incident, event: NotificationEvent, language: Language, time: float | None = None
+) -> str:
+    """ "[P1] INC-2026-000123 OPEN FilesystemFull on web1: / is 96% full", cut to one SMS."""
+    words = _WORDS[language]
+    what = incident.rule or incident.summary
+    head = " ".join(p for p in (f"[{incident.priority}]", incident.number, words[event], what) if p)
+    if incident.host and incident.host not in incident.summary and incident.host not in what:
+        head += f"{words['on']}{incident.host}"
+    if event == "resolved" and time is not None:
+        tail = _resolved_lead(incident, language, time)
+    elif incident.rule:
+        tail = incident.summary
     else:
-        title = f"{head} on {incident.host}: {incident.summary}"
-    return _shorten(title, TITLE_MAX_CHARS)
+        tail = ""
+    separator = "：" if language == "zh" else ": "
+    return _shorten(f"{head}{separator}{tail}" if tail else head, TITLE_MAX_CHARS)
 
 
 def _compose_body(
-    incident: Incident, event: NotificationEvent, language: Language, console_url: str | None
+    incident: Incident,
+    event: NotificationEvent,
+    language: Language,
+    console_url: str | None,
+    time: float,
 ) -> str:
     words = _WORDS[language]
-    fields: list[tuple[str, str]] = [
-        ("host", incident.host),
-        ("rule", incident.rule),
-        ("priority", str(incident.priority)),
-    ]
+    metric = incident.annotations.get("metric", "")
+    lead = [incident.summary]
+    if event == "resolved":
+        lead = [_resolved_lead(incident, language, time), incident.summary]
+    elif event == "renotify":
+        lead.append(
+            words["renotify_lead"].format(duration=format_duration(time - incident.opened_at))
+        )
+    elif event == "reopened":
+        lead.append(words["reopened_lead"].format(count=incident.reopen_count))
+    fields: list[tuple[str, str]] = [("ticket", incident.number)]
+    if incident.description:
+        fields.append(("meaning", incident.description.strip()))
+    fields += (
+        [("host", ", ".join(incident.hosts) or incident.host)]
+        if incident.hosts or incident.host
+        else []
+    )
+    if incident.rule:
+        fields.append(("rule", incident.rule))
+    fields.append(("priority", str(incident.priority)))
     if incident.labels:
         fields.append(("labels", format_labels(incident.labels)))
-    if incident.value is not None:
-        fields.append(("value", format_value(incident.value)))
+    opening_value = incident.annotations.get("opening_value")
+    if event == "resolved" and opening_value is not None:
+        fields.append(("value", opening_value))
+        fields.append(("value_now", format_quantity(incident.value, metric)))
+    elif incident.value is not None:
+        fields.append(("value", format_quantity(incident.value, metric)))
+    if "condition" in incident.annotations:
+        fields.append(("threshold", incident.annotations["condition"]))
     fields.append(("opened_at", format_time(incident.opened_at)))
     if event == "resolved":
-        resolved_at = _event_time(incident, event)
-        fields.append(("resolved_at", format_time(resolved_at)))
-        fields.append(("duration", format_duration(resolved_at - incident.opened_at)))
-    if console_url and incident.id is not None:
-        fields.append(("link", f"{console_url.rstrip('/')}/incidents/{incident.id}"))
+        fields.append(("resolved_at", format_time(time)))
+        fields.append(("duration", format_duration(time - incident.opened_at)))
+    if incident.reporter:
+        fields.append(("reporter", incident.reporter))
+    if console_url:
+        fields.append(("link", incident_link(console_url, incident)))
     colon = "：" if language == "zh" else ": "
     # The summary leads on its own line so an SMS gateway that drops the title still says it.
-    return "\n".join([incident.summary, ""] + [f"{words[k]}{colon}{v}" for k, v in fields])
+    return "\n".join([*lead, ""] + [f"{words[k]}{colon}{v}" for k, v in fields])
 
 
-def _event_time(incident: Incident, event: NotificationEvent) -> float:
+def incident_link(console_url: str, incident: Incident) -> str:
+    """The console page of an incident (by ticket number: stable and readable)."""
+    return f"{console_url.rstrip('/')}/incidents/{incident.number or incident.id}"
+
+
+def _resolved_lead(incident: Incident, language: Language, time: float) -> str:
+    words = _WORDS[language]
+    duration = format_duration(time - incident.opened_at)
+    if incident.value is None:
+        return words["resolved_lead_plain"].format(duration=duration)
+    value = format_quantity(incident.value, incident.annotations.get("metric", ""))
+    return words["resolved_lead"].format(duration=duration, value=value)
+
+
+def _event_time(incident: Incident, event: NotificationEvent, now: float | None) -> float:
     if event == "opened":
         return incident.opened_at
-    if incident.resolved_at is None:
-        raise ValueError(
-            f"incident {incident.key} has no resolved_at: resolve it before composing "
-            "its 'resolved' notification"
-        )
-    return incident.resolved_at
+    if event == "resolved" and incident.resolved_at is not None:
+        return incident.resolved_at
+    return now if now is not None else incident.updated_at
 
 
 def format_time(unix_seconds: float) -> str:
     """UTC ISO 8601 to the second: 2024-05-01T12:00:00Z."""
     return datetime.fromtimestamp(unix_seconds, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def format_duration(seconds: float) -> str:
-    """Compact human duration: 45s, 12m05s, 3h07m, 2d04h."""
-    total = max(0, round(seconds))
-    days, rest = divmod(total, 86400)
-    hours, rest = divmod(rest, 3600)
-    minutes, secs = divmod(rest, 60)
-    if days:
-        return f"{days}d{hours:02d}h"
-    if hours:
-        return f"{hours}h{minutes:02d}m"
-    if minutes:
-        return f"{minutes}m{secs:02d}s"
-    return f"{secs}s"
-
-
-def format_value(value: float | str) -> str:
-    """A sample value as a person reads it: 96.23, 1.2e+10, degraded."""
-    if isinstance(value, str):
-        return value
-    return f"{value:.6g}"
 
 
 def format_labels(labels: dict[str, str]) -> str:
@@ -182,3 +258,13 @@ def format_labels(labels: dict[str, str]) -> str:
 
 def _shorten(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+__all__ = [
+    "Language",
+    "Notification",
+    "NotificationEvent",
+    "compose_notification",
+    "format_duration",
+    "format_time",
+]

@@ -22,10 +22,27 @@ def open_database(url: str) -> Engine:
         Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 15})
     event.listen(engine, "connect", _sqlite_pragmas)
+    event.listen(engine, "begin", _sqlite_begin)
     return engine
 
 
+def _sqlite_begin(connection: Any) -> None:
+    # Write transactions read first (is there an open incident?) and then write; a deferred
+    # transaction would fail to upgrade to a writer while another thread writes. IMMEDIATE
+    # takes the write lock up front and waits for it (busy timeout) instead. Readers opt out
+    # with `reader(engine)`, so they never queue behind writers.
+    deferred = connection.get_execution_options().get("deferred", False)
+    connection.exec_driver_sql("BEGIN" if deferred else "BEGIN IMMEDIATE")
+
+
+def reader(engine: Engine) -> Engine:
+    """The engine for read-only work: plain (deferred) transactions on SQLite."""
+    return engine.execution_options(deferred=True)
+
+
 def _sqlite_pragmas(connection: Any, _record: Any) -> None:
+    # pysqlite's own transaction handling is switched off so that `begin` above decides.
+    connection.isolation_level = None
     cursor = connection.cursor()
     # WAL lets the API read while ingest writes; NORMAL is durable across app crashes.
     cursor.execute("PRAGMA journal_mode=WAL")

@@ -1,17 +1,24 @@
-"""Reading and writing incidents, hosts and deliveries; the only module that writes SQL."""
+"""Hosts, their events and the rule engine's checkpoints in the database."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+import json
+import logging
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine, Insert, Row, func, insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Engine, delete, insert, select
+from sqlalchemy.exc import OperationalError
 
-from collector.incidents.model import Incident, IncidentState
-from collector.store.schema import hosts, incident_events, incidents, notification_deliveries
-from rules.priority import Priority
+from agent.report import Event
+from collector.store.database import reader
+from collector.store.dialect import upsert
+from collector.store.schema import host_events, hosts, rule_checkpoints
+
+log = logging.getLogger(__name__)
+
+EVENTS_KEPT_PER_HOST = 1000
 
 
 @dataclass(frozen=True)
@@ -24,160 +31,126 @@ class HostRecord:
     agent_version: str = ""
     reported_by: str = ""
     last_sequence: int = 0
+    agent_instance: str = ""
+    clock_skew_seconds: float = 0.0
+
+
+_HOST_COLUMNS = [
+    "last_seen",
+    "agent_version",
+    "reported_by",
+    "last_sequence",
+    "agent_instance",
+    "clock_skew_seconds",
+]
 
 
 class Repository:
-    """Typed access to the collector's tables over one SQLAlchemy engine."""
+    """Typed access to hosts, host events and rule checkpoints over one engine."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self._reader = reader(engine)
 
-    def open_incident(self, incident: Incident, detail: str) -> Incident:
-        """Insert an open incident and its OPEN event; returns it with its id."""
-        with self.engine.begin() as conn:
-            new_id = conn.execute(
-                insert(incidents).values(**_incident_row(incident)).returning(incidents.c.id)
-            ).scalar_one()
-            conn.execute(
-                insert(incident_events).values(
-                    incident_id=new_id, transition="OPEN", at=incident.opened_at, detail=detail
-                )
-            )
-        return _replace_id(incident, new_id)
+    def save_hosts(self, records: Sequence[HostRecord]) -> list[str]:
+        """Upsert hosts; returns the names whose save failed for a passing reason (retry them).
 
-    def resolve_incident(self, incident: Incident, detail: str) -> None:
-        """Mark a stored incident resolved and record the RESOLVE event."""
-        assert incident.id is not None, "only stored incidents can be resolved"
-        with self.engine.begin() as conn:
-            conn.execute(
-                update(incidents)
-                .where(incidents.c.id == incident.id)
-                .values(
-                    state=incident.state.value,
-                    resolved_at=incident.resolved_at,
-                    updated_at=incident.updated_at,
-                    value=incident.value,
-                )
-            )
-            conn.execute(
-                insert(incident_events).values(
-                    incident_id=incident.id,
-                    transition="RESOLVE",
-                    at=incident.resolved_at or incident.updated_at,
-                    detail=detail,
-                )
-            )
+        One transaction for all first; if that fails, one per host, so one bad host can never
+        block the others' saves.
+        """
+        if not records:
+            return []
+        try:
+            self._save(records)
+            return []
+        except Exception:
+            log.warning("saving %d hosts together failed; saving them one by one", len(records))
+        retry: list[str] = []
+        for record in records:
+            try:
+                self._save([record])
+            except OperationalError as exc:
+                retry.append(record.name)
+                log.warning("could not save host %s (will retry): %s", record.name, exc.orig)
+            except Exception as exc:
+                log.error("could not save host %s, dropped this state: %s", record.name, exc)
+        return retry
 
-    def list_incidents(
-        self, state: IncidentState | None = None, limit: int = 500, host: str | None = None
-    ) -> list[Incident]:
-        """Incidents newest first, optionally only one state or one host."""
-        query = select(incidents).order_by(incidents.c.opened_at.desc(), incidents.c.id.desc())
-        if state is not None:
-            query = query.where(incidents.c.state == state.value)
-        if host is not None:
-            query = query.where(incidents.c.host == host)
-        with self.engine.connect() as conn:
-            return [_incident_from(row) for row in conn.execute(query.limit(limit))]
-
-    def get_incident(self, incident_id: int) -> Incident | None:
-        """One incident by id."""
-        with self.engine.connect() as conn:
-            row = conn.execute(select(incidents).where(incidents.c.id == incident_id)).first()
-        return _incident_from(row) if row is not None else None
-
-    def incident_events(self, incident_id: int) -> list[dict[str, Any]]:
-        """The audit trail of one incident, oldest first."""
-        query = (
-            select(incident_events)
-            .where(incident_events.c.incident_id == incident_id)
-            .order_by(incident_events.c.id)
-        )
-        with self.engine.connect() as conn:
-            return [dict(row._mapping) for row in conn.execute(query)]
-
-    def count_incidents(self) -> dict[str, int]:
-        """Number of incidents per state."""
-        query = select(incidents.c.state, func.count()).group_by(incidents.c.state)
-        with self.engine.connect() as conn:
-            return {str(state): int(count) for state, count in conn.execute(query)}
-
-    def save_hosts(self, records: Iterable[HostRecord]) -> None:
-        """Insert or update hosts in one transaction (the write-behind flush)."""
+    def _save(self, records: Iterable[HostRecord]) -> None:
         rows = [record.__dict__ for record in records]
-        if not rows:
-            return
-        statement = self._upsert(
-            hosts, ["name"], ["last_seen", "agent_version", "reported_by", "last_sequence"]
-        )
         with self.engine.begin() as conn:
+            statement = upsert(
+                conn, hosts, ["name"], {c: (lambda ex, c=c: ex[c]) for c in _HOST_COLUMNS}
+            )
             conn.execute(statement, rows)
 
     def list_hosts(self) -> list[HostRecord]:
         """Every host the collector has ever heard from."""
-        with self.engine.connect() as conn:
+        with self._reader.connect() as conn:
             return [HostRecord(**row._mapping) for row in conn.execute(select(hosts))]
 
-    def record_deliveries(self, rows: Sequence[dict[str, Any]]) -> None:
-        """Append notification delivery attempts (the history behind the console)."""
-        if rows:
-            with self.engine.begin() as conn:
-                conn.execute(insert(notification_deliveries), list(rows))
+    def add_events(self, host: str, events: Sequence[Event], received_at: float) -> None:
+        """Store a host's events, keeping only its newest EVENTS_KEPT_PER_HOST."""
+        if not events:
+            return
+        rows = [
+            {
+                "host": host,
+                "kind": e.kind,
+                "time": e.time,
+                "received_at": received_at,
+                "message": e.message,
+                "labels": dict(e.labels),
+            }
+            for e in events
+        ]
+        with self.engine.begin() as conn:
+            conn.execute(insert(host_events), rows)
+            newest = (
+                select(host_events.c.id)
+                .where(host_events.c.host == host)
+                .order_by(host_events.c.id.desc())
+                .offset(EVENTS_KEPT_PER_HOST)
+                .limit(1)
+            )
+            cutoff = conn.execute(newest).scalar()
+            if cutoff is not None:
+                conn.execute(
+                    delete(host_events).where(
+                        host_events.c.host == host, host_events.c.id <= cutoff
+                    )
+                )
 
-    def deliveries(self, incident_id: int) -> list[dict[str, Any]]:
-        """Delivery attempts for one incident, oldest first."""
+    def list_events(self, host: str, limit: int = 100) -> list[dict[str, Any]]:
+        """A host's newest events first."""
         query = (
-            select(notification_deliveries)
-            .where(notification_deliveries.c.incident_id == incident_id)
-            .order_by(notification_deliveries.c.id)
+            select(host_events)
+            .where(host_events.c.host == host)
+            .order_by(host_events.c.id.desc())
+            .limit(limit)
         )
-        with self.engine.connect() as conn:
+        with self._reader.connect() as conn:
             return [dict(row._mapping) for row in conn.execute(query)]
 
-    def _upsert(self, table: Any, keys: list[str], columns: list[str]) -> Insert:
-        dialect = self.engine.dialect.name
-        module: Any = postgresql if dialect == "postgresql" else sqlite
-        statement = module.insert(table)
-        return statement.on_conflict_do_update(  # type: ignore[no-any-return]
-            index_elements=keys, set_={c: statement.excluded[c] for c in columns}
-        )
+    def save_checkpoints(self, by_host: Mapping[str, Mapping[str, object]], now: float) -> None:
+        """Store the rule engine's per-host state (series histories, pending breaches)."""
+        rows = [
+            {"host": host, "saved_at": now, "data": json.dumps(data).encode()}
+            for host, data in by_host.items()
+        ]
+        if not rows:
+            return
+        with self.engine.begin() as conn:
+            statement = upsert(
+                conn,
+                rule_checkpoints,
+                ["host"],
+                {"saved_at": lambda ex: ex["saved_at"], "data": lambda ex: ex["data"]},
+            )
+            conn.execute(statement, rows)
 
-
-def _incident_row(incident: Incident) -> dict[str, Any]:
-    return {
-        "key": incident.key,
-        "rule": incident.rule,
-        "host": incident.host,
-        "labels": incident.labels,
-        "priority": incident.priority.value,
-        "state": incident.state.value,
-        "summary": incident.summary,
-        "value": incident.value,
-        "opened_at": incident.opened_at,
-        "updated_at": incident.updated_at,
-        "resolved_at": incident.resolved_at,
-        "annotations": incident.annotations,
-    }
-
-
-def _incident_from(row: Row[Any]) -> Incident:
-    m = row._mapping
-    return Incident(
-        key=m["key"],
-        rule=m["rule"],
-        host=m["host"],
-        labels=dict(m["labels"]),
-        priority=Priority(m["priority"]),
-        state=IncidentState(m["state"]),
-        summary=m["summary"],
-        value=m["value"],
-        opened_at=m["opened_at"],
-        updated_at=m["updated_at"],
-        resolved_at=m["resolved_at"],
-        id=m["id"],
-        annotations=dict(m["annotations"] or {}),
-    )
-
-
-def _replace_id(incident: Incident, new_id: int) -> Incident:
-    return replace(incident, id=new_id)
+    def load_checkpoints(self) -> dict[str, dict[str, object]]:
+        """Every host's stored rule-engine state."""
+        with self._reader.connect() as conn:
+            rows = conn.execute(select(rule_checkpoints.c.host, rule_checkpoints.c.data))
+            return {host: json.loads(bytes(data)) for host, data in rows}

@@ -7,17 +7,20 @@ from __future__ import annotations
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Column,
     Float,
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
     Text,
     text,
+    true,
 )
 
 metadata = MetaData()
@@ -30,56 +33,133 @@ hosts = Table(
     Column("last_seen", Float, nullable=False),
     Column("agent_version", String(64), nullable=False, server_default=""),
     Column("reported_by", String(255), nullable=False, server_default=""),
-    Column("last_sequence", Integer, nullable=False, server_default="0"),
+    Column("last_sequence", BigInteger, nullable=False, server_default="0"),
+    Column("agent_instance", String(64), nullable=False, server_default=""),
+    Column("clock_skew_seconds", Float, nullable=False, server_default="0"),
 )
+
+ACTIVE_STATE_SQL = "state IN ('triggered', 'acknowledged')"
 
 incidents = Table(
     "incidents",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("key", String(64), nullable=False),
-    Column("rule", String(255), nullable=False),
-    Column("host", String(255), nullable=False),
+    Column("number", String(32), nullable=False, unique=True),
+    Column("source", String(8), nullable=False, server_default="rule"),
+    Column("key", String(64), nullable=True),
+    Column("rule", String(255), nullable=False, server_default=""),
+    Column("host", String(255), nullable=False, server_default=""),
+    Column("hosts", JSON, nullable=False),
     Column("labels", JSON, nullable=False),
     Column("priority", String(2), nullable=False),
     Column("state", String(16), nullable=False),
     Column("summary", Text, nullable=False),
+    Column("description", Text, nullable=False, server_default=""),
     Column("value", JSON, nullable=True),
+    Column("auto_resolve", Boolean, nullable=False, server_default=true()),
     Column("opened_at", Float, nullable=False),
     Column("updated_at", Float, nullable=False),
+    Column("acknowledged_at", Float, nullable=True),
+    Column("acknowledged_by", String(255), nullable=True),
     Column("resolved_at", Float, nullable=True),
+    Column("closed_at", Float, nullable=True),
+    Column("assignee", String(255), nullable=True),
+    Column("reporter", String(255), nullable=True),
+    Column("contact", String(255), nullable=True),
+    Column("reopen_count", Integer, nullable=False, server_default="0"),
     Column("annotations", JSON, nullable=False),
+    Column("version", Integer, nullable=False, server_default="0"),
     Index("ix_incidents_state_opened", "state", "opened_at"),
     Index("ix_incidents_host", "host"),
-    # At most one open incident per (rule, host, labels): the database enforces it too.
+    Index("ix_incidents_key_resolved", "key", "resolved_at"),
+    # At most one active incident per (rule, host, labels): the database enforces it too.
     Index(
-        "uq_incidents_open_key",
+        "uq_incidents_active_key",
         "key",
         unique=True,
-        sqlite_where=text("state = 'open'"),
-        postgresql_where=text("state = 'open'"),
+        sqlite_where=text(ACTIVE_STATE_SQL),
+        postgresql_where=text(ACTIVE_STATE_SQL),
     ),
 )
 
-incident_events = Table(
-    "incident_events",
+# Append-only: transitions, notes, delivery attempts — one history per incident.
+incident_timeline = Table(
+    "incident_timeline",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("incident_id", Integer, ForeignKey("incidents.id"), nullable=False, index=True),
-    Column("transition", String(32), nullable=False),
     Column("at", Float, nullable=False),
+    Column("kind", String(16), nullable=False),  # transition | delivery
+    Column("name", String(32), nullable=False),  # OPEN, ACK, ... | SENT, FAILED, GAVE_UP
+    Column("actor", String(255), nullable=False, server_default="system"),
     Column("detail", Text, nullable=False, server_default=""),
+    Column("data", JSON, nullable=True),
 )
 
-notification_deliveries = Table(
-    "notification_deliveries",
+# Ticket numbers: one counter per (prefix, year), incremented inside the opening transaction.
+ticket_sequences = Table(
+    "ticket_sequences",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("value", BigInteger, nullable=False),
+)
+
+# The transactional outbox: one row per (message, channel), written with the incident change.
+outbox = Table(
+    "outbox",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("incident_id", Integer, nullable=True, index=True),
-    Column("event", String(16), nullable=False),
+    Column("idempotency_key", String(64), nullable=False, unique=True),
+    Column("incident_id", Integer, ForeignKey("incidents.id"), nullable=True),
     Column("channel", String(512), nullable=False),
-    Column("ok", Boolean, nullable=False),
-    Column("attempt", Integer, nullable=False),
-    Column("error", Text, nullable=False, server_default=""),
-    Column("at", Float, nullable=False),
+    Column("event", String(16), nullable=False),
+    Column("payload", JSON, nullable=False),
+    Column("status", String(8), nullable=False),  # pending | sent | failed
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("due_at", Float, nullable=False),
+    Column("lease_owner", String(128), nullable=True),
+    Column("lease_until", Float, nullable=True),
+    Column("last_error", Text, nullable=True),
+    Column("created_at", Float, nullable=False),
+    Column("sent_at", Float, nullable=True),
+    Index("ix_outbox_due", "status", "channel", "due_at"),
+    Index("ix_outbox_incident", "incident_id", "channel"),
+)
+
+# Durable timers: due work claimed by one collector, done in the transaction that records it.
+timers = Table(
+    "timers",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("kind", String(32), nullable=False),
+    Column("incident_id", Integer, ForeignKey("incidents.id"), nullable=True),
+    Column("due_at", Float, nullable=False),
+    Column("status", String(10), nullable=False),  # pending | done | cancelled
+    Column("created_at", Float, nullable=False),
+    Column("done_at", Float, nullable=True),
+    Index("ix_timers_due", "status", "due_at"),
+    Index("ix_timers_incident", "incident_id", "kind", "status"),
+)
+
+# Discrete events from reports (IPMI SEL entries, SNMP traps), bounded per host.
+host_events = Table(
+    "host_events",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("host", String(255), nullable=False),
+    Column("kind", String(64), nullable=False),
+    Column("time", Float, nullable=False),
+    Column("received_at", Float, nullable=False),
+    Column("message", Text, nullable=False),
+    Column("labels", JSON, nullable=False),
+    Index("ix_host_events_host", "host", "id"),
+)
+
+# Rule-engine state per host (series histories, pending for: timers), so trends survive restarts.
+rule_checkpoints = Table(
+    "rule_checkpoints",
+    metadata,
+    Column("host", String(255), primary_key=True),
+    Column("saved_at", Float, nullable=False),
+    Column("data", LargeBinary, nullable=False),
 )

@@ -50,7 +50,7 @@ def test_builtin_memory_rule_opens_once_and_resolves_once_by_email(
                 clock.advance(60)
             mails = smtp.wait_for(1)
             assert "HostMemoryHigh" in mails[0].subject and "web1" in mails[0].subject
-            assert "[P2]" in mails[0].subject and "95%" in mails[0].text
+            assert "[P2] INC-" in mails[0].subject and "95 %" in mails[0].text
             incidents = running.get("/api/v1/incidents?state=open")
             assert [(i["rule"], i["host"], i["priority"]) for i in incidents] == [
                 ("HostMemoryHigh", "web1", "P2")
@@ -66,12 +66,16 @@ def test_builtin_memory_rule_opens_once_and_resolves_once_by_email(
             assert len(smtp.messages) == 2
             resolved = running.get("/api/v1/incidents?state=resolved")
             assert len(resolved) == 1 and resolved[0]["resolved_at"].endswith("Z")
-            detail = running.get(f"/api/v1/incidents/{resolved[0]['id']}")
-            assert [e["transition"] for e in detail["events"]] == ["OPEN", "RESOLVE"]
+            assert resolved[0]["number"] in mails[1].subject, "one ticket number throughout"
+            detail = running.get(f"/api/v1/incidents/{resolved[0]['number']}")
+            transitions = [e["name"] for e in detail["timeline"] if e["kind"] == "transition"]
+            assert transitions == ["OPEN", "RESOLVE"]
             wait_for(
-                lambda: (
-                    len(running.get(f"/api/v1/incidents/{resolved[0]['id']}")["deliveries"]) == 2
-                )
+                lambda: [
+                    d["status"]
+                    for d in running.get(f"/api/v1/incidents/{resolved[0]['id']}")["deliveries"]
+                ]
+                == ["sent", "sent"]
             )
         finally:
             running.stop()
@@ -164,13 +168,14 @@ def test_schema_error_names_the_json_path(running: RunningCollector, clock: Fake
     assert "$.probes[0].samples[0].value" in response.json()["error"]["message"]
 
 
-def test_late_report_from_spool_does_not_drive_alerts(
+def test_out_of_order_report_from_spool_does_not_drive_alerts(
     running: RunningCollector, clock: FakeClock
 ) -> None:
     running.post(host_report("web1", clock, 2, memory_used_ratio=0.2))
     old = Report(SCHEMA_V1, "web1", clock() - 30, 1, "test", 10.0, [])
     response = running.post(old)
-    assert response.status_code == 202 and response.json()["evaluated"] is False
+    assert response.status_code == 202
+    assert (response.json()["evaluated"], response.json()["replay"]) == (False, True)
 
 
 def test_metrics_exposes_host_samples_and_passes_promtool(
@@ -213,6 +218,7 @@ def test_console_page_lists_hosts_and_incidents(
     running.post(host_report("web1", clock, memory_used_ratio=0.42))
     page = running.session.get(f"{running.url}/").text
     assert "<title>Watchkeeper</title>" in page and ">web1<" in page
+    assert 'name="viewport"' in page
 
 
 def test_incident_query_rejects_unknown_state(running: RunningCollector) -> None:

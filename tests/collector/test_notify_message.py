@@ -1,4 +1,4 @@
-"""Composing notifications: titles, bodies, languages, times and links."""
+"""Composing notifications: ticket numbers, human units, threading, languages, links."""
 
 from __future__ import annotations
 
@@ -8,12 +8,9 @@ from typing import Any
 
 import pytest
 
-from collector.incidents.model import Incident, IncidentState
-from collector.notify.message import (
-    TITLE_MAX_CHARS,
-    compose_notification,
-    format_duration,
-)
+from collector.incidents.model import Incident, IncidentState, Source
+from collector.notify.message import TITLE_MAX_CHARS, compose_notification, format_duration
+from collector.notify.units import format_quantity
 from rules.priority import Priority
 
 OPENED_AT = 1714564800.0  # 2024-05-01T12:00:00Z
@@ -23,80 +20,129 @@ OPENED_AT = 1714564800.0  # 2024-05-01T12:00:00Z
 def make_incident() -> Callable[..., Incident]:
     def make(**overrides: Any) -> Incident:
         incident = Incident(
-            key="FilesystemFull|web1|mountpoint=/",
+            source=Source.RULE,
+            key="k-fs-web1",
             rule="FilesystemFull",
             host="web1",
+            hosts=("web1",),
             labels={"mountpoint": "/", "device": "/dev/sda1"},
             priority=Priority.P1,
-            state=IncidentState.OPEN,
+            state=IncidentState.TRIGGERED,
             summary="/ is 96% full",
-            value=96.2345678,
+            description="The filesystem is almost full. Free space or grow it.",
+            value=0.962345678,
             opened_at=OPENED_AT,
             updated_at=OPENED_AT,
+            annotations={
+                "metric": "filesystem_used_ratio",
+                "condition": "above 90 %",
+                "opening_value": "96.2 %",
+            },
             id=17,
+            number="INC-2024-000017",
+            version=1,
         )
         return replace(incident, **overrides)
 
     return make
 
 
-def test_opened_title_names_priority_rule_host_and_summary(
+def test_opened_title_carries_ticket_rule_host_and_summary(
     make_incident: Callable[..., Incident],
 ) -> None:
     note = compose_notification(make_incident(), "opened")
-    assert note.title == "[P1] OPEN FilesystemFull on web1: / is 96% full"
-    assert note.event == "opened"
-    assert note.time == OPENED_AT
-    assert (note.incident_key, note.incident_id) == ("FilesystemFull|web1|mountpoint=/", 17)
+    assert note.title == "[P1] INC-2024-000017 OPEN FilesystemFull on web1: / is 96% full"
+    assert (note.event, note.time, note.number) == ("opened", OPENED_AT, "INC-2024-000017")
 
 
-def test_opened_body_carries_every_fact_an_operator_needs(
+def test_title_does_not_repeat_a_host_the_summary_names(
     make_incident: Callable[..., Incident],
 ) -> None:
-    body = compose_notification(make_incident(), "opened").body
-    lines = body.splitlines()
+    note = compose_notification(make_incident(summary="/ on web1 is 96% full"), "opened")
+    assert note.title.count("web1") == 1
+
+
+def test_opened_body_says_what_it_means_in_human_units(
+    make_incident: Callable[..., Incident],
+) -> None:
+    lines = compose_notification(make_incident(), "opened").body.splitlines()
     assert lines[0] == "/ is 96% full"
-    assert "Host: web1" in lines
-    assert "Rule: FilesystemFull" in lines
-    assert "Priority: P1" in lines
+    assert "Ticket: INC-2024-000017" in lines
+    assert "What it means: The filesystem is almost full. Free space or grow it." in lines
+    assert "Value: 96.2 %" in lines
+    assert "Threshold: above 90 %" in lines
     assert "Labels: device=/dev/sda1, mountpoint=/" in lines
-    assert "Value: 96.2346" in lines
     assert "Opened: 2024-05-01T12:00:00Z" in lines
-    assert not any(line.startswith(("Resolved", "Duration", "Link")) for line in lines)
 
 
-def test_resolved_notification_gives_resolution_time_and_duration(
+def test_resolved_message_gives_the_value_at_resolution_and_time_to_resolve(
     make_incident: Callable[..., Incident],
 ) -> None:
-    incident = make_incident(state=IncidentState.RESOLVED, resolved_at=OPENED_AT + 2530)
+    incident = make_incident(state=IncidentState.RESOLVED, resolved_at=OPENED_AT + 2530, value=0.5)
     note = compose_notification(incident, "resolved")
-    assert note.title == "[P1] RESOLVED FilesystemFull on web1: / is 96% full"
+    assert note.title == (
+        "[P1] INC-2024-000017 RESOLVED FilesystemFull on web1: "
+        "Resolved after 42m10s: value now 50 %."
+    )
+    lines = note.body.splitlines()
+    assert lines[0] == "Resolved after 42m10s: value now 50 %."
+    assert "Value: 96.2 %" in lines and "Value now: 50 %" in lines
+    assert "Time to resolve: 42m10s" in lines
     assert note.time == OPENED_AT + 2530
-    assert "Resolved: 2024-05-01T12:42:10Z" in note.body.splitlines()
-    assert "Duration: 42m10s" in note.body.splitlines()
 
 
-def test_console_url_adds_a_link_to_the_incident(make_incident: Callable[..., Incident]) -> None:
+def test_messages_of_one_incident_thread_under_the_opening_one(
+    make_incident: Callable[..., Incident],
+) -> None:
+    opened = compose_notification(make_incident(), "opened", channel="mailto://a")
+    resolved = compose_notification(
+        make_incident(version=2, resolved_at=OPENED_AT + 5), "resolved", channel="mailto://a"
+    )
+    assert opened.in_reply_to is None
+    assert resolved.in_reply_to == opened.message_id
+    assert resolved.message_id != opened.message_id
+    again = compose_notification(make_incident(), "opened", channel="mailto://a")
+    assert again.idempotency_key == opened.idempotency_key, "stable across a retry"
+    other = compose_notification(make_incident(), "opened", channel="json://b")
+    assert other.idempotency_key != opened.idempotency_key, "one key per channel"
+
+
+def test_console_link_uses_the_ticket_number(make_incident: Callable[..., Incident]) -> None:
     note = compose_notification(make_incident(), "opened", console_url="https://wk.example/")
-    assert "Link: https://wk.example/incidents/17" in note.body.splitlines()
+    assert "Link: https://wk.example/incidents/INC-2024-000017" in note.body.splitlines()
 
 
-def test_no_link_for_an_incident_not_yet_stored(make_incident: Callable[..., Incident]) -> None:
-    note = compose_notification(make_incident(id=None), "opened", console_url="https://wk")
-    assert "Link" not in note.body
+def test_person_opened_incident_message(make_incident: Callable[..., Incident]) -> None:
+    incident = make_incident(
+        source=Source.PERSON,
+        rule="",
+        key=None,
+        labels={},
+        annotations={},
+        value=None,
+        summary="Payroll site is down",
+        reporter="alice",
+        hosts=("web1", "web2"),
+    )
+    note = compose_notification(incident, "opened")
+    assert note.title == "[P1] INC-2024-000017 OPEN Payroll site is down on web1"
+    assert "Reported by: alice" in note.body.splitlines()
+    assert "Host: web1, web2" in note.body.splitlines()
 
 
 @pytest.mark.parametrize(
-    ("event", "word"), [("opened", "告警"), ("resolved", "已恢复")], ids=["opened", "resolved"]
+    ("event", "word"),
+    [("opened", "告警"), ("resolved", "已恢复"), ("renotify", "仍未确认")],
+    ids=["opened", "resolved", "renotify"],
 )
 def test_chinese_wording(make_incident: Callable[..., Incident], event: str, word: str) -> None:
     incident = make_incident(resolved_at=OPENED_AT + 90000)
-    note = compose_notification(incident, event, language="zh")  # type: ignore[arg-type]
-    assert note.title == f"[P1] {word} FilesystemFull（web1）：/ is 96% full"
+    note = compose_notification(incident, event, language="zh", now=OPENED_AT + 90000)  # type: ignore[arg-type]
+    assert note.title.startswith(f"[P1] INC-2024-000017 {word} FilesystemFull，主机 web1：")
     assert "主机：web1" in note.body.splitlines()
-    assert "优先级：P1" in note.body.splitlines()
+    assert "工单：INC-2024-000017" in note.body.splitlines()
     if event == "resolved":
-        assert "持续时间：1d01h" in note.body.splitlines()
+        assert "处理时长：1d01h" in note.body.splitlines()
 
 
 def test_title_fits_one_sms_even_with_a_long_summary(
@@ -104,20 +150,13 @@ def test_title_fits_one_sms_even_with_a_long_summary(
 ) -> None:
     note = compose_notification(make_incident(summary="x" * 500), "opened")
     assert len(note.title) == TITLE_MAX_CHARS
-    assert note.title.startswith("[P1] OPEN FilesystemFull on web1: xxx")
     assert note.title.endswith("…")
 
 
 def test_string_values_and_missing_values(make_incident: Callable[..., Incident]) -> None:
-    assert "Value: degraded" in compose_notification(make_incident(value="degraded"), "opened").body
+    body = compose_notification(make_incident(value="degraded", annotations={}), "opened").body
+    assert "Value: degraded" in body
     assert "Value" not in compose_notification(make_incident(value=None), "opened").body
-
-
-def test_resolving_an_unresolved_incident_is_refused(
-    make_incident: Callable[..., Incident],
-) -> None:
-    with pytest.raises(ValueError, match="no resolved_at"):
-        compose_notification(make_incident(), "resolved")
 
 
 @pytest.mark.parametrize(
@@ -140,3 +179,21 @@ def test_unknown_event_or_language_is_refused(
 )
 def test_duration_format(seconds: float, text: str) -> None:
     assert format_duration(seconds) == text
+
+
+@pytest.mark.parametrize(
+    ("value", "metric", "text"),
+    [
+        (0.96, "filesystem_used_ratio", "96 %"),
+        (2254857830.0, "memory_available_bytes", "2.1 GiB"),
+        (43.0, "smart_temperature_celsius", "43 °C"),
+        (11220.0, "uptime_seconds", "3h07m"),
+        (0.0042, "probe_duration_seconds", "4.2 ms"),
+        (12.3456, "load1", "12.3"),
+        ("degraded", "raid_array_state", "degraded"),
+        (1536.0, "network_receive_bytes_total", "1.5 KiB"),
+    ],
+    ids=["ratio", "bytes", "celsius", "seconds", "milliseconds", "plain", "state", "counter"],
+)
+def test_values_in_human_units(value: float | str, metric: str, text: str) -> None:
+    assert format_quantity(value, metric) == text

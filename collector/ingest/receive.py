@@ -1,24 +1,34 @@
-"""Accepting a report: authenticate, bound, decode, validate, apply, evaluate — on arrival.
+"""Accepting a report: authenticate, bound, decode, validate, apply, judge — on arrival.
 
-This is the hot path (thousands of reports a second): no database round trip unless an
-incident changes, no per-sample allocation beyond what decoding needs.
+This is the hot path (thousands of reports a second), run in a worker thread, never on the
+event loop. No database round trip unless an incident changes or the report carries events.
 """
 
 from __future__ import annotations
 
+import logging
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import partial
 
 from agent.report import Report, ReportError, decode_report
 from collector.auth import TokenBook
 from collector.config import Limits
-from collector.hosts import HostRegistry
-from collector.incidents.service import IncidentService
-from rules.engine import RuleEngine
+from collector.evaluation.evaluator import Evaluator
+from collector.ingest.hosts import HostRegistry
+from collector.ingest.timing import classify, parse_sent_at
+from collector.ingest.validate import ReportLimitError, check_report
+from collector.store.repository import Repository
+
+log = logging.getLogger(__name__)
 
 Clock = Callable[[], float]
+
+# How long a report waits for its incident changes to be stored before it is answered anyway
+# (they are stored, or reverted and retried, whatever the answer).
+STORE_WAIT_SECONDS = 10.0
 
 
 class Rejection(StrEnum):
@@ -47,29 +57,36 @@ class Accepted:
     host: str
     sequence: int
     evaluated: bool
+    replay: bool
     signals: int
 
 
 class Ingest:
-    """Turns request bodies into state changes and alert signals."""
+    """Turns request bodies into host state, rule histories and incident events."""
 
     def __init__(
         self,
         tokens: TokenBook,
         hosts: HostRegistry,
-        engine: RuleEngine,
-        incidents: IncidentService,
+        evaluator: Evaluator,
+        repository: Repository,
         limits: Limits,
         clock: Clock,
     ) -> None:
         self._tokens = tokens
         self._hosts = hosts
-        self._engine = engine
-        self._incidents = incidents
+        self._evaluator = evaluator
+        self._repository = repository
         self._limits = limits
         self._clock = clock
 
-    def accept(self, authorization: str | None, encoding: str | None, body: bytes) -> Accepted:
+    def accept(
+        self,
+        authorization: str | None,
+        encoding: str | None,
+        body: bytes,
+        sent_at: str | None = None,
+    ) -> Accepted:
         """Apply one report or raise IngestError saying why not."""
         identity = self._tokens.identify(authorization)
         if identity is None:
@@ -84,7 +101,7 @@ class Ingest:
                     f"token {identity.name!r} may not report for host {host!r} "
                     f"(allowed: {identity.hosts!r})",
                 )
-        return self._apply(report)
+        return self._apply(report, parse_sent_at(sent_at))
 
     def _decode(self, encoding: str | None, body: bytes) -> Report:
         if len(body) > self._limits.max_body_bytes:
@@ -94,9 +111,13 @@ class Ingest:
             )
         raw = self._decompress(encoding, body)
         try:
-            return decode_report(raw)
-        except ReportError as exc:
+            report = decode_report(raw)
+            check_report(report, self._limits.max_samples)
+        except ReportLimitError as exc:
+            raise IngestError(Rejection.TOO_LARGE, str(exc)) from exc
+        except (ReportError, ValueError) as exc:
             raise IngestError(Rejection.MALFORMED, str(exc)) from exc
+        return report
 
     def _decompress(self, encoding: str | None, body: bytes) -> bytes:
         encoding = (encoding or "identity").strip().lower()
@@ -121,24 +142,36 @@ class Ingest:
             raise IngestError(Rejection.MALFORMED, "gzip body is truncated")
         return raw
 
-    def _apply(self, report: Report) -> Accepted:
+    def _apply(self, report: Report, sent_at: float | None) -> Accepted:
         now = self._clock()
-        late = self._hosts.is_late(report)
-        stale = now - report.time > self._limits.stale_after
-        if late:
-            return Accepted(report.host, report.sequence, evaluated=False, signals=0)
-        self._hosts.apply(report, now)
-        if stale:
-            # A replay from the agent's spool: keep it as state, but old values must not page.
-            return Accepted(report.host, report.sequence, evaluated=False, signals=0)
-        signals = self._engine.evaluate(report, now)
-        if signals:
-            self._incidents.handle(signals)
-        return Accepted(report.host, report.sequence, evaluated=True, signals=len(signals))
+        known = self._hosts.get(report.host)
+        timing = classify(
+            report, now, sent_at, known.clock_skew if known else 0.0, self._limits.stale_after
+        )
+        newer = self._hosts.apply(report, now, timing.skew)
+        self._store_events(report, now)
+        if timing.fresh and newer:
+            count, stored = self._evaluator.evaluate(report, now)
+        else:
+            # A replay from the agent's spool (or out of order): its numbers feed the trends
+            # at the time they were measured; its thresholds are history, not news.
+            count, stored = self._evaluator.replay(report, timing.at)
+        if stored is not None:
+            stored.result(STORE_WAIT_SECONDS)
+        evaluated = timing.fresh and newer
+        return Accepted(report.host, report.sequence, evaluated, not evaluated, count)
+
+    def _store_events(self, report: Report, now: float) -> None:
+        writer = self._evaluator.writer
+        assert writer is not None
+        for result in report.probes:
+            if result.events:
+                host = result.target or report.host
+                writer.submit(partial(self._repository.add_events, host, result.events, now))
 
     def tick(self) -> int:
-        """Run the time-based checks (for: elapsed, silent hosts); returns signals handled."""
-        signals = self._engine.tick(self._clock())
-        if signals:
-            self._incidents.handle(signals)
-        return len(signals)
+        """Run the time-based checks (for: elapsed, silent hosts); returns signals made."""
+        count, stored = self._evaluator.tick(self._clock())
+        if stored is not None:
+            stored.result(STORE_WAIT_SECONDS)
+        return count

@@ -1,0 +1,150 @@
+"""Incident endpoints: list, show with timeline, open by a person, and every person action."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from collector.api.context import ApiContext
+from collector.api.errors import bad_request, incident_missing, not_found, refused, unauthorized
+from collector.api.requests import (
+    AssignBody,
+    NoteBody,
+    OpenBody,
+    RegradeBody,
+    ReopenBody,
+    TextBody,
+)
+from collector.api.views import delivery_view, incident_view, timeline_view
+from collector.incidents.events import (
+    Acknowledge,
+    AddNote,
+    Assign,
+    Close,
+    PersonAction,
+    PersonOpened,
+    Regrade,
+    Reopen,
+    RequestVerification,
+    Resolve,
+)
+from collector.incidents.model import ACTIVE_STATES, IncidentState
+from collector.incidents.service import IncidentNotFoundError
+from collector.incidents.transitions import TransitionRefusedError
+
+# Each action verb: its body model, and how body + actor become the event.
+ACTIONS: dict[str, tuple[type[BaseModel], Callable[[Any, str], PersonAction]]] = {
+    "ack": (NoteBody, lambda b, a: Acknowledge(a, b.note)),
+    "assign": (AssignBody, lambda b, a: Assign(a, b.assignee)),
+    "notes": (TextBody, lambda b, a: AddNote(a, b.text)),
+    "regrade": (RegradeBody, lambda b, a: Regrade(a, b.priority, b.reason)),
+    "resolve": (NoteBody, lambda b, a: Resolve(a, b.note)),
+    "reopen": (ReopenBody, lambda b, a: Reopen(a, b.reason)),
+    "verify": (NoteBody, lambda b, a: RequestVerification(a, b.note)),
+    "close": (NoteBody, lambda b, a: Close(a, b.note)),
+}
+
+STATE_FILTERS = {"active": list(ACTIVE_STATES), "open": list(ACTIVE_STATES), "all": None} | {
+    s.value: [s] for s in IncidentState
+}
+
+
+def incident_routes(ctx: ApiContext) -> list[Route]:
+    """The incident API bound to `ctx`."""
+
+    async def list_incidents(request: Request) -> Response:
+        names = request.query_params.get("state", "active").split(",")
+        unknown = [n for n in names if n not in STATE_FILTERS]
+        if unknown:
+            return bad_request(
+                f"state must be one or more of {', '.join(STATE_FILTERS)}, not {unknown[0]!r}"
+            )
+        states = None if "all" in names else [s for n in names for s in STATE_FILTERS[n] or []]
+        limit_text = request.query_params.get("limit", "500")
+        if not limit_text.isdigit() or not 0 < int(limit_text) <= 10_000:
+            return bad_request("limit must be a number from 1 to 10000")
+        found = await run_in_threadpool(
+            ctx.reader.search, states, int(limit_text), request.query_params.get("host")
+        )
+        return JSONResponse([incident_view(i) for i in found])
+
+    async def get_incident(request: Request) -> Response:
+        reference = request.path_params["reference"]
+        view = await run_in_threadpool(_detail, ctx, reference)
+        if view is None:
+            return not_found(f"no incident {reference}")
+        return JSONResponse(view)
+
+    async def open_incident(request: Request) -> Response:
+        actor = ctx.actor(request.headers.get("authorization"))
+        if actor is None:
+            return unauthorized("acting on incidents needs an API token (api_tokens in config)")
+        body = await _parse(request, OpenBody)
+        if isinstance(body, Response):
+            return body
+        event = PersonOpened(
+            actor=actor,
+            title=body.title,
+            priority=body.priority,
+            description=body.description,
+            hosts=tuple(body.hosts),
+            reporter=body.reporter,
+            contact=body.contact,
+        )
+        opened = await run_in_threadpool(ctx.incidents.open, event)
+        return JSONResponse(incident_view(opened), 201)
+
+    async def act(request: Request) -> Response:
+        actor = ctx.actor(request.headers.get("authorization"))
+        if actor is None:
+            return unauthorized("acting on incidents needs an API token (api_tokens in config)")
+        verb = request.path_params["action"]
+        if verb not in ACTIONS:
+            return not_found(f"no action {verb!r}; actions: {', '.join(ACTIONS)}")
+        model, make = ACTIONS[verb]
+        body = await _parse(request, model)
+        if isinstance(body, Response):
+            return body
+        try:
+            changed = await run_in_threadpool(
+                ctx.incidents.act, request.path_params["reference"], make(body, actor)
+            )
+        except IncidentNotFoundError as exc:
+            return incident_missing(exc)
+        except TransitionRefusedError as exc:
+            return refused(exc)
+        return JSONResponse(incident_view(changed))
+
+    return [
+        Route("/api/v1/incidents", list_incidents, methods=["GET"]),
+        Route("/api/v1/incidents", open_incident, methods=["POST"]),
+        Route("/api/v1/incidents/{reference}", get_incident, methods=["GET"]),
+        Route("/api/v1/incidents/{reference}/{action}", act, methods=["POST"]),
+    ]
+
+
+def _detail(ctx: ApiContext, reference: str) -> dict[str, Any] | None:
+    incident = ctx.reader.get(reference)
+    if incident is None or incident.id is None:
+        return None
+    view = incident_view(incident)
+    view["timeline"] = [timeline_view(e) for e in ctx.reader.timeline(incident.id)]
+    view["deliveries"] = [delivery_view(d) for d in ctx.outbox.for_incident(incident.id)]
+    return view
+
+
+async def _parse(request: Request, model: type[Any]) -> Any:
+    raw = await request.body()
+    try:
+        return model.model_validate_json(raw or b"{}")
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}" for e in exc.errors()
+        )
+        return bad_request(f"invalid request body: {problems}")

@@ -1,0 +1,1 @@
+"""Evaluation: runs the rule engine on arrival and turns its signals into incident events."""

@@ -1,0 +1,54 @@
+"""Runs the rule engine for arriving reports and the ticker, under one lock.
+
+The engine's per-series state is not thread-safe; ingest runs in a thread pool, so every use
+of the engine holds `lock`. Signals go to the incident writer before the lock is released.
+"""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import Future
+
+from agent.report import Report
+from collector.evaluation.writer import IncidentWriter
+from rules.engine import AlertSignal, RuleEngine
+
+
+class Evaluator:
+    """The engine, its lock and the writer its signals go to."""
+
+    def __init__(self, engine: RuleEngine) -> None:
+        self.engine = engine
+        self.lock = threading.Lock()
+        self.writer: IncidentWriter | None = None
+
+    def attach(self, writer: IncidentWriter) -> None:
+        """Where signals are stored (wired after the service exists)."""
+        self.writer = writer
+
+    def evaluate(self, report: Report, now: float) -> tuple[int, Future[int] | None]:
+        """Judge a fresh report now; the number of signals and their storing future."""
+        with self.lock:
+            return self._hand_over(self.engine.evaluate(report, now))
+
+    def replay(self, report: Report, at: float) -> tuple[int, Future[int] | None]:
+        """A replayed report: its numbers feed the histories at `at`; only events are judged."""
+        with self.lock:
+            self.engine.feed_history(report, at)
+            return self._hand_over(self.engine.match_events(report))
+
+    def tick(self, now: float) -> tuple[int, Future[int] | None]:
+        """Time-based checks (for: elapsed, silent hosts)."""
+        with self.lock:
+            return self._hand_over(self.engine.tick(now))
+
+    def revert(self, signal: AlertSignal) -> None:
+        """Undo a signal the writer could not store."""
+        with self.lock:
+            self.engine.revert(signal)
+
+    def _hand_over(self, signals: list[AlertSignal]) -> tuple[int, Future[int] | None]:
+        if not signals:
+            return 0, None
+        assert self.writer is not None, "attach() a writer before evaluating"
+        return len(signals), self.writer.submit_signals(signals)

@@ -1,0 +1,144 @@
+"""What can happen to an incident: one event union for rules, people and timers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from rules.priority import Priority
+
+
+class TimerKind(StrEnum):
+    """Work that only time reveals; each is a row in the due-work table."""
+
+    RENOTIFY = "renotify"  # an unacknowledged incident is told again
+    AUTO_CLOSE = "auto_close"  # the reopen window (or the verification wait) has passed
+
+
+@dataclass(frozen=True)
+class RuleFired:
+    """A rule's condition holds for a series (or an event rule matched an event)."""
+
+    key: str
+    rule: str
+    host: str
+    labels: dict[str, str]
+    priority: Priority
+    summary: str
+    description: str
+    value: float | str | None
+    reason: str
+    auto_resolve: bool = True
+    annotations: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RuleCleared:
+    """A rule's condition no longer holds for a series."""
+
+    key: str
+    value: float | str | None
+    reason: str
+
+
+@dataclass(frozen=True)
+class PersonOpened:
+    """A person reports a problem (API, CLI, later e-mail)."""
+
+    actor: str
+    title: str
+    priority: Priority
+    description: str = ""
+    hosts: tuple[str, ...] = ()
+    reporter: str | None = None
+    contact: str | None = None
+
+
+@dataclass(frozen=True)
+class Acknowledge:
+    """Someone is on it: stops re-notification (and, later, escalation)."""
+
+    actor: str
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Assign:
+    """Give the incident to a person."""
+
+    actor: str
+    assignee: str
+
+
+@dataclass(frozen=True)
+class AddNote:
+    """A note on the timeline."""
+
+    actor: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Regrade:
+    """Change the priority, with a reason."""
+
+    actor: str
+    priority: Priority
+    reason: str
+
+
+@dataclass(frozen=True)
+class Resolve:
+    """A person says the problem is fixed."""
+
+    actor: str
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Reopen:
+    """A person says the problem is back (or was never fixed)."""
+
+    actor: str
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class RequestVerification:
+    """Ask the affected people to confirm the fix before closing."""
+
+    actor: str
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Close:
+    """Done: nothing more will happen to this incident."""
+
+    actor: str
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class TimerDue:
+    """A due-work row came due."""
+
+    kind: TimerKind
+
+
+PersonAction = (
+    Acknowledge | Assign | AddNote | Regrade | Resolve | Reopen | RequestVerification | Close
+)
+Event = RuleFired | RuleCleared | PersonOpened | PersonAction | TimerDue
+
+# The API and CLI name person actions by these verbs.
+ACTION_NAMES: dict[type[PersonAction], str] = {
+    Acknowledge: "ack",
+    Assign: "assign",
+    AddNote: "note",
+    Regrade: "regrade",
+    Resolve: "resolve",
+    Reopen: "reopen",
+    RequestVerification: "verify",
+    Close: "close",
+}

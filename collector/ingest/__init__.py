@@ -1,0 +1,1 @@
+"""Ingest: receive reports (auth, limits, decode), keep hosts' latest state, judge on arrival."""

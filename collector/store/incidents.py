@@ -1,0 +1,233 @@
+"""Incidents and their timeline in the database: rows <-> Incident, numbering, reads."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import replace
+from typing import Any
+
+from sqlalchemy import Connection, Engine, Row, Select, func, insert, or_, select, update
+
+from collector.incidents.model import ACTIVE_STATES, Incident, IncidentState, Source
+from collector.store.dialect import upsert
+from collector.store.schema import incident_timeline, incidents, ticket_sequences
+from rules.priority import Priority
+
+
+class StaleIncidentError(Exception):
+    """The incident changed under us (another writer); the caller retries with a fresh copy."""
+
+
+def next_number(conn: Connection, prefix: str, now: float) -> str:
+    """The next ticket number, e.g. INC-2026-000123: never reused, counted per year."""
+    year = dt.datetime.fromtimestamp(now, dt.UTC).year
+    name = f"{prefix}-{year}"
+    statement = upsert(
+        conn, ticket_sequences, ["name"], {"value": lambda _ex: ticket_sequences.c.value + 1}
+    )
+    value = conn.execute(
+        statement.values(name=name, value=1).returning(ticket_sequences.c.value)
+    ).scalar_one()
+    return f"{name}-{value:06d}"
+
+
+def insert_incident(conn: Connection, incident: Incident, number: str) -> Incident:
+    """Store a new incident under `number`; returns it with id and number."""
+    row = {**_row_of(incident), "number": number, "version": 1}
+    new_id = conn.execute(insert(incidents).values(**row).returning(incidents.c.id)).scalar_one()
+    return replace(incident, id=new_id, number=number, version=1)
+
+
+def update_incident(conn: Connection, incident: Incident) -> Incident:
+    """Write a changed incident if nobody else changed it since it was read."""
+    result = conn.execute(
+        update(incidents)
+        .where(incidents.c.id == incident.id, incidents.c.version == incident.version)
+        .values(**_row_of(incident), version=incident.version + 1)
+    )
+    if result.rowcount != 1:
+        raise StaleIncidentError(f"incident {incident.number} changed meanwhile")
+    return replace(incident, version=incident.version + 1)
+
+
+def active_by_key(conn: Connection, key: str) -> Incident | None:
+    """The active incident of a rule series, if any."""
+    query = select(incidents).where(
+        incidents.c.key == key, incidents.c.state.in_([s.value for s in ACTIVE_STATES])
+    )
+    return _one(conn, _locked(conn, query))
+
+
+def reopenable_by_key(conn: Connection, key: str, resolved_since: float) -> Incident | None:
+    """The newest incident of a series resolved (not closed) at or after `resolved_since`."""
+    query = (
+        select(incidents)
+        .where(
+            incidents.c.key == key,
+            incidents.c.state.in_([IncidentState.RESOLVED.value, IncidentState.VERIFYING.value]),
+            incidents.c.resolved_at >= resolved_since,
+        )
+        .order_by(incidents.c.resolved_at.desc())
+        .limit(1)
+    )
+    return _one(conn, _locked(conn, query))
+
+
+def by_reference(conn: Connection, reference: str | int, lock: bool = False) -> Incident | None:
+    """An incident by id (123) or ticket number (INC-2026-000123, case-insensitive)."""
+    text = str(reference).strip()
+    if text.isdigit():
+        query = select(incidents).where(incidents.c.id == int(text))
+    else:
+        query = select(incidents).where(func.upper(incidents.c.number) == text.upper())
+    return _one(conn, _locked(conn, query) if lock else query)
+
+
+def append_timeline(
+    conn: Connection,
+    incident_id: int,
+    at: float,
+    kind: str,
+    name: str,
+    actor: str,
+    detail: str = "",
+    data: Mapping[str, Any] | None = None,
+) -> None:
+    """Add one entry to an incident's timeline."""
+    conn.execute(
+        insert(incident_timeline).values(
+            incident_id=incident_id,
+            at=at,
+            kind=kind,
+            name=name,
+            actor=actor,
+            detail=detail,
+            data=dict(data) if data else None,
+        )
+    )
+
+
+class IncidentReader:
+    """Read-only queries for the API, console, CLI and /metrics."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    def get(self, reference: str | int) -> Incident | None:
+        """One incident by id or number."""
+        with self._engine.connect() as conn:
+            return by_reference(conn, reference)
+
+    def timeline(self, incident_id: int) -> list[dict[str, Any]]:
+        """Every entry of one incident's timeline, oldest first."""
+        query = (
+            select(incident_timeline)
+            .where(incident_timeline.c.incident_id == incident_id)
+            .order_by(incident_timeline.c.id)
+        )
+        with self._engine.connect() as conn:
+            return [dict(row._mapping) for row in conn.execute(query)]
+
+    def search(
+        self,
+        states: list[IncidentState] | None = None,
+        limit: int = 500,
+        host: str | None = None,
+    ) -> list[Incident]:
+        """Incidents newest first, optionally only some states or one host."""
+        query = select(incidents).order_by(incidents.c.opened_at.desc(), incidents.c.id.desc())
+        if states:
+            query = query.where(incidents.c.state.in_([s.value for s in states]))
+        if host is not None:
+            query = query.where(or_(incidents.c.host == host))
+        with self._engine.connect() as conn:
+            return [incident_from(row) for row in conn.execute(query.limit(limit))]
+
+    def active(self) -> list[Incident]:
+        """Every triggered or acknowledged incident."""
+        return self.search(list(ACTIVE_STATES), limit=1_000_000)
+
+    def count_active(self) -> dict[str, int]:
+        """Active incidents per priority (P1..P4, zeros included)."""
+        query = (
+            select(incidents.c.priority, func.count())
+            .where(incidents.c.state.in_([s.value for s in ACTIVE_STATES]))
+            .group_by(incidents.c.priority)
+        )
+        counts = {p.value: 0 for p in Priority}
+        with self._engine.connect() as conn:
+            for priority, count in conn.execute(query):
+                counts[str(priority)] = int(count)
+        return counts
+
+
+def _locked(conn: Connection, query: Select[Any]) -> Select[Any]:
+    # Row locks matter on PostgreSQL; SQLite has one writer at a time anyway.
+    return query.with_for_update() if conn.dialect.name == "postgresql" else query
+
+
+def _one(conn: Connection, query: Select[Any]) -> Incident | None:
+    row = conn.execute(query).first()
+    return incident_from(row) if row is not None else None
+
+
+def _row_of(incident: Incident) -> dict[str, Any]:
+    return {
+        "source": incident.source.value,
+        "key": incident.key,
+        "rule": incident.rule,
+        "host": incident.host,
+        "hosts": list(incident.hosts),
+        "labels": incident.labels,
+        "priority": incident.priority.value,
+        "state": incident.state.value,
+        "summary": incident.summary,
+        "description": incident.description,
+        "value": incident.value,
+        "auto_resolve": incident.auto_resolve,
+        "opened_at": incident.opened_at,
+        "updated_at": incident.updated_at,
+        "acknowledged_at": incident.acknowledged_at,
+        "acknowledged_by": incident.acknowledged_by,
+        "resolved_at": incident.resolved_at,
+        "closed_at": incident.closed_at,
+        "assignee": incident.assignee,
+        "reporter": incident.reporter,
+        "contact": incident.contact,
+        "reopen_count": incident.reopen_count,
+        "annotations": incident.annotations,
+    }
+
+
+def incident_from(row: Row[Any]) -> Incident:
+    """An Incident from a row of the incidents table."""
+    m = row._mapping
+    return Incident(
+        source=Source(m["source"]),
+        priority=Priority(m["priority"]),
+        state=IncidentState(m["state"]),
+        summary=m["summary"],
+        opened_at=m["opened_at"],
+        updated_at=m["updated_at"],
+        key=m["key"],
+        rule=m["rule"],
+        host=m["host"],
+        hosts=tuple(m["hosts"] or ()),
+        labels=dict(m["labels"] or {}),
+        description=m["description"],
+        value=m["value"],
+        auto_resolve=bool(m["auto_resolve"]),
+        acknowledged_at=m["acknowledged_at"],
+        acknowledged_by=m["acknowledged_by"],
+        resolved_at=m["resolved_at"],
+        closed_at=m["closed_at"],
+        assignee=m["assignee"],
+        reporter=m["reporter"],
+        contact=m["contact"],
+        reopen_count=m["reopen_count"],
+        annotations=dict(m["annotations"] or {}),
+        id=m["id"],
+        number=m["number"],
+        version=m["version"],
+    )

@@ -1,0 +1,78 @@
+"""Durable timers: due-work rows, scheduled and cancelled inside incident transactions.
+
+A due row is claimed and done in one transaction (FOR UPDATE SKIP LOCKED on PostgreSQL, the
+single writer on SQLite), so a restart resumes it and two collectors never both fire it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, insert, select, update
+
+from collector.incidents.events import TimerKind
+from collector.store.schema import timers
+
+
+@dataclass(frozen=True)
+class DueTimer:
+    """A claimed timer."""
+
+    id: int
+    kind: TimerKind
+    incident_id: int | None
+    due_at: float
+
+
+def schedule(
+    conn: Connection, kind: TimerKind, incident_id: int, due_at: float, now: float
+) -> None:
+    """Replace any pending timer of `kind` for the incident with one due at `due_at`."""
+    cancel(conn, kind, incident_id, now)
+    conn.execute(
+        insert(timers).values(
+            kind=kind.value,
+            incident_id=incident_id,
+            due_at=due_at,
+            status="pending",
+            created_at=now,
+        )
+    )
+
+
+def cancel(conn: Connection, kind: TimerKind, incident_id: int, now: float) -> None:
+    """Cancel the pending timers of `kind` for the incident."""
+    conn.execute(
+        update(timers)
+        .where(
+            timers.c.incident_id == incident_id,
+            timers.c.kind == kind.value,
+            timers.c.status == "pending",
+        )
+        .values(status="cancelled", done_at=now)
+    )
+
+
+def claim_due(conn: Connection, now: float, limit: int) -> list[DueTimer]:
+    """Lock up to `limit` due timers in the caller's transaction, earliest first."""
+    query = (
+        select(timers.c.id, timers.c.kind, timers.c.incident_id, timers.c.due_at)
+        .where(timers.c.status == "pending", timers.c.due_at <= now)
+        .order_by(timers.c.due_at, timers.c.id)
+        .limit(limit)
+    )
+    if conn.dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    return [
+        DueTimer(row.id, TimerKind(row.kind), row.incident_id, row.due_at)
+        for row in conn.execute(query)
+    ]
+
+
+def finish(conn: Connection, timer_id: int, now: float) -> None:
+    """Mark a claimed timer done (same transaction as its effects)."""
+    conn.execute(
+        update(timers)
+        .where(timers.c.id == timer_id, timers.c.status == "pending")
+        .values(status="done", done_at=now)
+    )
