@@ -329,3 +329,21 @@ def test_a_probe_that_cannot_watch_hardware_pages_p2(
     signals += engine.tick(900.0)
     got = {(s.rule.name, s.rule.rule.priority.value) for s in signals if s.kind is SignalKind.FIRE}
     assert got == expected
+
+
+def test_messages_name_the_controller_with_the_drive(shared_fixtures: Path) -> None:
+    path = (
+        shared_fixtures / "storcli" / "storcli-text-3-controllers-raid10-degraded-drive-offline.txt"
+    )
+    samples = raid_samples(parse_storcli_text(path.read_text()).snapshot, "storcli")
+    engine = RuleEngine(load_rules())
+    signals = engine.evaluate(report("h1", *samples, probe="storcli"), 0.0)
+    summaries = {
+        s.rule.summary.render({"host": s.host, "labels": dict(s.labels), "value": s.value})
+        for s in signals
+        if s.kind is SignalKind.FIRE
+    }
+    assert summaries == {
+        "Controller 2 VD 0/0 (RAID10, storcli) on h1 has no redundancy left",
+        "Controller 2 drive 88:9 (storcli) on h1 has failed",
+    }
