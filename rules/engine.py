@@ -127,12 +127,18 @@ class RuleEngine:
                     labels = {**event.labels, "message": event.message}
                     if not compiled.matcher.matches(labels, host):
                         continue
-                    key = incident_key(compiled.name, host, event.labels)
+                    wanted = compiled.rule.key_labels
+                    identity = (
+                        {k: v for k, v in event.labels.items() if k in wanted}
+                        if wanted is not None
+                        else dict(event.labels)
+                    )
+                    key = incident_key(compiled.name, host, identity)
                     state = SeriesState(
                         key,
                         compiled,
                         host,
-                        dict(event.labels),
+                        identity,
                         result.probe,
                         Phase.FIRING,
                         event.time,

@@ -80,6 +80,11 @@ class Rule(RuleModel):
         description="Open an incident when the host reports an event of this kind "
         "(ipmi_sel, snmp_trap); `match` filters on the event's labels and `message`.",
     )
+    key_labels: list[str] | None = Field(
+        None,
+        description="With `event`: the event labels that tell one problem from another "
+        "(e.g. [sensor]); repeats of the same problem land on one incident. Default: all.",
+    )
     auto_resolve: bool = Field(
         True,
         description="Resolve the incident when the condition clears; false leaves it to a "
@@ -112,6 +117,8 @@ class Rule(RuleModel):
             raise ValueError("`metric` is required unless the rule is an `absent` or `event` rule")
         if self.absent is not None and self.metric:
             raise ValueError("`absent` watches the host's reports as a whole: remove `metric`")
+        if self.key_labels is not None and self.event is None:
+            raise ValueError("`key_labels` goes with `event`")
         if self.event is not None and (self.metric or self.for_ or self.function != "value"):
             raise ValueError(
                 "`event` rules match discrete events: remove `metric`, `for` and `function`"
