@@ -7,9 +7,9 @@ One collector per database (SQLite in a temp folder, then a throwaway PostgreSQL
    per sample (read from /proc, so it holds when the clients share the cores), RSS;
 3. latency at a fixed rate (1,000 reports/s), counted from each report's scheduled time;
 4. the same while /metrics is scraped every few seconds, with the scrape's duration and size;
-5. storm: storm hosts alternate memory_used_ratio 0.99 / 0.5 against a `for: 0s` rule, so
-   every report of theirs opens or resolves an incident, while the fleet keeps reporting at the
-   fixed rate and its latency is measured;
+5. storm: the fleet reports at 250/s; after 3 s, storm hosts start alternating
+   memory_used_ratio 0.99 / 0.5 against a `for: 0s` rule, so every report of theirs opens or
+   resolves an incident: transitions/s, and the fleet's latency before and during the storm;
 6. optional (`--fleet-hosts 10000`): RSS with a larger fleet.
 Every report is new (rising `sequence`, current `time`); each 202 says whether the collector
 evaluated it, and the fraction evaluated is printed (anything under 100 % is flagged).
@@ -18,6 +18,7 @@ evaluated it, and the fraction evaluated is printed (anything under 100 % is fla
 from __future__ import annotations
 
 import argparse
+import http.client
 import json
 import multiprocessing
 import os
@@ -33,6 +34,7 @@ from bench.collector_process import (
     TOKEN,
     CollectorError,
     CollectorProcess,
+    export_commit,
     postgres_database,
 )
 from bench.fleet import SAMPLES_PER_REPORT
@@ -55,16 +57,18 @@ class Settings:
     scrape_seconds: float = 15.0
     scrape_every: float = 5.0
     storm_seconds: float = 10.0
-    storm_hosts: int = 100
-    storm_rate: float | None = None  # the fleet's rate beside the storm (default: `rate`)
+    storm_hosts: int = 20  # few, so that each flips many times: opens, resolves, reopens
+    storm_rate: float = 250.0  # the fleet's rate beside the storm, below any collector's limit
+    storm_lead: float = 3.0  # seconds of fleet traffic before the storm starts (the baseline)
     fleet_hosts: int = 0
     fleet_rounds: int = 3
     postgres: str | None = DEFAULT_POSTGRES
     source: Path | None = None
+    commit: str | None = None
 
 
 QUICK = {"seconds": 4.0, "latency_seconds": 4.0, "scrape_seconds": 7.0, "scrape_every": 3.0}
-QUICK |= {"storm_seconds": 4.0}
+QUICK |= {"storm_seconds": 4.0, "storm_lead": 2.0}
 
 
 class IngestBench:
@@ -74,6 +78,8 @@ class IngestBench:
         self.settings = settings
         self.collector = collector
         self.phase_number = 0
+        self.last_cpu = 0.0  # collector CPU seconds over the last run()
+        self.last_wall = 0.0  # and its wall-clock seconds
 
     def plan(
         self, prefix: str, first: int, count: int, seconds: float, **options: object
@@ -107,10 +113,10 @@ class IngestBench:
     ) -> list[LoadResult | ScrapeResult]:
         """Start every job in its own process at the same moment; bounded by the longest plan."""
         self.phase_number += 1
-        start_at = time.time() + 0.5
+        start_at = time.time() + 1.0  # lets the collector settle after the previous phase
         jobs = [replace(job, start_at=start_at) for job in jobs]
         limit = max(j.seconds + getattr(j, "drain_seconds", 0.0) for j in jobs) + 90
-        before = self.collector.cpu_seconds()
+        before, wall = self.collector.cpu_seconds(), time.monotonic()
         with multiprocessing.get_context("fork").Pool(len(jobs)) as pool:
             try:
                 results = pool.map_async(run_job, jobs).get(timeout=limit)
@@ -121,6 +127,7 @@ class IngestBench:
                     f"stopped answering?\n{self.collector.log_tail()}"
                 ) from exc
         self.last_cpu = self.collector.cpu_seconds() - before
+        self.last_wall = time.monotonic() - wall
         self.collector.check_alive(f"during the {name} phase")
         return results
 
@@ -129,7 +136,7 @@ class IngestBench:
         results = self.run(name, jobs)
         loads = [r for r in results if isinstance(r, LoadResult)]
         scrapes = next((r for r in results if isinstance(r, ScrapeResult)), None)
-        return Phase(name, loads, self.last_cpu, scrapes)
+        return Phase(name, loads, self.last_cpu, scrapes, wall=self.last_wall)
 
     def warm_up(self) -> Phase:
         """Every agent reports once."""
@@ -139,7 +146,8 @@ class IngestBench:
     def capacity(self) -> Phase:
         """As fast as the collector answers, from `clients` processes."""
         s = self.settings
-        return self.phase("capacity", self.split("bench", s.agents, s.clients, s.seconds))
+        plans = self.split("bench", s.agents, s.clients, s.seconds, connections=8)
+        return self.phase("capacity", plans)
 
     def latency(self, seconds: float, scrape_every: float | None) -> Phase:
         """The fleet at the fixed rate; with a scraper process beside it if `scrape_every`."""
@@ -153,21 +161,34 @@ class IngestBench:
         phase.target_rate = s.rate
         return phase
 
-    def storm(self) -> tuple[Phase, Phase]:
-        """Storm hosts flip a `for: 0s` rule on every report while the fleet reports at the rate."""
+    def storm(self) -> tuple[Phase, Phase, Phase]:
+        """The fleet at `storm_rate`; after `storm_lead` s, storm hosts flip a `for: 0s` rule on
+        every report. Returns the storm, and the fleet's latency before and during it."""
         s = self.settings
-        storm = self.plan("storm", 0, s.storm_hosts, s.storm_seconds, storm=True, connections=4)
-        rate = s.storm_rate or s.rate
-        fleet = self.plan("bench", 0, s.agents, s.storm_seconds, rate=rate, connections=32)
+        storm = self.plan(
+            "storm",
+            0,
+            s.storm_hosts,
+            s.storm_seconds,
+            storm=True,
+            connections=4,
+            delay=s.storm_lead,
+        )
+        seconds = s.storm_lead + s.storm_seconds
+        fleet = self.plan("bench", 0, s.agents, seconds, rate=s.storm_rate, connections=32)
         storm_result, fleet_result = self.run("storm", [storm, fleet])
         assert isinstance(storm_result, LoadResult) and isinstance(fleet_result, LoadResult)
-        others = Phase("storm-others", [fleet_result], target_rate=rate)
-        return Phase("storm", [storm_result], self.last_cpu), others
+        before, during = (min(0.5, s.storm_lead / 2), s.storm_lead), (s.storm_lead, seconds)
+        return (
+            Phase("storm", [storm_result], self.last_cpu, wall=self.last_wall),
+            Phase("before storm", [fleet_result], target_rate=s.storm_rate, window=before),
+            Phase("during storm", [fleet_result], target_rate=s.storm_rate, window=during),
+        )
 
     def fleet(self) -> Phase:
         """`fleet_hosts` agents report `fleet_rounds` times each (closed loop)."""
         s = self.settings
-        seconds = max(60.0, s.fleet_hosts * s.fleet_rounds / 500)
+        seconds = max(60.0, s.fleet_hosts * s.fleet_rounds / 250)
         plans = self.split("bench", s.fleet_hosts, s.clients, seconds, rounds=s.fleet_rounds)
         return self.phase(f"fleet {s.fleet_hosts}", plans)
 
@@ -176,7 +197,7 @@ class IngestBench:
         try:
             status, body = self.collector.get("/api/v1/incidents?state=all&limit=10000")
             incidents = [i for i in json.loads(body) if i.get("rule") == STORM_RULE]
-        except (OSError, ValueError, AttributeError, TypeError) as exc:
+        except (OSError, http.client.HTTPException, ValueError, AttributeError, TypeError) as exc:
             return f"n/a ({type(exc).__name__})"
         if status != 200:
             return f"n/a (status {status})"
@@ -207,9 +228,9 @@ def run_backend(figures: BackendFigures, database: str, settings: Settings, fold
             print_phase(label, figures.phases[name])
             if name == "capacity":
                 figures.rss_mib = collector.rss_mib()
-        figures.phases["storm"], figures.phases["storm-others"] = bench.storm()
-        print_phase(label, figures.phases["storm"])
-        print_phase(label, figures.phases["storm-others"])
+        for phase in bench.storm():
+            figures.phases[phase.name] = phase
+            print_phase(label, phase)
         figures.storm_incidents = bench.storm_incidents()
         print(f"  [{label}] storm cross-check via the API: {figures.storm_incidents}", flush=True)
         if settings.fleet_hosts:
@@ -229,11 +250,15 @@ def settings_from(argv: Sequence[str] | None) -> Settings:
     parser.add_argument("--scrape-seconds", type=float, help="fixed rate + /metrics phase length")
     parser.add_argument("--scrape-every", type=float, help="seconds between scrapes (default 5)")
     parser.add_argument("--storm-seconds", type=float, help="storm phase length (default 10)")
-    parser.add_argument("--storm-hosts", type=int, help="hosts in the storm (default 100)")
-    parser.add_argument("--storm-rate", type=float, help="fleet rate beside the storm (--rate)")
+    parser.add_argument("--storm-hosts", type=int, help="hosts in the storm (default 20)")
+    parser.add_argument("--storm-rate", type=float, help="fleet rate beside the storm (250)")
     parser.add_argument("--fleet-hosts", type=int, help="also measure RSS at this many hosts")
     parser.add_argument("--postgres", help=f"PostgreSQL server URL (default {DEFAULT_POSTGRES})")
     parser.add_argument("--no-postgres", action="store_true", help="SQLite only")
+    parser.add_argument(
+        "--commit",
+        help="run the collector from this commit of the repository (git archive), e.g. HEAD",
+    )
     parser.add_argument(
         "--source",
         type=Path,
@@ -280,6 +305,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     results: list[BackendFigures] = []
     with tempfile.TemporaryDirectory(prefix="wk-bench-") as tmp:
         folder = Path(tmp)
+        if settings.commit:
+            settings = replace(settings, source=export_commit(settings.commit, folder))
+            print(f"collector from commit {settings.commit}, unpacked in {settings.source}")
         results.append(
             measure("SQLite", f"sqlite:///{folder / 'bench.db'}", settings, folder / "sqlite")
         )

@@ -13,6 +13,7 @@ import secrets
 import socket
 import subprocess
 import sys
+import tarfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -40,6 +41,25 @@ rules:
 
 class CollectorError(RuntimeError):
     """The collector did not start or died; the message carries the end of its log."""
+
+
+def export_commit(revision: str, folder: Path) -> Path:
+    """`git archive` of `revision` of this repository unpacked in `folder`, to run it from."""
+    repository = Path(__file__).resolve().parents[1]
+    archive = folder / "source.tar"
+    with archive.open("wb") as out:
+        done = subprocess.run(
+            ["git", "-C", str(repository), "archive", "--format=tar", revision],
+            stdout=out,
+            stderr=subprocess.PIPE,
+            check=False,
+        )
+    if done.returncode != 0:
+        raise ValueError(f"cannot export commit {revision!r}: {done.stderr.decode().strip()}")
+    source = folder / "source"
+    with tarfile.open(archive) as tar:
+        tar.extractall(source, filter="data")
+    return source
 
 
 def free_port() -> int:
@@ -133,6 +153,8 @@ class CollectorProcess:
         argv = [str(script), "collector", "--config", str(self.write_config())]
         env = dict(os.environ)
         if self.source is not None:
+            if not (self.source / "collector" / "cli.py").is_file():
+                raise CollectorError(f"--source {self.source} holds no collector/cli.py")
             env["PYTHONPATH"] = str(self.source.resolve())
         with self.log_path.open("wb") as log:
             self.process = subprocess.Popen(

@@ -23,10 +23,18 @@ class Phase:
     collector_cpu: float = 0.0
     scrapes: ScrapeResult | None = None
     target_rate: float | None = None  # fixed-rate phases: the rate asked for
+    wall: float = math.nan  # seconds the phase's processes ran, for the collector's CPU share
+    window: tuple[float, float] = (0.0, math.inf)  # latencies of reports sent in this window
     latencies: list[float] = field(init=False)
 
     def __post_init__(self) -> None:
-        self.latencies = sorted(x for r in self.loads for x in r.latencies)
+        low, high = self.window
+        self.latencies = sorted(
+            latency
+            for r in self.loads
+            for latency, sent in zip(r.latencies, r.scheduled, strict=True)
+            if low <= sent < high
+        )
 
     def total(self, name: str) -> int:
         """Sum of one LoadResult counter over the client processes."""
@@ -107,10 +115,10 @@ def print_phase(label: str, phase: Phase) -> None:
         for failure in scrapes.failures[:3]:
             print(f"  [{label}]   scrape FAILED: {failure}")
     if phase.name == "storm":
-        share = 100 * phase.collector_cpu / phase.elapsed
+        share = 100 * phase.collector_cpu / phase.wall
         print(
-            f"  [{label}]   collector CPU during the storm: {phase.collector_cpu:.1f} s "
-            f"in {phase.elapsed:.1f} s ({share:.0f} % of a core)"
+            f"  [{label}]   collector CPU over the storm phase: {phase.collector_cpu:.1f} s "
+            f"in {phase.wall:.1f} s ({share:.0f} % of a core)"
         )
     if phase.overloaded:
         print(
@@ -188,10 +196,20 @@ def storm_cell(f: BackendFigures) -> str:
     return f"{rate:,.0f}/s ({percent(phase.evaluated_percent)} evaluated)"
 
 
+def storm_others_cell(f: BackendFigures) -> str:
+    """The fleet's latency before the storm and while it runs."""
+    before, during = f.phases["before storm"], f.phases["during storm"]
+    return (
+        f"{milliseconds(before.latency_ms(0.5))} / {milliseconds(before.latency_ms(0.99))} → "
+        + latency_cell(during, with_max=True)
+    )
+
+
 def evaluated_cell(f: BackendFigures) -> str:
     """Share of all answered reports the collector evaluated."""
-    answered = sum(p.total("answered") for p in f.phases.values())
-    evaluated = sum(p.total("evaluated") for p in f.phases.values())
+    loads = {id(r): r for p in f.phases.values() for r in p.loads}.values()  # phases may share
+    answered = sum(r.answered for r in loads)
+    evaluated = sum(r.evaluated for r in loads)
     return f"{percent(100 * evaluated / answered if answered else math.nan)} of {answered:,}"
 
 
@@ -225,8 +243,8 @@ def table(results: list[BackendFigures], s: Settings) -> str:
             storm_cell,
         ),
         (
-            f"… latency of other hosts at {s.storm_rate or s.rate:,.0f} reports/s meanwhile",
-            lambda f: latency_cell(f.phases["storm-others"], with_max=True),
+            f"… other hosts at {s.storm_rate:,.0f} reports/s: p50 / p99 before → during the storm",
+            storm_others_cell,
         ),
         (f"collector RSS, {s.agents:,} hosts", lambda f: mebibytes(f.rss_mib)),
     ]

@@ -34,13 +34,14 @@ class LoadPlan:
     host_count: int
     seconds: float
     start_at: float  # time.time() at which the window opens, shared by all client processes
+    delay: float = 0.0  # start this many seconds after start_at
     connections: int = 4
     rate: float | None = None  # reports/s; None means closed loop
     rounds: int = 100_000  # closed loop: at most this many reports per host
     storm: bool = False  # alternate a breaching and a recovered memory_used_ratio
     sequence_start: int = 0
     request_timeout: float = 30.0
-    drain_seconds: float = 30.0
+    drain_seconds: float = 20.0
 
 
 @dataclass
@@ -57,6 +58,7 @@ class LoadResult:
     client_cpu_seconds: float = 0.0
     first_problem: str = ""
     latencies: list[float] = field(default_factory=list)
+    scheduled: list[float] = field(default_factory=list)  # each latency's send time, s from start
 
     def problem(self, text: str) -> None:
         """Remember the first thing that went wrong, for the operator."""
@@ -134,9 +136,10 @@ class HttpConnection:
 class AgentSender:
     """Posts the next report of a host on a connection and records the outcome."""
 
-    def __init__(self, plan: LoadPlan, result: LoadResult) -> None:
+    def __init__(self, plan: LoadPlan, result: LoadResult, start: float) -> None:
         self.plan = plan
         self.result = result
+        self.start = start
         self.auth = f"Bearer {plan.token}"
 
     async def post(self, connection: HttpConnection, host: SimulatedHost, scheduled: float) -> None:
@@ -169,6 +172,7 @@ class AgentSender:
             self.result.problem(f"POST failed: {type(exc).__name__}: {exc}")
             return
         self.result.latencies.append(time.monotonic() - scheduled)
+        self.result.scheduled.append(scheduled - self.start)
         if status != 202:
             self.result.rejected += 1
             self.result.problem(f"POST answered {status}: {content[:300]!r}")
@@ -247,9 +251,9 @@ async def fixed_rate(plan: LoadPlan, sender: AgentSender, start: float) -> None:
 def run_load(plan: LoadPlan) -> LoadResult:
     """Client-process entry point: wait for the shared start, run the plan, return the result."""
     result = LoadResult()
-    time.sleep(max(0.0, plan.start_at - time.time()))
+    time.sleep(max(0.0, plan.start_at + plan.delay - time.time()))
     cpu, start = time.process_time(), time.monotonic()
-    sender = AgentSender(plan, result)
+    sender = AgentSender(plan, result, start)
     mode = closed_loop if plan.rate is None else fixed_rate
     asyncio.run(mode(plan, sender, start))
     result.elapsed = time.monotonic() - start
