@@ -18,6 +18,8 @@ from rules.loader import CompiledRule, RuleSet
 
 # Synthetic series every report yields, so rules can alert on a probe that cannot see.
 PROBE_SUCCESS = "probe_success"
+# Measured by the collector at arrival (agent send time - arrival time), fed in by ingest.
+CLOCK_SKEW = "host_clock_skew_seconds"
 
 
 class Phase(StrEnum):

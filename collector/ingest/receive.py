@@ -13,7 +13,9 @@ from dataclasses import dataclass
 from enum import StrEnum
 from functools import partial
 
-from agent.report import Report, ReportError, decode_report
+import msgspec
+
+from agent.report import ProbeResult, Report, ReportError, Sample, decode_report
 from collector.auth import TokenBook
 from collector.config import Limits
 from collector.evaluation.evaluator import Evaluator
@@ -21,6 +23,7 @@ from collector.ingest.hosts import HostRegistry
 from collector.ingest.timing import classify, parse_sent_at
 from collector.ingest.validate import ReportLimitError, check_report
 from collector.store.repository import Repository
+from rules.engine import CLOCK_SKEW
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +32,9 @@ Clock = Callable[[], float]
 # How long a report waits for its incident changes to be stored before it is answered anyway
 # (they are stored, or reverted and retried, whatever the answer).
 STORE_WAIT_SECONDS = 10.0
+
+# Rules see the agent's clock skew as a series of a synthetic probe (not shown as host state).
+CLOCK_PROBE = "clock"
 
 
 class Rejection(StrEnum):
@@ -151,7 +157,7 @@ class Ingest:
         newer = self._hosts.apply(report, now, timing.skew)
         self._store_events(report, now)
         if timing.fresh and newer:
-            count, stored = self._evaluator.evaluate(report, now)
+            count, stored = self._evaluator.evaluate(_with_clock_sample(report, timing.skew), now)
         else:
             # A replay from the agent's spool (or out of order): its numbers feed the trends
             # at the time they were measured; its thresholds are history, not news.
@@ -175,3 +181,12 @@ class Ingest:
         if stored is not None:
             stored.result(STORE_WAIT_SECONDS)
         return count
+
+
+def _with_clock_sample(report: Report, skew: float | None) -> Report:
+    """The report plus the collector's own measurement of the agent's clock, for rules."""
+    if skew is None:
+        return report
+    sample = Sample(CLOCK_SKEW, round(skew, 3))
+    measured = ProbeResult(CLOCK_PROBE, "ok", 0.0, samples=[sample])
+    return msgspec.structs.replace(report, probes=[*report.probes, measured])

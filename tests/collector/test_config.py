@@ -19,7 +19,10 @@ def test_annotated_example_loads_through_the_model() -> None:
     assert config.rules == [EXAMPLE.parent / "rules.d"], "relative to the file"
     assert [c.min_priority for c in config.notify] == [None, Priority.P3, Priority.P2]
     assert config.agents[0].token_file == EXAMPLE.parent / "secrets" / "web-fleet.token"
-    assert config.limits.stale_after == 600.0
+    assert config.limits.stale_after == 30.0
+    assert config.api_tokens[0].token_file == EXAMPLE.parent / "secrets" / "alice.token"
+    assert config.incidents.renotify_after == {Priority.P1: 900.0, Priority.P2: 1800.0}
+    assert (config.incidents.reopen_window, config.delivery.max_retry) == (3600.0, 300.0)
 
 
 def test_notification_passwords_are_not_in_the_repr() -> None:
@@ -35,8 +38,10 @@ def test_notification_passwords_are_not_in_the_repr() -> None:
         ("agents:\n  - name: a\n    hosts: '*'\n", 2, "exactly one of token, token_file"),
         ("limits:\n  stale_after: soon\n", 2, "expected a duration"),
         ("notify:\n  - url: x\n    min_priority: P7\n", 3, "'P1', 'P2', 'P3' or 'P4'"),
+        ("incidents:\n  number_prefix: inc-\n", 2, "should match pattern"),
+        ("incidents:\n  renotify_after:\n    P1: later\n", 3, "expected a duration"),
     ],
-    ids=["listen", "typo", "token", "duration", "priority"],
+    ids=["listen", "typo", "token", "duration", "priority", "prefix", "renotify"],
 )
 def test_bad_config_names_file_line_and_problem(
     tmp_path: Path, text: str, line: int, message: str

@@ -195,3 +195,15 @@ def test_a_report_over_the_sample_cap_is_413_naming_the_limit(
         assert "limits.max_samples" in answer.json()["error"]["message"]
     finally:
         running.stop()
+
+
+def test_a_clock_ten_minutes_ahead_opens_a_clock_incident(
+    running: RunningCollector, clock: FakeClock
+) -> None:
+    for sequence in range(1, 13):  # one report a minute for 11 minutes, 600 s ahead
+        post(running, report(clock, sequence, skew=600.0), sent_at=clock() + 600.0)
+        running.tick()
+        clock.advance(60)
+    [incident] = running.get("/api/v1/incidents")
+    assert (incident["rule"], incident["priority"]) == ("HostClockAhead", "P3")
+    assert incident["summary"] == "clock of web1 is 600 s ahead"

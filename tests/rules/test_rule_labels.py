@@ -32,7 +32,7 @@ from agent.probes.storcli import parse_storcli_json, parse_storcli_text
 from agent.report import Sample
 from agent.snmp_profiles import builtin_profile_names, load_profile
 from agent.traps import SNMP_TRAP_OID, Trap, TrapProbe
-from rules.engine import PROBE_SUCCESS
+from rules.engine import CLOCK_SKEW, PROBE_SUCCESS
 from rules.loader import load_rules
 from rules.model import IMPLICIT_LABELS, Rule
 from tests.agent.fakeprocfs import FakeProcfs
@@ -164,6 +164,7 @@ def catalogue(tmp_path_factory: pytest.TempPathFactory) -> Catalogue:
         _host_samples(tmp_path_factory.mktemp("host")),
         _snmp_samples(),
         iter([Sample(PROBE_SUCCESS, 1.0, {"probe": "smart"})]),  # the engine's own series
+        iter([Sample(CLOCK_SKEW, 0.0)]),  # measured by the collector at arrival
     ]
     carried: dict[str, frozenset[str]] = {}
     for source in sources:
