@@ -41,6 +41,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_SILENT_AFTER = 120.0
 TIMER_INTERVAL = 1.0
+OUTBOX_KEEP_SECONDS = 7 * 86400.0  # sent messages; every attempt stays on the timeline
 
 
 @dataclass
@@ -112,10 +113,13 @@ class Collector:
         self.hosts.mark_dirty(retry)
 
     def checkpoint(self) -> None:
-        """Save rule histories and pending breaches, so trends survive a restart."""
+        """Save rule histories and pending breaches, so trends survive a restart; prune the
+        outbox of messages sent long ago."""
         with self.evaluator.lock:
             data = self.engine.checkpoint()
-        self.repository.save_checkpoints(data, self.clock())
+        now = self.clock()
+        self.repository.save_checkpoints(data, now)
+        self.outbox.prune(now - OUTBOX_KEEP_SECONDS)
 
     def stop(self) -> None:
         """Flush state, let the message in flight finish; the outbox keeps the rest."""

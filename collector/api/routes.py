@@ -12,9 +12,9 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from collector.api.context import ApiContext
-from collector.api.errors import STATUS_OF_REJECTION, error_response
+from collector.api.errors import STATUS_OF_REJECTION, error_response, not_found
 from collector.api.incidents import incident_routes
-from collector.api.views import host_view
+from collector.api.views import event_view, host_view
 from collector.ingest.receive import IngestError
 
 __all__ = ["ApiContext", "api_routes"]
@@ -67,6 +67,13 @@ def api_routes(ctx: ApiContext) -> list[Route]:
         ]
         return JSONResponse(views)
 
+    async def host_events(request: Request) -> Response:
+        name = request.path_params["name"]
+        if ctx.hosts.get(name) is None:
+            return not_found(f"no host {name!r}")
+        rows = await run_in_threadpool(ctx.repository.list_events, name, 200)
+        return JSONResponse([event_view(row) for row in rows])
+
     async def metrics(request: Request) -> Response:
         body = await run_in_threadpool(ctx.metrics.render)
         return Response(body, media_type=CONTENT_TYPE_LATEST)
@@ -77,6 +84,7 @@ def api_routes(ctx: ApiContext) -> list[Route]:
     return [
         Route("/api/v1/reports", post_report, methods=["POST"]),
         Route("/api/v1/hosts", list_hosts, methods=["GET"]),
+        Route("/api/v1/hosts/{name}/events", host_events, methods=["GET"]),
         *incident_routes(ctx),
         Route("/metrics", metrics, methods=["GET"]),
         Route("/-/healthy", healthy, methods=["GET"]),

@@ -98,3 +98,14 @@ def host_view(state: HostState, open_count: int, silent_after: float, now: float
             for name, r in list(state.probes.items())
         },
     }
+
+
+def event_view(row: dict[str, Any]) -> dict[str, Any]:
+    """One stored host event (SEL entry, SNMP trap) in JSON."""
+    return {
+        "kind": row["kind"],
+        "time": iso(row["time"]),
+        "received_at": iso(row["received_at"]),
+        "message": row["message"],
+        "labels": row["labels"],
+    }

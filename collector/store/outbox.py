@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, exists, func, insert, or_, select, update
+from sqlalchemy import Connection, Engine, and_, delete, exists, func, insert, or_, select, update
 
 from collector.store.incidents import append_timeline
 from collector.store.schema import outbox
@@ -158,6 +158,14 @@ class OutboxStore:
                 update(outbox)
                 .where(outbox.c.status == "pending", outbox.c.channel.not_in(channels))
                 .values(status="failed", last_error="channel no longer configured")
+            )
+        return int(result.rowcount or 0)
+
+    def prune(self, sent_before: float) -> int:
+        """Forget sent messages older than `sent_before` (their trace stays on the timeline)."""
+        with self._engine.begin() as conn:
+            result = conn.execute(
+                delete(outbox).where(outbox.c.status == "sent", outbox.c.sent_at < sent_before)
             )
         return int(result.rowcount or 0)
 
