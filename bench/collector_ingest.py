@@ -18,8 +18,6 @@ evaluated it, and the fraction evaluated is printed (anything under 100 % is fla
 from __future__ import annotations
 
 import argparse
-import http.client
-import json
 import multiprocessing
 import os
 import tempfile
@@ -30,16 +28,17 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from bench.collector_process import (
-    STORM_RULE,
     TOKEN,
     CollectorError,
     CollectorProcess,
     export_commit,
+    machine_busy_seconds,
     postgres_database,
 )
 from bench.fleet import SAMPLES_PER_REPORT
-from bench.ingest_table import BackendFigures, Phase, print_phase, table
+from bench.ingest_table import BackendFigures, Phase, conditions, print_phase, table
 from bench.loadgen import LoadPlan, LoadResult, ScrapePlan, ScrapeResult, run_job
+from bench.storm_check import storm_record
 
 DEFAULT_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 SEQUENCE_STRIDE = 10_000_000  # each phase starts every host's sequence one stride higher
@@ -80,6 +79,7 @@ class IngestBench:
         self.phase_number = 0
         self.last_cpu = 0.0  # collector CPU seconds over the last run()
         self.last_wall = 0.0  # and its wall-clock seconds
+        self.last_others = 0.0  # and the CPU other processes on the machine used meanwhile
 
     def plan(
         self, prefix: str, first: int, count: int, seconds: float, **options: object
@@ -117,6 +117,7 @@ class IngestBench:
         jobs = [replace(job, start_at=start_at) for job in jobs]
         limit = max(j.seconds + getattr(j, "drain_seconds", 0.0) for j in jobs) + 90
         before, wall = self.collector.cpu_seconds(), time.monotonic()
+        machine = machine_busy_seconds()
         with multiprocessing.get_context("fork").Pool(len(jobs)) as pool:
             try:
                 results = pool.map_async(run_job, jobs).get(timeout=limit)
@@ -128,6 +129,9 @@ class IngestBench:
                 ) from exc
         self.last_cpu = self.collector.cpu_seconds() - before
         self.last_wall = time.monotonic() - wall
+        clients = sum(r.client_cpu_seconds for r in results)
+        busy = machine_busy_seconds() - machine
+        self.last_others = max(0.0, busy - self.last_cpu - clients)
         self.collector.check_alive(f"during the {name} phase")
         return results
 
@@ -136,7 +140,9 @@ class IngestBench:
         results = self.run(name, jobs)
         loads = [r for r in results if isinstance(r, LoadResult)]
         scrapes = next((r for r in results if isinstance(r, ScrapeResult)), None)
-        return Phase(name, loads, self.last_cpu, scrapes, wall=self.last_wall)
+        return Phase(
+            name, loads, self.last_cpu, scrapes, wall=self.last_wall, others=self.last_others
+        )
 
     def warm_up(self) -> Phase:
         """Every agent reports once."""
@@ -180,7 +186,9 @@ class IngestBench:
         assert isinstance(storm_result, LoadResult) and isinstance(fleet_result, LoadResult)
         before, during = (min(0.5, s.storm_lead / 2), s.storm_lead), (s.storm_lead, seconds)
         return (
-            Phase("storm", [storm_result], self.last_cpu, wall=self.last_wall),
+            Phase(
+                "storm", [storm_result], self.last_cpu, wall=self.last_wall, others=self.last_others
+            ),
             Phase("before storm", [fleet_result], target_rate=s.storm_rate, window=before),
             Phase("during storm", [fleet_result], target_rate=s.storm_rate, window=during),
         )
@@ -191,22 +199,6 @@ class IngestBench:
         seconds = max(60.0, s.fleet_hosts * s.fleet_rounds / 250)
         plans = self.split("bench", s.fleet_hosts, s.clients, seconds, rounds=s.fleet_rounds)
         return self.phase(f"fleet {s.fleet_hosts}", plans)
-
-    def storm_incidents(self) -> str:
-        """Cross-check through the API: storm incidents and their states (best effort)."""
-        try:
-            status, body = self.collector.get("/api/v1/incidents?state=all&limit=10000")
-            incidents = [i for i in json.loads(body) if i.get("rule") == STORM_RULE]
-        except (OSError, http.client.HTTPException, ValueError, AttributeError, TypeError) as exc:
-            return f"n/a ({type(exc).__name__})"
-        if status != 200:
-            return f"n/a (status {status})"
-        states: dict[str, int] = {}
-        for incident in incidents:
-            states[str(incident.get("state"))] = states.get(str(incident.get("state")), 0) + 1
-        return f"{len(incidents)} incidents: " + ", ".join(
-            f"{n} {k}" for k, n in sorted(states.items())
-        )
 
 
 def run_backend(figures: BackendFigures, database: str, settings: Settings, folder: Path) -> None:
@@ -231,8 +223,8 @@ def run_backend(figures: BackendFigures, database: str, settings: Settings, fold
         for phase in bench.storm():
             figures.phases[phase.name] = phase
             print_phase(label, phase)
-        figures.storm_incidents = bench.storm_incidents()
-        print(f"  [{label}] storm cross-check via the API: {figures.storm_incidents}", flush=True)
+        figures.storm_record = storm_record(collector)
+        print(f"  [{label}] storm, read back: {figures.storm_record.describe()}", flush=True)
         if settings.fleet_hosts:
             print_phase(label, bench.fleet())
             figures.fleet_rss_mib = collector.rss_mib()
@@ -323,6 +315,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     results.append(measure("PostgreSQL", url, pg, folder / "postgresql"))
     print()
     print(table(results, settings))
+    print(f"\n{conditions(results)}")
     failed = any(f.skipped.startswith("failed") for f in results)
     partial = any(p.evaluated_percent < 100 for f in results for p in f.phases.values())
     return 1 if failed or partial else 0

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from bench.fleet import SAMPLES_PER_REPORT
 from bench.loadgen import LoadResult, ScrapeResult
+from bench.storm_check import StormRecord
 
 if TYPE_CHECKING:
     from bench.collector_ingest import Settings
@@ -24,6 +26,7 @@ class Phase:
     scrapes: ScrapeResult | None = None
     target_rate: float | None = None  # fixed-rate phases: the rate asked for
     wall: float = math.nan  # seconds the phase's processes ran, for the collector's CPU share
+    others: float = 0.0  # CPU seconds used meanwhile by processes not part of the benchmark
     window: tuple[float, float] = (0.0, math.inf)  # latencies of reports sent in this window
     latencies: list[float] = field(init=False)
 
@@ -85,7 +88,7 @@ class BackendFigures:
     phases: dict[str, Phase] = field(default_factory=dict)
     rss_mib: float = math.nan
     fleet_rss_mib: float = math.nan
-    storm_incidents: str = "n/a"
+    storm_record: StormRecord = field(default_factory=StormRecord)
     skipped: str = ""
 
 
@@ -104,6 +107,8 @@ def print_phase(label: str, phase: Phase) -> None:
         line += (
             f", collector CPU {phase.collector_cpu / phase.total('answered') * 1e6:,.0f} µs/report"
         )
+    if phase.others:
+        line += f"; other processes {phase.others / phase.wall:.2f} cores"
     print(line, flush=True)
     if phase.scrapes is not None:
         scrapes = phase.scrapes
@@ -193,7 +198,11 @@ def storm_cell(f: BackendFigures) -> str:
     """Storm reports evaluated per second: each one opens or resolves an incident."""
     phase = f.phases["storm"]
     rate = phase.total("evaluated") / phase.elapsed
-    return f"{rate:,.0f}/s ({percent(phase.evaluated_percent)} evaluated)"
+    cell = f"{rate:,.0f}/s ({percent(phase.evaluated_percent)} evaluated"
+    if f.storm_record.timelines_read:
+        recorded = sum(f.storm_record.transitions.values())
+        cell += f"; {recorded:,} of {phase.total('evaluated'):,} on incident timelines"
+    return cell + ")"
 
 
 def storm_others_cell(f: BackendFigures) -> str:
@@ -262,3 +271,15 @@ def table(results: list[BackendFigures], s: Settings) -> str:
         cells = [table_cell(f, cell) for f in results]
         lines.append(f"| {title} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+def conditions(results: list[BackendFigures]) -> str:
+    """How busy the machine was with other work: figures from a shared machine are noisier."""
+    phases = [p for f in results for p in f.phases.values() if not math.isnan(p.wall)]
+    phases = list({id(p): p for p in phases}.values())
+    wall = sum(p.wall for p in phases)
+    others = sum(p.others for p in phases) / wall if wall else math.nan
+    return (
+        f"{os.cpu_count()} cores; processes outside the benchmark used {others:.2f} cores on "
+        "average while it ran (collector and load generator share the same cores)"
+    )

@@ -83,6 +83,7 @@ class ScrapeResult:
     durations: list[float] = field(default_factory=list)
     sizes: list[int] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
+    client_cpu_seconds: float = 0.0
 
 
 class HttpConnection:
@@ -265,7 +266,7 @@ def run_scrapes(plan: ScrapePlan) -> ScrapeResult:
     """Scraper-process entry point: the first scrape 1 s into the window, then every `every` s."""
     result = ScrapeResult()
     time.sleep(max(0.0, plan.start_at - time.time()))
-    start = time.monotonic()
+    start, cpu = time.monotonic(), time.process_time()
     for k in range(int(plan.seconds // plan.every) + 1):
         due = start + 1.0 + k * plan.every
         if due >= start + plan.seconds:
@@ -286,6 +287,7 @@ def run_scrapes(plan: ScrapePlan) -> ScrapeResult:
             continue
         result.durations.append(time.monotonic() - began)
         result.sizes.append(size)
+    result.client_cpu_seconds = time.process_time() - cpu
     return result
 
 
