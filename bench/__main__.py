@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import os
+from collections.abc import Callable
 
 from bench import agent_cycle, collector_ingest, rule_evaluation
 
@@ -19,11 +20,22 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="short runs (about 2 minutes)")
     args, rest = parser.parse_known_args()
     quick = args.quick or bool(os.environ.get("WK_BENCH_QUICK"))
-    agent_cycle.main(["--cycles", str(args.cycles or (100 if quick else 500))])
-    print()
-    rule_evaluation.main(["--hours", "6"] if quick else [])
-    print()
-    return collector_ingest.main([*rest, "--quick"] if quick else rest)
+    failed = 0
+    parts: list[tuple[str, Callable[[], int]]] = [
+        (
+            "agent cycle",
+            lambda: agent_cycle.main(["--cycles", str(args.cycles or (100 if quick else 500))]),
+        ),
+        ("rule evaluation", lambda: rule_evaluation.main(["--hours", "6"] if quick else [])),
+    ]
+    for name, part in parts:
+        try:
+            failed |= part()
+        except Exception as exc:  # one broken part must not hide the others' figures
+            print(f"{name} benchmark FAILED: {type(exc).__name__}: {exc}")
+            failed = 1
+        print()
+    return collector_ingest.main([*rest, "--quick"] if quick else rest) or failed
 
 
 if __name__ == "__main__":

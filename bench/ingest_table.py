@@ -94,8 +94,10 @@ class BackendFigures:
 
 def print_phase(label: str, phase: Phase) -> None:
     """One line per phase as it finishes, so a long run shows progress."""
+    windowed = phase.window != (0.0, math.inf)
+    answered = len(phase.latencies) if windowed else phase.total("answered")
     line = (
-        f"  [{label}] {phase.name:15s} {phase.total('answered'):7,d} answered in "
+        f"  [{label}] {phase.name:15s} {answered:7,d} answered in "
         f"{phase.elapsed:5.1f} s = {phase.per_second:7,.0f}/s, evaluated "
         f"{phase.evaluated_percent:5.1f} %, p50/p99/max {phase.latency_ms(0.5):7.1f} / "
         f"{phase.latency_ms(0.99):7.1f} / {phase.latency_ms(1.0):7.1f} ms"
