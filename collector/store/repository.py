@@ -89,8 +89,14 @@ class Repository:
         with self._reader.connect() as conn:
             return [HostRecord(**row._mapping) for row in conn.execute(select(hosts))]
 
-    def add_events(self, host: str, events: Sequence[Event], received_at: float) -> None:
-        """Store a host's events, keeping only its newest EVENTS_KEPT_PER_HOST."""
+    def add_events(
+        self,
+        host: str,
+        events: Sequence[Event],
+        received_at: float,
+        keep: int = EVENTS_KEPT_PER_HOST,
+    ) -> None:
+        """Store a host's events, keeping only its newest `keep`."""
         if not events:
             return
         rows = [
@@ -110,7 +116,7 @@ class Repository:
                 select(host_events.c.id)
                 .where(host_events.c.host == host)
                 .order_by(host_events.c.id.desc())
-                .offset(EVENTS_KEPT_PER_HOST)
+                .offset(keep)
                 .limit(1)
             )
             cutoff = conn.execute(newest).scalar()

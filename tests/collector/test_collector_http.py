@@ -71,11 +71,13 @@ def test_builtin_memory_rule_opens_once_and_resolves_once_by_email(
             transitions = [e["name"] for e in detail["timeline"] if e["kind"] == "transition"]
             assert transitions == ["OPEN", "RESOLVE"]
             wait_for(
-                lambda: [
-                    d["status"]
-                    for d in running.get(f"/api/v1/incidents/{resolved[0]['id']}")["deliveries"]
-                ]
-                == ["sent", "sent"]
+                lambda: (
+                    [
+                        d["status"]
+                        for d in running.get(f"/api/v1/incidents/{resolved[0]['id']}")["deliveries"]
+                    ]
+                    == ["sent", "sent"]
+                )
             )
         finally:
             running.stop()
@@ -224,3 +226,13 @@ def test_console_page_lists_hosts_and_incidents(
 def test_incident_query_rejects_unknown_state(running: RunningCollector) -> None:
     response = running.session.get(f"{running.url}/api/v1/incidents?state=maybe")
     assert response.status_code == 400 and response.json()["error"]["code"] == "bad_request"
+
+
+def test_concurrent_scrapes_share_one_rendering(
+    running: RunningCollector, clock: FakeClock
+) -> None:
+    running.post(host_report("web1", clock, memory_used_ratio=0.42))
+    metrics = running.collector.metrics
+    first = metrics.render()
+    running.post(host_report("web1", clock, 2, memory_used_ratio=0.43))
+    assert metrics.render() is first, "within the cache time the same bytes are served"

@@ -165,8 +165,8 @@ def test_hosts_events_and_checkpoints(engine: sa.Engine) -> None:
         -3.5,
     )
     events = [Event("ipmi_sel", float(i), f"entry {i}", {"sensor": "PSU1"}) for i in range(5)]
-    repo.add_events("web1", events, 100.0)
-    assert [e["message"] for e in repo.list_events("web1", limit=2)] == ["entry 4", "entry 3"]
+    repo.add_events("web1", events, 100.0, keep=3)
+    assert [e["message"] for e in repo.list_events("web1")] == ["entry 4", "entry 3", "entry 2"]
     repo.save_checkpoints({"web1": {"histories": [["m", [], 60.0, [[1.0, 2.0]]]]}}, 5.0)
     assert repo.load_checkpoints() == {"web1": {"histories": [["m", [], 60.0, [[1.0, 2.0]]]]}}
 
