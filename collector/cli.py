@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import secrets
 import signal
 import subprocess
@@ -16,7 +17,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from agent.configfile import ConfigError
-from collector.config import AgentToken, ChannelConfig, CollectorConfig, load_config
+from collector.config import AgentToken, ApiToken, ChannelConfig, CollectorConfig, load_config
+from collector.incidents_cli import DEFAULT_URL
 from rules.loader import RuleLoadError, expand_paths, load_rules
 
 log = logging.getLogger(__name__)
@@ -125,6 +127,7 @@ def up_command(argv: Sequence[str]) -> int:
     state = args.dir.resolve()
     state.mkdir(parents=True, exist_ok=True)
     token_file = _demo_token(state / "agent.token")
+    api_token_file = _demo_token(state / "api.token")
     url = f"http://{args.listen}"
     outbox = state / "outbox.jsonl"
     channels = [f"outbox://{outbox}", "console://", *args.notify]
@@ -133,6 +136,7 @@ def up_command(argv: Sequence[str]) -> int:
         database=f"sqlite:///{state / 'watchkeeper.db'}",
         notify=[ChannelConfig(url=u) for u in channels],
         agents=[AgentToken(name="local-agent", token_file=token_file)],
+        api_tokens=[ApiToken(name="demo-admin", token_file=api_token_file)],
         console_url=url,
     )
     agent_config = state / "agent.yaml"
@@ -141,7 +145,7 @@ def up_command(argv: Sequence[str]) -> int:
         f"spool_dir: {state / 'spool'}\n"
     )
     agent = subprocess.Popen([*_watchkeeper(), "agent", "--config", str(agent_config)])
-    print(_banner(url, outbox, state), flush=True)
+    print(_banner(url, outbox, state, api_token_file), flush=True)
     try:
         return serve(config)
     finally:
@@ -154,9 +158,16 @@ def up_command(argv: Sequence[str]) -> int:
 
 def _demo_token(path: Path) -> Path:
     if not path.exists():
-        path.write_text(secrets.token_urlsafe(32) + "\n")
-        path.chmod(0o600)
+        # Created 0600 from the start: never readable by others, not even for a moment.
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w") as file:
+            file.write(secrets.token_urlsafe(32) + "\n")
     return path
+
+
+def _shown(path: Path) -> Path:
+    """`path` relative to the working directory when inside it (shorter to copy), else as is."""
+    return path.relative_to(Path.cwd()) if path.is_relative_to(Path.cwd()) else path
 
 
 def _watchkeeper() -> list[str]:
@@ -166,7 +177,10 @@ def _watchkeeper() -> list[str]:
     return [sys.executable, "-c", "import sys; from agent.cli import main; sys.exit(main())"]
 
 
-def _banner(url: str, outbox: Path, state: Path) -> str:
+def _banner(url: str, outbox: Path, state: Path, api_token: Path) -> str:
+    cli_env = f"WATCHKEEPER_TOKEN_FILE={_shown(api_token)}"
+    if url != DEFAULT_URL:
+        cli_env += f" WATCHKEEPER_URL={url}"
     return "\n".join(
         [
             "",
@@ -175,7 +189,8 @@ def _banner(url: str, outbox: Path, state: Path) -> str:
             f"  API:            {url}/api/v1/hosts   {url}/api/v1/incidents?state=all",
             f"  Prometheus:     {url}/metrics",
             f"  Notifications:  {outbox} (and this terminal)",
-            f"  State:          {state} (SQLite database, agent token, spool)",
+            f"  Incidents CLI:  {cli_env} watchkeeper incidents list",
+            f"  State:          {state} (SQLite database, agent and API tokens, spool)",
             "",
         ]
     )

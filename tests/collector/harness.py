@@ -20,6 +20,7 @@ from rules.loader import RuleSet
 from tests.peers import free_port, wait_until
 
 TOKEN = "test-token-3f9a"
+API_TOKEN = "test-api-token-8b2e"  # for api_tokens=[ApiToken(name=..., token=API_TOKEN)]
 
 
 class FakeClock:
