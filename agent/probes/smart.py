@@ -234,6 +234,8 @@ def no_disk_readable(errors: dict[str, str]) -> str:
     """The probe's error when every disk failed: how many, and the first reasons in full."""
     reasons = "; ".join(f"{device}: {reason}" for device, reason in list(errors.items())[:3])
     more = f" (and {len(errors) - 3} more)" if len(errors) > 3 else ""
+    if len(errors) == 1:
+        return f"the one disk found could not be read, {reasons}"
     return f"none of the {len(errors)} disks found could be read, {reasons}{more}"
 
 

@@ -547,7 +547,7 @@ def test_real_smartctl_scan_on_this_host_does_not_crash() -> None:
 
 @pytest.mark.peer
 @pytest.mark.parametrize("device", ["/dev/vda", "/dev/watchkeeper-no-such-disk"])
-def test_real_smartctl_on_a_non_smart_device_gives_a_source_error(device: str) -> None:
+def test_real_smartctl_on_a_non_smart_device_names_it_and_the_fix(device: str) -> None:
     path = require_tool("smartctl", "smartmontools")
     if device == "/dev/vda" and not Path(device).exists():
         pytest.skip("no /dev/vda on this machine")
@@ -555,10 +555,13 @@ def test_real_smartctl_on_a_non_smart_device_gives_a_source_error(device: str) -
         {"smartctl_path": path, "scan": False, "extra_devices": [{"name": device}]},
         SmartSettings,
     )
-    data = SmartProbe(settings, SubprocessRunner()).collect()
-    assert "Unable to detect device type" in data.source_errors[device]
-    assert "extra_devices" in data.source_errors[device]  # says how to fix it
-    assert by_device(data, "smart_device_readable") == {device: 0}
+    # The only disk cannot be read: the probe fails as a whole, naming the disk and the fix.
+    with pytest.raises(ProbeError) as caught:
+        SmartProbe(settings, SubprocessRunner()).collect()
+    message = str(caught.value)
+    assert message.startswith(f"the one disk found could not be read, {device}: ")
+    assert "Unable to detect device type" in message
+    assert "extra_devices" in message  # says how to fix it
 
 
 def test_no_readable_disk_at_all_is_a_probe_error_not_partial(shared_fixtures: Path) -> None:
