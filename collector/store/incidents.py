@@ -3,11 +3,24 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Row, Select, func, insert, or_, select, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Row,
+    Select,
+    Text,
+    cast,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 
 from collector.incidents.model import ACTIVE_STATES, Incident, IncidentState, Source
 from collector.store.dialect import upsert
@@ -140,9 +153,12 @@ class IncidentReader:
         if states:
             query = query.where(incidents.c.state.in_([s.value for s in states]))
         if host is not None:
-            query = query.where(or_(incidents.c.host == host))
+            # The primary host, or any of the affected hosts (JSON text contains "host").
+            listed = cast(incidents.c.hosts, Text).contains(json.dumps(host), autoescape=True)
+            query = query.where(or_(incidents.c.host == host, listed))
         with self._engine.connect() as conn:
-            return [incident_from(row) for row in conn.execute(query.limit(limit))]
+            found = [incident_from(row) for row in conn.execute(query.limit(limit))]
+        return [i for i in found if host is None or i.host == host or host in i.hosts]
 
     def active(self) -> list[Incident]:
         """Every triggered or acknowledged incident."""

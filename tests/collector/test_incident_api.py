@@ -89,10 +89,20 @@ def test_a_person_walks_an_incident_through_its_whole_life(
     ]
     assert {e["actor"] for e in detail["timeline"] if e["kind"] == "transition"} == {"alice"}
     wait_for(
-        lambda: [n.event for n in recorder.notifications]
-        == ["opened", "regraded", "resolved", "reopened", "resolved"]
+        lambda: (
+            [n.event for n in recorder.notifications]
+            == ["opened", "regraded", "resolved", "reopened", "resolved"]
+        )
     )
     assert all(n.number == number for n in recorder.notifications)
+
+
+def test_incidents_are_found_by_any_of_their_hosts(running: RunningCollector) -> None:
+    call(running, "POST", "/api/v1/incidents", title="db pair down", hosts=["app_1", "数据库3"])
+    call(running, "POST", "/api/v1/incidents", title="other", hosts=["appX1"])
+    for host in ("app_1", "数据库3"):
+        found = running.get(f"/api/v1/incidents?host={host}")
+        assert [i["summary"] for i in found] == ["db pair down"], host
 
 
 def test_refused_transition_is_409_naming_state_and_allowed_actions(
