@@ -250,7 +250,7 @@ def table(results: list[BackendFigures], s: Settings) -> str:
         ),
         (f"/metrics scrape, {s.agents:,} hosts", scrape_cell),
         (
-            f"storm: transitions/s ({s.storm_hosts} hosts, every report opens or resolves)",
+            f"storm: transitions/s ({s.storm_hosts} hosts, each report opens, resolves or reopens)",
             storm_cell,
         ),
         (
