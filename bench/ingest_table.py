@@ -226,6 +226,8 @@ def evaluated_cell(f: BackendFigures) -> str:
 
 def table_cell(figures: BackendFigures, cell: Callable[[BackendFigures], str]) -> str:
     """A cell, or why there is none (phase not reached, collector failed, no PostgreSQL)."""
+    if not figures.phases:
+        return figures.skipped or "n/a"
     try:
         return cell(figures)
     except KeyError:
@@ -280,8 +282,10 @@ def conditions(results: list[BackendFigures]) -> str:
     phases = [p for f in results for p in f.phases.values() if not math.isnan(p.wall)]
     phases = list({id(p): p for p in phases}.values())
     wall = sum(p.wall for p in phases)
-    others = sum(p.others for p in phases) / wall if wall else math.nan
+    if not wall:
+        return f"{os.cpu_count()} cores"
     return (
-        f"{os.cpu_count()} cores; processes outside the benchmark used {others:.2f} cores on "
-        "average while it ran (collector and load generator share the same cores)"
+        f"{os.cpu_count()} cores; processes outside the benchmark used "
+        f"{sum(p.others for p in phases) / wall:.2f} cores on average while it ran "
+        "(collector and load generator share the same cores)"
     )
