@@ -1,0 +1,1 @@
+"""The response process: people, teams, on-call schedules, escalation policies, SLA targets."""
