@@ -62,6 +62,22 @@ def host_samples(seed: int, step: int, memory_used_ratio: float | None = None) -
         Sample("swap_in_bytes_total", 1e6 + step * 4096.0),
         Sample("swap_out_bytes_total", 2e6 + step * 4096.0),
     ]
+    s += device_samples(seed, step, v)
+    s += [
+        Sample("temperature_celsius", 40 + v * 10, {"chip": "coretemp", "sensor": f"Core {c}"})
+        for c in range(8)
+    ]
+    s += [
+        Sample("boot_time_seconds", 1.7e9),
+        Sample("uptime_seconds", 86400.0 + seed + step * INTERVAL_SECONDS),
+        Sample("processes", 300.0 + (step % 20)),
+    ]
+    return s
+
+
+def device_samples(seed: int, step: int, v: float) -> list[Sample]:
+    """Filesystems (level, no trend), disk and network counters (rising with `step`)."""
+    s = []
     for i, mount in enumerate(MOUNTS):
         labels = {"mountpoint": mount, "device": f"/dev/sd{chr(97 + i)}1", "fstype": "ext4"}
         s += [
@@ -76,15 +92,6 @@ def host_samples(seed: int, step: int, memory_used_ratio: float | None = None) -
         s += [Sample(m, 1e9 + seed + step * per, {"device": disk}) for m, per in DISK_COUNTERS]
     for nic in INTERFACES:
         s += [Sample(m, 5e9 + seed + step * per, {"interface": nic}) for m, per in NETWORK_COUNTERS]
-    s += [
-        Sample("temperature_celsius", 40 + v * 10, {"chip": "coretemp", "sensor": f"Core {c}"})
-        for c in range(8)
-    ]
-    s += [
-        Sample("boot_time_seconds", 1.7e9),
-        Sample("uptime_seconds", 86400.0 + seed + step * INTERVAL_SECONDS),
-        Sample("processes", 300.0 + (step % 20)),
-    ]
     return s
 
 

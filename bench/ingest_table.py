@@ -112,32 +112,33 @@ def print_phase(label: str, phase: Phase) -> None:
     if phase.others:
         line += f"; other processes {phase.others / phase.wall:.2f} cores"
     print(line, flush=True)
+    for note in phase_notes(phase):
+        print(f"  [{label}]   {note}", flush=True)
+
+
+def phase_notes(phase: Phase) -> list[str]:
+    """Scrapes, the storm's CPU, overload, errors and a shortfall in evaluation."""
+    notes = []
     if phase.scrapes is not None:
         scrapes = phase.scrapes
         durations = ", ".join(f"{d:.2f}" for d in scrapes.durations)
-        print(
-            f"  [{label}]   /metrics scrapes: {durations} s; "
-            f"{max(scrapes.sizes, default=0):,} bytes"
-        )
-        for failure in scrapes.failures[:3]:
-            print(f"  [{label}]   scrape FAILED: {failure}")
+        notes.append(f"/metrics scrapes: {durations} s; {max(scrapes.sizes, default=0):,} bytes")
+        notes += [f"scrape FAILED: {failure}" for failure in scrapes.failures[:3]]
     if phase.name == "storm":
         share = 100 * phase.collector_cpu / phase.wall
-        print(
-            f"  [{label}]   collector CPU over the storm phase: {phase.collector_cpu:.1f} s "
+        notes.append(
+            f"collector CPU over the storm phase: {phase.collector_cpu:.1f} s "
             f"in {phase.wall:.1f} s ({share:.0f} % of a core)"
         )
     if phase.overloaded:
-        print(
-            f"  [{label}]   OVERLOADED: {phase.per_second:,.0f}/s answered of "
+        notes.append(
+            f"OVERLOADED: {phase.per_second:,.0f}/s answered of "
             f"{phase.target_rate:,.0f}/s scheduled; latency grows with the phase length"
         )
-    for note in phase.problems()[:4]:
-        print(f"  [{label}]   PROBLEM: {note}", flush=True)
+    notes += [f"PROBLEM: {note}" for note in phase.problems()[:4]]
     if phase.total("answered") and phase.evaluated_percent < 100:
-        print(
-            f"  [{label}]   WARNING: only {phase.evaluated_percent:.2f} % of reports were evaluated"
-        )
+        notes.append(f"WARNING: only {phase.evaluated_percent:.2f} % of reports were evaluated")
+    return notes
 
 
 def milliseconds(value: float) -> str:

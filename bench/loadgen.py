@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from bench.fleet import SimulatedHost
 
 STORM_BREACH, STORM_RECOVER = 0.99, 0.5
+# ValueError: a garbled status line or Content-Length.
+TRANSPORT_ERRORS = (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ValueError)
 
 
 @dataclass(frozen=True)
@@ -161,19 +163,17 @@ class AgentSender:
                 connection.request("POST", "/api/v1/reports", headers, body),
                 self.plan.request_timeout,
             )
-        except (
-            OSError,
-            asyncio.IncompleteReadError,
-            asyncio.LimitOverrunError,
-            TimeoutError,
-            ValueError,
-        ) as exc:
+        except TRANSPORT_ERRORS as exc:
             connection.close()
             self.result.errors += 1
             self.result.problem(f"POST failed: {type(exc).__name__}: {exc}")
             return
         self.result.latencies.append(time.monotonic() - scheduled)
         self.result.scheduled.append(scheduled - self.start)
+        self.record(status, content)
+
+    def record(self, status: int, content: bytes) -> None:
+        """Count an answer: accepted, and evaluated or not, or rejected with its reason."""
         if status != 202:
             self.result.rejected += 1
             self.result.problem(f"POST answered {status}: {content[:300]!r}")
