@@ -324,7 +324,7 @@ class IpmiProbe:
             raise
         except PartialReadError as exc:  # the sensors were read, an auxiliary query was not
             snapshot.readings = unique_names(exc.readings)
-            snapshot.errors[exc.source] = str(exc)
+            snapshot.errors.update(exc.problems)
         except BmcError as exc:
             snapshot.errors["sensors"] = str(exc)
         if self._read_sel:

@@ -41,12 +41,12 @@ class BmcUnreachableError(BmcError):
 
 
 class PartialReadError(BmcError):
-    """The sensors were read but an auxiliary query failed; carries what was read."""
+    """Sensors were read but part of the reading failed; carries them and what failed."""
 
-    def __init__(self, readings: list[SensorReading], source: str, message: str) -> None:
-        super().__init__(message)
+    def __init__(self, readings: list[SensorReading], problems: dict[str, str]) -> None:
+        super().__init__("; ".join(f"{source}: {text}" for source, text in problems.items()))
         self.readings = readings
-        self.source = source
+        self.problems = problems
 
 
 @dataclass(frozen=True)
@@ -204,37 +204,53 @@ class IpmitoolClient:
         return None  # every ipmitool call opens the device itself
 
     def _run(self, *args: str) -> CommandResult:
+        result = self._run_allowing_failure(*args)
+        if result.returncode != 0:
+            raise BmcUnreachableError(_failure(result))
+        return result
+
+    def _run_allowing_failure(self, *args: str) -> CommandResult:
         argv = [self._path, *args]
         try:
-            result = self._runner.run(argv, self._timeout)
+            return self._runner.run(argv, self._timeout)
         except CommandError as exc:
             raise BmcUnreachableError(str(exc)) from exc
-        if result.returncode != 0:
-            lines = (result.stderr or result.stdout).strip().splitlines()
-            raise BmcUnreachableError(
-                f"{' '.join(argv)}: {lines[0] if lines else result.returncode}"
-            )
-        return result
 
     def read_sensors(self) -> list[SensorReading]:
         """`ipmitool sensor`, with power supplies' states decoded by `sdr type`.
 
-        The second query only adds detail: when it fails (some BMCs have no such SDR type, or
-        refuse it), the readings of the first are kept and the failure is reported on its own.
+        Only the sensor list decides whether the BMC answered: `ipmitool sensor` exits non-zero
+        when one sensor cannot be read yet prints the others, and the power-supply query only
+        adds detail (some BMCs have no such SDR type). Either failure keeps every reading
+        printed and is reported on its own.
         """
-        readings = parse_ipmitool_sensor(self._run("sensor").stdout)
+        listed = self._run_allowing_failure("sensor")
+        readings = parse_ipmitool_sensor(listed.stdout)
+        if listed.returncode != 0 and not readings:
+            raise BmcUnreachableError(_failure(listed))
+        problems = {}
+        if listed.returncode != 0:
+            problems["sensor list"] = f"{_failure(listed)}; the sensors it printed were kept"
         try:
             psus = self._run("sdr", "type", "Power Supply", "-c").stdout
         except BmcError as exc:
-            message = f"power supply states not decoded ({exc}); other sensors were read"
-            raise PartialReadError(readings, "power supplies", message) from exc
-        return merge_readings(readings, parse_ipmitool_sdr_csv(psus, "power_supply"))
+            problems["power supplies"] = f"states not decoded ({exc}); other sensors were read"
+        else:
+            readings = merge_readings(readings, parse_ipmitool_sdr_csv(psus, "power_supply"))
+        if problems:
+            raise PartialReadError(readings, problems)
+        return readings
 
     def read_sel(self) -> list[SelEntry]:
         raise BmcError("the ipmitool fallback does not read the SEL (set read_sel: false)")
 
     def close(self) -> None:
         return None
+
+
+def _failure(result: CommandResult) -> str:
+    lines = (result.stderr or result.stdout).strip().splitlines()
+    return f"{' '.join(result.argv)}: {lines[0] if lines else f'exit status {result.returncode}'}"
 
 
 class FallbackClient:

@@ -411,6 +411,21 @@ def test_failing_power_supply_query_keeps_every_other_reading(
     assert "other sensors were read" in data.source_errors["power supplies"]
 
 
+def test_sensor_list_exiting_non_zero_keeps_the_sensors_it_printed(shared_fixtures: Path) -> None:
+    capture = shared_fixtures / "ipmitool" / "ipmitool-sensor-supermicro-single-cpu-ok.txt"
+    psus = shared_fixtures / "ipmitool" / "ipmitool-sdr-type-power-supply-csv-redundant.txt"
+    listed = CannedOutput(capture.read_text(), 1, "Unable to read sensor VBAT: Timeout\n")
+    client = IpmitoolClient(FixtureRunner({SENSOR_ARGV: listed, PSU_ARGV: psus}), "ipmitool", 5)
+    data = IpmiProbe("ipmi:local", None, client, timeout=5, read_sel=False).collect()
+    seen = flat(data)
+
+    assert seen["ipmi_bmc_up"] == 1.0
+    assert "ipmi_temperature_celsius{CPU Temp}" in seen
+    assert "ipmi_psu_failed{Status (85h)}" in seen, "the power-supply query still ran"
+    assert list(data.source_errors) == ["sensor list"]
+    assert "Unable to read sensor VBAT" in data.source_errors["sensor list"]
+
+
 def test_inband_ipmitool_without_device_is_bmc_down() -> None:
     runner = FixtureRunner(
         {
