@@ -23,6 +23,7 @@ log = logging.getLogger(__name__)
 
 CLAIM_BATCH = 5
 POLL_SECONDS = 1.0
+SETTLE_RETRY_SECONDS = 0.1
 
 
 @dataclass(frozen=True)
@@ -165,7 +166,9 @@ class DeliveryWorkers:
             error = f"{type(exc).__name__} in channel"
         now = self._clock()
         retry_at = self._retry.retry_at(row, now) if error else None
-        status = self._store.settle(row, self._owner, now, error, retry_at)
+        status = self._settle(row, now, error, retry_at)
+        if status is None:
+            return
         what = (row.event, row.payload.get("number", ""), name, row.attempts)
         if status == "sent":
             log.info("%s of %s delivered to %s (attempt %d)", *what)
@@ -173,3 +176,26 @@ class DeliveryWorkers:
             log.warning("%s of %s to %s failed (attempt %d): %s; retrying", *what, error)
         else:
             log.error("%s of %s to %s failed (attempt %d): %s; giving up", *what, error)
+
+    def _settle(
+        self, row: OutboxRow, now: float, error: str | None, retry_at: float | None
+    ) -> str | None:
+        """Record the attempt, retrying while the database is away: a message that went out
+        but is not recorded as sent would go out again when its lease expires. None if the
+        worker stops first (the lease is released at the next start: sent once more at most).
+        """
+        delay = SETTLE_RETRY_SECONDS
+        while True:
+            try:
+                return self._store.settle(row, self._owner, now, error, retry_at)
+            except Exception as exc:
+                first_line = str(exc).partition("\n")[0][:200]
+                reason = f"{type(exc).__name__}: {first_line}"
+                if self._stopping:
+                    log.error("could not record message %d before stopping: %s", row.id, reason)
+                    return None
+                log.warning("could not record message %d (%s); retrying", row.id, reason)
+            with self._wakeup:
+                if not self._stopping:
+                    self._wakeup.wait(delay)
+            delay = min(2 * delay, POLL_SECONDS)

@@ -29,14 +29,15 @@ class HttpSink:
     """ThreadingHTTPServer on 127.0.0.1:<free port> in a thread; answers 200 unless told.
 
     `delay` seconds pass between a request's arrival (when it is recorded) and the answer.
+    `port` binds a given port (e.g. one a collector was told about while the sink was down).
     """
 
-    def __init__(self, delay: float = 0.0) -> None:
+    def __init__(self, delay: float = 0.0, port: int = 0) -> None:
         self.delay = delay
         self._requests: list[SinkRequest] = []
         self._failures: list[int] = []
         self._arrived = threading.Condition()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
+        self._server = ThreadingHTTPServer(("127.0.0.1", port), self._handler_class())
         self._server.daemon_threads = True
         self.port = int(self._server.server_address[1])
         self._thread = threading.Thread(

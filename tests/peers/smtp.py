@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import email
 import email.policy
 import socket
@@ -49,6 +50,8 @@ class _Handler:
         self._server = server
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+        if self._server.delay > 0:
+            await asyncio.sleep(self._server.delay)  # a slow server: kept when it answers 250
         message = email.message_from_bytes(envelope.content, policy=email.policy.default)
         login = session.auth_data.login.decode() if session.auth_data else None
         tls = server.transport.get_extra_info("ssl_object") is not None
@@ -76,9 +79,10 @@ class SmtpServer:
 
     `tls` (see `self_signed_tls`) makes it require STARTTLS, or speak TLS from the first byte
     with `implicit_tls`. After `idle_timeout` seconds of client silence it says "421" and hangs
-    up, as real servers do. `connections` counts client connections (the Controller's own
-    readiness probe excluded); `restart()` stops the server, dropping every client, and starts
-    it again on the same port.
+    up, as real servers do. `delay` seconds pass between the end of a message's DATA and the
+    "250" (the message is kept then): a slow server. `connections` counts client connections
+    (the Controller's own readiness probe excluded); `restart()` stops the server, dropping
+    every client, and starts it again on the same port.
     """
 
     def __init__(
@@ -88,9 +92,11 @@ class SmtpServer:
         tls: ssl.SSLContext | None = None,
         implicit_tls: bool = False,
         idle_timeout: float = 300.0,
+        delay: float = 0.0,
     ) -> None:
         self.host = "127.0.0.1"
         self.port = free_port()
+        self.delay = delay
         self._credentials = credentials
         self._tls = tls
         self._implicit_tls = implicit_tls

@@ -1,0 +1,1 @@
+"""Fault tests: real collector processes, real peers, real databases, things going wrong."""
