@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, time
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, StringConstraints
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict
 
 from rules.model import Duration
 
@@ -19,10 +20,20 @@ class ResponseModel(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
-Identifier = Annotated[
-    str,
-    StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.@-]*$", max_length=100),
-]
+_IDENTIFIER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,99}$")
+
+
+def check_identifier(value: str) -> str:
+    """`value` if it can be an id (alice, wang.wei, db-oncall), else a ValueError saying why."""
+    if not _IDENTIFIER.match(value):
+        raise ValueError(
+            f"an id is up to 100 letters, digits and . _ - @, starting with a letter or digit "
+            f"(e.g. alice, wang.wei, db-oncall), got {value!r}"
+        )
+    return value
+
+
+Identifier = Annotated[str, AfterValidator(check_identifier)]
 
 
 def check_timezone(name: str) -> str:
@@ -39,13 +50,18 @@ def check_timezone(name: str) -> str:
 TimeZoneName = Annotated[str, AfterValidator(check_timezone)]
 
 
+_TIME_OF_DAY = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
+
+
 def _time_of_day(value: object) -> object:
     # YAML 1.1 reads an unquoted 9:30 as the base-60 integer 570 (minutes).
-    if isinstance(value, int) and not isinstance(value, bool):
-        if not 0 <= value < MINUTES_PER_DAY:
-            raise ValueError(f'expected a time of day like "09:00", got {value!r}')
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < MINUTES_PER_DAY:
         return time(value // 60, value % 60)
-    return value
+    if isinstance(value, str) and (found := _TIME_OF_DAY.match(value.strip())):
+        return time(int(found[1]), int(found[2]))
+    if isinstance(value, time):
+        return value
+    raise ValueError(f'expected a time of day like "09:00" (quoted), got {value!r}')
 
 
 TimeOfDay = Annotated[time, BeforeValidator(_time_of_day)]

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import lru_cache
 
 from pydantic import Field, field_validator, model_validator
 
 from collector.response.base import Duration, Identifier, ResponseModel
-from rules.matcher import compile_matcher
+from rules.matcher import LabelMatcher, compile_matcher
 
 TARGET_KINDS = ("schedule", "person", "team")
 
@@ -81,7 +82,13 @@ class Route(ResponseModel):
 
     def matches(self, labels: Mapping[str, str]) -> bool:
         """True when every matcher accepts the incident's labels (missing ones read as "")."""
-        return compile_matcher(self.match).matches(labels, labels.get("host", ""))
+        matcher = _compiled(tuple(self.match.items()))
+        return matcher.matches(labels, labels.get("host", ""))
+
+
+@lru_cache(maxsize=1024)
+def _compiled(match: tuple[tuple[str, str], ...]) -> LabelMatcher:
+    return compile_matcher(dict(match))
 
 
 class Routing(ResponseModel):

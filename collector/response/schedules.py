@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime, time
-from typing import Literal
+from typing import Annotated
 from zoneinfo import ZoneInfo
 
-from pydantic import Field, model_validator
+from pydantic import BeforeValidator, Field, model_validator
 
+from agent.configfile import parse_duration
 from collector.response.base import (
-    Duration,
     Identifier,
     LocalDateTime,
     ResponseModel,
@@ -18,7 +18,22 @@ from collector.response.base import (
 )
 
 SECONDS_PER_DAY = 86400
-NAMED_LENGTHS = {"daily": 1, "weekly": 7}
+NAMED_LENGTHS = {"daily": SECONDS_PER_DAY, "weekly": 7 * SECONDS_PER_DAY}
+
+
+def _shift_length(value: object) -> float:
+    if isinstance(value, str) and value.strip() in NAMED_LENGTHS:
+        return float(NAMED_LENGTHS[value.strip()])
+    try:
+        return parse_duration(value)  # type: ignore[arg-type]  # it rejects other types itself
+    except (ValueError, TypeError):
+        raise ValueError(
+            f"length is daily, weekly or a duration like 12h or 2d, got {value!r}"
+        ) from None
+
+
+ShiftLength = Annotated[float, BeforeValidator(_shift_length)]
+"""Seconds; daily and weekly are 1 and 7 days."""
 
 
 class Layer(ResponseModel):
@@ -32,8 +47,9 @@ class Layer(ResponseModel):
         description="When the rotation begins (ISO; without an offset, in the schedule's time "
         "zone); the first participant is on call from here to the first hand-off."
     )
-    length: Literal["daily", "weekly"] | Duration = Field(
+    length: ShiftLength = Field(
         "weekly",
+        validate_default=True,
         description="daily, weekly, or a duration: whole days (2d) hand off at the same local "
         "time across DST changes; shorter ones (12h) run on elapsed time.",
     )
@@ -47,16 +63,13 @@ class Layer(ResponseModel):
     @property
     def days(self) -> int | None:
         """The shift length in local calendar days, or None for an elapsed-time rotation."""
-        if isinstance(self.length, str):
-            return NAMED_LENGTHS[self.length]
         whole, rest = divmod(self.length, SECONDS_PER_DAY)
         return int(whole) if rest == 0 else None
 
     @property
     def seconds(self) -> float:
         """The shift length in seconds (a day counted as 24 hours)."""
-        days = self.days
-        return float(days * SECONDS_PER_DAY) if days is not None else float(self.length)
+        return self.length
 
     def handoff_time(self, zone: ZoneInfo) -> time:
         """The local hand-off time: `handoff`, or start's time of day in `zone`."""

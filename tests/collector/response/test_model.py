@@ -6,9 +6,10 @@ from datetime import date, time
 from pathlib import Path
 
 import pytest
+from pydantic import BaseModel
 
 from collector.response.model import ResponseConfig, load_response
-from collector.response.policies import choose_policy
+from collector.response.policies import Route, choose_policy
 from collector.response.service_levels import SlaConfig, SlaTime
 from rules.loader import RuleLoadError
 from rules.priority import Priority
@@ -202,6 +203,21 @@ MISTAKES = [
         10,
         "unknown time zone 'Europe/Berln'",
     ),
+    (
+        SCHEDULE.replace("start:", "length: fortnightly\n        start:"),
+        12,
+        "length is daily, weekly or a duration like 12h or 2d, got 'fortnightly'",
+    ),
+    (
+        SCHEDULE.replace("start:", "handoff: '25:00'\n        start:"),
+        12,
+        'expected a time of day like "09:00" (quoted)',
+    ),
+    (
+        SCHEDULE.replace("id: primary", "id: Night Shift"),
+        9,
+        "an id is up to 100 letters, digits and . _ - @",
+    ),
     (SCHEDULE.replace("2026-01-05T09:00", "next monday"), 12, "valid datetime"),
     (
         "sla:\n  targets:\n    P3: {resolve: 1.5 business days}\n",
@@ -295,6 +311,9 @@ PERSON_MISTAKES = [
         "handoff-elapsed",
         "override-order",
         "schedule-timezone",
+        "length",
+        "handoff-time",
+        "id-spelling",
         "bad-datetime",
         "business-days",
         "sla-duration",
@@ -347,3 +366,51 @@ def test_a_file_that_is_not_a_mapping_says_what_it_should_be(tmp_path: Path) -> 
     path.write_text("- alice\n")
     with pytest.raises(RuleLoadError, match=r"response.yaml:1: the response file is a mapping"):
         load_response(path)
+
+
+def test_an_unquoted_handoff_time_still_means_what_it_says(tmp_path: Path) -> None:
+    path = tmp_path / "response.yaml"
+    path.write_text(PEOPLE + SCHEDULE.replace("start:", "handoff: 9:30\n        start:"))
+    assert load_response(path).schedules[0].layers[0].handoff == time(9, 30), "YAML read 570"
+
+
+def _models(model: type[BaseModel], seen: set[type[BaseModel]]) -> set[type[BaseModel]]:
+    seen.add(model)
+    for field in model.model_fields.values():
+        inner = _nested_model(field.annotation)
+        if inner is not None and inner not in seen:
+            _models(inner, seen)
+    return seen
+
+
+def _nested_model(annotation: object) -> type[BaseModel] | None:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in getattr(annotation, "__args__", ()):
+        found = _nested_model(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def test_every_field_is_described_and_every_model_frozen() -> None:
+    models = _models(ResponseConfig, set())
+    assert len(models) >= 14
+    for model in models:
+        assert model.model_config.get("frozen") and model.model_config.get("extra") == "forbid"
+        for name, field in model.model_fields.items():
+            assert field.description, f"{model.__name__}.{name} has no description"
+
+
+def test_routing_falls_back_to_the_sole_policy_or_to_nothing() -> None:
+    tier = {"targets": [{"person": "a"}]}
+    one = ResponseConfig.model_validate(
+        {"people": [{"id": "a", "name": "A"}], "policies": [{"id": "only", "tiers": [tier]}]}
+    )
+    found = choose_policy(one.policies, one.routing, {"team": "x"})
+    assert found is not None and found.id == "only"
+    routed = one.routing.model_copy(
+        update={"routes": [Route(match={"service": "!~pay.*"}, policy="only")]}
+    )
+    assert choose_policy(one.policies, routed, {"service": "web"}) == one.policies[0]
+    assert choose_policy([], routed, {"service": "payments"}) is None
