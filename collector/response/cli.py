@@ -80,20 +80,22 @@ def oncall_command(argv: Sequence[str], clock: Clock = _utc_now) -> int:
 
 
 def describe(config: ResponseConfig, schedule: Schedule, at: datetime) -> str:
-    """The on-call answer for one schedule as a few aligned lines."""
+    """The on-call answer for one schedule: a heading, who now, who next."""
     running = current_shift(schedule, at)
     following = next_shift(schedule, at)
     lines = [f"{schedule.id} ({schedule.title}, {schedule.timezone}) at {_local(at, schedule)}"]
     if running is None:
         lines.append("  now:  nobody is on call")
     else:
+        # Without a next shift the running one may have no end worth printing.
+        ends = running.end if following or running.end < at + DEFAULT_WINDOW else None
+        until = f", until {_local(ends, schedule)}" if ends else ""
         lines.append(
-            f"  now:  {_who(config, running)}  since {_local(running.start, schedule)}, "
-            f"until {_local(running.end, schedule)}"
+            f"  now:  {_who(config, running)}  since {_local(running.start, schedule)}{until}"
         )
     if following is None:
         still = f"{running.person} stays on call" if running else "nobody is on call"
-        lines.append(f"  next: none within {DEFAULT_WINDOW.days} days ({still})")
+        lines.append(f"  next: nobody else within {DEFAULT_WINDOW.days} days ({still})")
     else:
         lines.append(
             f"  next: {_who(config, following)}  from {_local(following.start, schedule)}, "
@@ -122,7 +124,8 @@ def _schedules_named(
     schedule = config.schedule(name)
     if schedule is not None:
         return [schedule]
-    if config.team(name) is not None:
+    team = config.team(name)
+    if team is not None:
         found = team_schedules(config, name)
         if not found:
             print(
@@ -130,6 +133,7 @@ def _schedules_named(
                 file=sys.stderr,
             )
             return None
+        print(f"team {team.id} ({team.name}): {', '.join(s.id for s in found)}")
         return found
     schedules = ", ".join(s.id for s in config.schedules) or "none"
     teams = ", ".join(t.id for t in config.teams) or "none"

@@ -21,6 +21,7 @@ from collector.response.policies import Target, Tier
 from collector.response.schedules import Layer, Override, Schedule
 
 DEFAULT_WINDOW = timedelta(days=28)
+LONGEST_LOOKUP = timedelta(days=448)
 
 
 @dataclass(frozen=True)
@@ -152,10 +153,23 @@ def shifts(schedule: Schedule, start: datetime, end: datetime) -> list[Shift]:
 def current_shift(
     schedule: Schedule, at: datetime, window: timedelta = DEFAULT_WINDOW
 ) -> Shift | None:
-    """The shift running at `at`, its bounds looked for up to `window` either side."""
+    """The shift running at `at` with its real bounds when within LONGEST_LOOKUP either side.
+
+    The search starts `window` either side and widens while the shift reaches its edge (a
+    one-person rotation), so "since" and "until" are true rather than the window's.
+    """
     moment = _utc(at)
-    around = shifts(schedule, moment - window, moment + window)
-    return next((s for s in around if s.start <= moment < s.end), None)
+    timeline = Timeline(schedule)
+    while True:
+        around = timeline.shifts(moment - window, moment + window)
+        found = next((s for s in around if s.start <= moment < s.end), None)
+        if found is None or window >= LONGEST_LOOKUP or not _at_edge(found, moment, window):
+            return found
+        window *= 4
+
+
+def _at_edge(shift: Shift, moment: datetime, window: timedelta) -> bool:
+    return shift.start == moment - window or shift.end == moment + window
 
 
 def next_shift(

@@ -37,6 +37,7 @@ def test_oncall_shows_every_schedule_now_and_next(capsys: pytest.CaptureFixture[
 def test_oncall_for_a_team_at_a_given_time(capsys: pytest.CaptureFixture[str]) -> None:
     assert _run(["platform", "--at", "2026-04-06T10:00+02:00"]) == 0
     out = capsys.readouterr().out
+    assert out.startswith("team platform (Platform operations): platform-primary\n")
     assert "now:  Alice Becker (alice)" in out, "the Easter Monday override"
     assert "next: Bob Novak (bob)  from Tue 2026-04-07 09:00 CEST" in out
     assert "database" not in out
@@ -120,3 +121,20 @@ def test_commands_are_registered_for_watchkeeper(capsys: pytest.CaptureFixture[s
     assert found["config"] == "collector.response.cli:config_command"
     assert main(["config", "check", "response", str(EXAMPLE)]) == 0
     assert "OK:" in capsys.readouterr().out
+
+
+def test_oncall_one_person_rotation_has_no_next(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "response.yaml"
+    path.write_text(
+        "people:\n  - {id: solo, name: Solo}\nschedules:\n  - id: s\n"
+        "    timezone: Asia/Shanghai\n    layers:\n      - participants: [solo]\n"
+        "        start: 2026-01-05T09:00\n        length: daily\n"
+    )
+    assert oncall_command(["--config", str(path), "--at", "2026-06-01T12:00+08:00"]) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        "s (s, Asia/Shanghai) at Mon 2026-06-01 12:00 CST",
+        "  now:  Solo (solo)  since Mon 2026-01-05 09:00 CST",
+        "  next: nobody else within 28 days (solo stays on call)",
+    ]

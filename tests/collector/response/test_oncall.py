@@ -269,6 +269,8 @@ def test_one_participant_has_no_next_handoff(make_schedule: ScheduleFactory) -> 
     )
     assert on_call(schedule, at("2027-06-01T03:00")) == "solo"
     assert next_shift(schedule, at("2026-04-01T12:00")) is None
+    running = current_shift(schedule, at("2026-06-01T12:00"))
+    assert running is not None and running.start == at("2026-03-23T09:00"), "its real start"
 
 
 def test_before_the_first_layer_starts_nobody_is_on_call(make_schedule: ScheduleFactory) -> None:
