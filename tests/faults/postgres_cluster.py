@@ -53,13 +53,20 @@ class PostgresCluster:
             user = _unprivileged_user()
             entry = pwd.getpwnam(user)
             os.chown(self.root, entry.pw_uid, entry.pw_gid)
-            self._as_user = ["setpriv", f"--reuid={entry.pw_uid}", f"--regid={entry.pw_gid}"]
-            self._as_user += ["--clear-groups", "--"]
+            if shutil.which("setpriv"):
+                self._as_user = ["setpriv", f"--reuid={entry.pw_uid}"]
+                self._as_user += [f"--regid={entry.pw_gid}", "--clear-groups", "--"]
+            else:
+                self._as_user = ["runuser", "-u", user, "--"]
         self.pid: int | None = None
-        self._run(
-            "initdb", "-D", str(self.data), "-A", "trust", "-U", "postgres", "--no-sync", "-E",
-            "UTF8",
-        )  # fmt: skip
+        try:
+            self._run(
+                "initdb", "-D", str(self.data), "-A", "trust", "-U", "postgres", "--no-sync",
+                "-E", "UTF8",
+            )  # fmt: skip
+        except BaseException:
+            shutil.rmtree(self.root, ignore_errors=True)
+            raise
 
     @property
     def url(self) -> str:
@@ -79,10 +86,14 @@ class PostgresCluster:
             f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off "
             "-c full_page_writes=off"
         )
-        self._run(
-            "pg_ctl", "start", "-w", "-t", "60", "-D", str(self.data), "-l", str(self.log),
-            "-o", options,
-        )  # fmt: skip
+        try:
+            self._run(
+                "pg_ctl", "start", "-w", "-t", "60", "-D", str(self.data), "-l", str(self.log),
+                "-o", options,
+            )  # fmt: skip
+        except AssertionError as exc:
+            log = self.log.read_text(errors="replace")[-2000:] if self.log.exists() else ""
+            raise AssertionError(f"{exc}\nserver log:\n{log}") from None
         pid_file = (self.data / "postmaster.pid").read_text().splitlines()
         self.pid = int(pid_file[0])
 

@@ -119,3 +119,27 @@ def test_sigterm_restart_with_ten_emails_queued_sends_each_once(
     assert len(message_ids) == 10
     for number in numbers:
         assert [d["status"] for d in _deliveries(collector, number)] == ["sent"]
+
+
+def test_kill_9_while_a_webhook_answers_repeats_the_post_with_the_same_key(
+    tmp_path: Path, collectors: CollectorFactory
+) -> None:
+    """The sink has the POST but the collector dies before the answer: the one duplicate the
+    outbox allows (at least once) carries the same Idempotency-Key, and there is no third."""
+    with HttpSink(delay=2.0) as sink:
+        collector = collectors(
+            "node-a", f"sqlite:///{tmp_path / 'wk.db'}", [sink.url("/hook", "json")]
+        ).start()
+        assert collector.post("web1", 0.9).status_code == 202
+        [number] = [i["number"] for i in collector.incidents("active")]
+        sink.wait_for(1, timeout=10)
+        collector.kill()  # the sink answers 2 s after it recorded the POST: nobody hears it
+
+        collector.start()
+        first, second = sink.wait_for(2, timeout=15)
+        wait_until(lambda: _deliveries(collector, number)[0]["status"] == "sent", 10, "sent")
+        time.sleep(GRACE_SECONDS)
+    assert len(sink.requests) == 2
+    assert first.headers["idempotency-key"] == second.headers["idempotency-key"] != ""
+    assert first.json() == second.json()
+    assert first.headers["x-watchkeeper-ticket"] == number
