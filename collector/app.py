@@ -11,11 +11,17 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from sqlalchemy import Engine
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 
+from collector.api.access import AccessMiddleware
+from collector.api.admin import admin_routes
 from collector.api.errors import error_handlers
 from collector.api.routes import ApiContext, api_routes
 from collector.auth import TokenBook
+from collector.auth.service import AccessService
+from collector.auth.throttle import LoginLimits, LoginThrottle
 from collector.config import CollectorConfig
 from collector.evaluation.evaluator import Evaluator
 from collector.evaluation.signals import rule_event
@@ -29,11 +35,13 @@ from collector.ingest.receive import Ingest
 from collector.metrics import CollectorMetrics
 from collector.notify.channels import Channel, channel_from_url
 from collector.notify.worker import DeliveryWorkers, RetryPolicy
+from collector.store.access import AccessStore
 from collector.store.database import migrate, open_database, reader
 from collector.store.incidents import IncidentReader
 from collector.store.outbox import OutboxStore
 from collector.store.repository import Repository
 from collector.web.console import console_routes
+from collector.web.login import login_routes
 from rules.engine import AlertSignal, RuleEngine
 from rules.loader import RuleSet, load_rules
 
@@ -60,6 +68,7 @@ class Collector:
     delivery: DeliveryWorkers
     ingest: Ingest
     metrics: CollectorMetrics
+    access: AccessService
     asgi: Starlette = field(init=False)
     started_at: float = 0.0
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
@@ -220,6 +229,7 @@ def build_collector(
         delivery,
         ingest,
         metrics,
+        _access_service(config, database, clock),
     )
     context = ApiContext(
         ingest=ingest,
@@ -229,18 +239,45 @@ def build_collector(
         outbox=outbox,
         repository=repository,
         metrics=metrics,
-        actors=TokenBook(config.api_tokens),
         max_body_bytes=config.limits.max_body_bytes,
         silent_after=_silent_after(evaluator.engine.rules),
         clock=clock,
+        access=collector.access,
         console_url=config.console_url,
     )
+    routes = [
+        *api_routes(context),
+        *admin_routes(context),
+        *login_routes(context),
+        *console_routes(context),
+    ]
+    guard = Middleware(
+        AccessMiddleware,
+        access=collector.access,
+        routes=routes,
+        metrics_public=config.access.metrics_public,
+    )
     collector.asgi = Starlette(
-        routes=[*api_routes(context), *console_routes(context)],
+        routes=routes,
+        middleware=[guard],
         lifespan=collector.lifespan,
         exception_handlers=error_handlers(),
     )
     return collector
+
+
+def _access_service(
+    config: CollectorConfig, database: Engine, clock: Callable[[], float]
+) -> AccessService:
+    settings = config.access
+    limits = LoginLimits(settings.login_failures_per_user, settings.login_failures_per_address)
+    return AccessService(
+        AccessStore(database),
+        config.api_tokens,
+        clock,
+        LoginThrottle(limits, clock),
+        settings.session_lifetime,
+    )
 
 
 def _incident_settings(config: CollectorConfig) -> IncidentSettings:

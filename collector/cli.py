@@ -81,10 +81,14 @@ def serve(config: CollectorConfig, log_level: str = "info") -> int:
     """Build the collector and serve it with uvicorn; config errors exit 1 with the message."""
     import uvicorn
 
+    from collector.access_cli import first_admin
     from collector.app import build_collector
+    from collector.store.database import migrate
 
     try:
         collector = build_collector(config)
+        migrate(collector.repository.engine)
+        first_admin(collector.access, config, os.environ, sys.stderr)
     except (ConfigError, RuleLoadError, ValueError) as exc:
         print(exc, file=sys.stderr)
         return 1

@@ -12,6 +12,8 @@ from rules.loader import RuleLoadError, validation_errors
 from rules.model import Duration
 from rules.priority import Priority
 
+RoleName = Literal["viewer", "responder", "admin", "customer"]
+
 
 class ConfigModel(BaseModel):
     """Frozen, unknown keys rejected."""
@@ -50,6 +52,12 @@ class ApiToken(ConfigModel):
     token: SecretStr | None = Field(None, description="The token itself (prefer token_file).")
     token_file: Path | None = Field(None, description="File holding the token on its first line.")
     token_sha256: str | None = Field(None, description="Hex SHA-256 of the token.")
+    role: RoleName = Field(
+        "responder",
+        description="viewer (read), responder (act on incidents), admin (users, tokens), "
+        "or customer (its own customer's hosts and tickets only).",
+    )
+    customer: str | None = Field(None, description="The customer of a role: customer token.")
 
     @model_validator(mode="after")
     def _one_source(self) -> ApiToken:
@@ -59,7 +67,31 @@ class ApiToken(ConfigModel):
                 "give exactly one of token, token_file or token_sha256 "
                 f"(found: {', '.join(given) or 'none'})"
             )
+        if (self.role == "customer") != bool(self.customer):
+            raise ValueError("give customer: NAME exactly when role is customer")
         return self
+
+
+class AccessConfig(ConfigModel):
+    """Sign-in, sessions and who may read /metrics."""
+
+    metrics_public: bool = Field(
+        False,
+        description="Serve /metrics without credentials (otherwise a bearer token or basic "
+        "auth of a user, as Prometheus scrapers send).",
+    )
+    admin_password_file: Path | None = Field(
+        None,
+        description="Password of the first admin, created on first start when no user exists "
+        "(else from WATCHKEEPER_ADMIN_PASSWORD, else generated and printed once).",
+    )
+    session_lifetime: Duration = Field(12 * 3600.0, description="A console sign-in lasts this.")
+    login_failures_per_user: int = Field(
+        5, gt=0, description="Failed sign-ins for one user name per 15 minutes before a wait."
+    )
+    login_failures_per_address: int = Field(
+        20, gt=0, description="Failed sign-ins from one address per 15 minutes before a wait."
+    )
 
 
 class IncidentConfig(ConfigModel):
@@ -142,6 +174,7 @@ class CollectorConfig(ConfigModel):
         "hostname:port); it owns the outbox leases it takes.",
     )
     incidents: IncidentConfig = Field(default_factory=IncidentConfig)
+    access: AccessConfig = Field(default_factory=AccessConfig)
     delivery: DeliveryConfig = Field(default_factory=DeliveryConfig)
     checkpoint_interval: Duration = Field(
         60.0, description="How often rule histories are saved so trends survive a restart."
@@ -186,7 +219,14 @@ def _resolve_paths(config: CollectorConfig, base: Path) -> CollectorConfig:
     rules = [p if p.is_absolute() else base / p for p in config.rules]
     agents = [_relative_token_file(a, base) for a in config.agents]
     api_tokens = [_relative_token_file(a, base) for a in config.api_tokens]
-    return config.model_copy(update={"rules": rules, "agents": agents, "api_tokens": api_tokens})
+    access = config.access
+    if access.admin_password_file and not access.admin_password_file.is_absolute():
+        access = access.model_copy(
+            update={"admin_password_file": base / access.admin_password_file}
+        )
+    return config.model_copy(
+        update={"rules": rules, "agents": agents, "api_tokens": api_tokens, "access": access}
+    )
 
 
 def _relative_token_file(token: TokenT, base: Path) -> TokenT:
@@ -196,6 +236,7 @@ def _relative_token_file(token: TokenT, base: Path) -> TokenT:
 
 
 __all__ = [
+    "AccessConfig",
     "AgentToken",
     "ApiToken",
     "ChannelConfig",

@@ -38,6 +38,10 @@ def _spawn(argv: list[str], log: Path) -> subprocess.Popen[bytes]:
     return subprocess.Popen(argv, stdout=log.open("wb"), stderr=subprocess.STDOUT)
 
 
+VIEWER_TOKEN = "e2e-viewer-token-0d1e"
+VIEWER = {"Authorization": f"Bearer {VIEWER_TOKEN}"}
+
+
 def _stop(process: subprocess.Popen[bytes]) -> None:
     process.terminate()
     try:
@@ -69,6 +73,7 @@ def test_breach_on_an_agent_emails_once_and_resolution_emails_once(
         "rules: [rules]\n"
         f"notify: [{{url: '{smtp.url()}'}}]\n"
         f"agents: [{{name: e2e, token: {TOKEN}}}]\n"
+        f"api_tokens: [{{name: e2e-viewer, token: {VIEWER_TOKEN}, role: viewer}}]\n"
         "evaluation_interval: 0.2s\n"
     )
     collector = _spawn([WATCHKEEPER, "collector", "--config", str(config)], tmp_path / "c.log")
@@ -103,7 +108,9 @@ def test_breach_on_an_agent_emails_once_and_resolution_emails_once(
         procfs.set_load(1.0, 1.0, 1.0)
         mails = smtp.wait_for(2, timeout=30)
         assert "RESOLVED" in mails[1].subject and "HostLoadCritical" in mails[1].subject
-        incidents = requests.get(f"{url}/api/v1/incidents?state=all", timeout=5).json()
+        incidents = requests.get(
+            f"{url}/api/v1/incidents?state=all", headers=VIEWER, timeout=5
+        ).json()
         assert [(i["rule"], i["state"]) for i in incidents] == [("HostLoadCritical", "resolved")]
         assert len(smtp.messages) == 2, "one email to open, one to resolve, nothing else"
     finally:
@@ -117,4 +124,6 @@ def test_breach_on_an_agent_emails_once_and_resolution_emails_once(
 
 
 def _hosts(url: str) -> list[str]:
-    return [h["name"] for h in requests.get(f"{url}/api/v1/hosts", timeout=2).json()]
+    return [
+        h["name"] for h in requests.get(f"{url}/api/v1/hosts", headers=VIEWER, timeout=2).json()
+    ]

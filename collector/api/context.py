@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from collector.auth import TokenBook
+from collector.auth.service import AccessService
 from collector.incidents.service import IncidentService
 from collector.ingest.hosts import HostRegistry
 from collector.ingest.receive import Ingest
@@ -26,13 +26,8 @@ class ApiContext:
     outbox: OutboxStore
     repository: Repository
     metrics: CollectorMetrics
-    actors: TokenBook
     max_body_bytes: int
     silent_after: float
     clock: Callable[[], float]
+    access: AccessService
     console_url: str | None = None
-
-    def actor(self, authorization: str | None) -> str | None:
-        """The name of the API token in an Authorization header (the actor on the timeline)."""
-        identity = self.actors.identify(authorization)
-        return identity.name if identity else None

@@ -9,7 +9,7 @@ from typing import Any
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from collector.incidents.service import IncidentNotFoundError
 from collector.incidents.transitions import TransitionRefusedError
@@ -33,6 +33,7 @@ _CODES = {
     413: "too_large",
     415: "unsupported_media_type",
     422: "invalid",
+    429: "too_many_requests",
     500: "internal_error",
 }
 
@@ -52,6 +53,33 @@ def bad_request(message: str) -> JSONResponse:
 def unauthorized(message: str) -> JSONResponse:
     """401 asking for a bearer token."""
     return error_response(401, "unauthorized", message)
+
+
+def forbidden(message: str) -> JSONResponse:
+    """403: known credentials, but not allowed to do this."""
+    return error_response(403, "forbidden", message)
+
+
+def conflict(message: str) -> JSONResponse:
+    """409 with `message`."""
+    return error_response(409, "conflict", message)
+
+
+def created(body: Any) -> JSONResponse:
+    """201 with `body`."""
+    return JSONResponse(body, 201)
+
+
+def too_many_requests(message: str, retry_after: float) -> JSONResponse:
+    """429 with Retry-After in whole seconds (at least 1)."""
+    response = error_response(429, "too_many_requests", message)
+    response.headers["Retry-After"] = str(max(1, int(retry_after + 0.999)))
+    return response
+
+
+def see_other(location: str, headers: dict[str, str] | None = None) -> RedirectResponse:
+    """303 to `location` (after a form, or to the sign-in page)."""
+    return RedirectResponse(location, 303, headers)
 
 
 def not_found(message: str) -> JSONResponse:

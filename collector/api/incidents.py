@@ -5,14 +5,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from collector.api.access import principal_of
 from collector.api.context import ApiContext
-from collector.api.errors import bad_request, incident_missing, not_found, refused, unauthorized
+from collector.api.errors import bad_request, incident_missing, not_found, refused
 from collector.api.requests import (
     AssignBody,
     NoteBody,
@@ -20,6 +21,7 @@ from collector.api.requests import (
     RegradeBody,
     ReopenBody,
     TextBody,
+    parse_body,
 )
 from collector.api.views import delivery_view, incident_view, timeline_view
 from collector.incidents.events import (
@@ -82,10 +84,8 @@ def incident_routes(ctx: ApiContext) -> list[Route]:
         return JSONResponse(view)
 
     async def open_incident(request: Request) -> Response:
-        actor = ctx.actor(request.headers.get("authorization"))
-        if actor is None:
-            return unauthorized("acting on incidents needs an API token (api_tokens in config)")
-        body = await _parse(request, OpenBody)
+        actor = principal_of(request).name
+        body = await parse_body(request, OpenBody)
         if isinstance(body, Response):
             return body
         event = PersonOpened(
@@ -101,14 +101,12 @@ def incident_routes(ctx: ApiContext) -> list[Route]:
         return JSONResponse(incident_view(opened), 201)
 
     async def act(request: Request) -> Response:
-        actor = ctx.actor(request.headers.get("authorization"))
-        if actor is None:
-            return unauthorized("acting on incidents needs an API token (api_tokens in config)")
+        actor = principal_of(request).name
         verb = request.path_params["action"]
         if verb not in ACTIONS:
             return not_found(f"no action {verb!r}; actions: {', '.join(ACTIONS)}")
         model, make = ACTIONS[verb]
-        body = await _parse(request, model)
+        body = await parse_body(request, model)
         if isinstance(body, Response):
             return body
         try:
@@ -137,14 +135,3 @@ def _detail(ctx: ApiContext, reference: str) -> dict[str, Any] | None:
     view["timeline"] = [timeline_view(e) for e in ctx.reader.timeline(incident.id)]
     view["deliveries"] = [delivery_view(d) for d in ctx.outbox.for_incident(incident.id)]
     return view
-
-
-async def _parse(request: Request, model: type[Any]) -> Any:
-    raw = await request.body()
-    try:
-        return model.model_validate_json(raw or b"{}")
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}" for e in exc.errors()
-        )
-        return bad_request(f"invalid request body: {problems}")

@@ -1,9 +1,15 @@
-"""Request bodies of the incident API, validated into typed models."""
+"""Request bodies of the API, validated into typed models."""
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from typing import Any
 
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from starlette.requests import Request
+
+from collector.api.errors import bad_request
+from collector.auth.roles import Role
+from rules.model import Duration
 from rules.priority import Priority
 
 
@@ -53,3 +59,42 @@ class ReopenBody(Body):
     """reopen."""
 
     reason: str = Field("", max_length=2_000)
+
+
+class TokenBody(Body):
+    """POST /api/v1/tokens."""
+
+    name: str = Field(min_length=1, max_length=255)
+    role: Role
+    customer: str | None = Field(None, max_length=255)
+    expires_in: Duration | None = Field(None, description="e.g. 90d; none: never expires")
+
+
+class UserBody(Body):
+    """POST /api/v1/users."""
+
+    name: str = Field(min_length=1, max_length=255, pattern=r"^[A-Za-z0-9][A-Za-z0-9._@-]*$")
+    password: str = Field(min_length=1, max_length=1024)
+    role: Role
+    customer: str | None = Field(None, max_length=255)
+
+
+class UserPatch(Body):
+    """PATCH /api/v1/users/{name}: any of these."""
+
+    password: str | None = Field(None, min_length=1, max_length=1024)
+    role: Role | None = None
+    customer: str | None = Field(None, max_length=255)
+    disabled: bool | None = None
+
+
+async def parse_body(request: Request, model: type[Any]) -> Any:
+    """The body validated into `model`, or a 400 response naming each problem."""
+    raw = await request.body()
+    try:
+        return model.model_validate_json(raw or b"{}")
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}" for e in exc.errors()
+        )
+        return bad_request(f"invalid request body: {problems}")

@@ -6,8 +6,10 @@ import math
 from datetime import UTC, datetime
 from typing import Any
 
+from collector.auth.roles import Principal
 from collector.incidents.model import Incident
 from collector.ingest.hosts import HostState
+from collector.store.access import AuditEntry, TokenRecord, UserRecord
 
 
 def iso(unix_seconds: float | None) -> str | None:
@@ -108,4 +110,59 @@ def event_view(row: dict[str, Any]) -> dict[str, Any]:
         "received_at": iso(row["received_at"]),
         "message": row["message"],
         "labels": row["labels"],
+    }
+
+
+def principal_view(principal: Principal) -> dict[str, Any]:
+    """Who a request acts as."""
+    return {
+        "name": principal.name,
+        "role": principal.role.value,
+        "kind": principal.kind.value,
+        "customer": principal.customer,
+    }
+
+
+def user_view(user: UserRecord) -> dict[str, Any]:
+    """A user without its password hash."""
+    return {
+        "name": user.name,
+        "role": user.role,
+        "customer": user.customer,
+        "disabled": user.disabled,
+        "created_at": iso(user.created_at),
+        "password_changed_at": iso(user.password_changed_at),
+    }
+
+
+def token_view(token: TokenRecord, now: float) -> dict[str, Any]:
+    """An API token's record: its prefix, never the token or its digest."""
+    expired = token.expires_at is not None and token.expires_at <= now
+    state = "revoked" if token.revoked_at else ("expired" if expired else "active")
+    return {
+        "id": token.id,
+        "name": token.name,
+        "prefix": token.prefix,
+        "role": token.role,
+        "customer": token.customer,
+        "state": state,
+        "created_by": token.created_by,
+        "created_at": iso(token.created_at),
+        "expires_at": iso(token.expires_at),
+        "last_used_at": iso(token.last_used_at),
+        "revoked_at": iso(token.revoked_at),
+    }
+
+
+def audit_view(entry: AuditEntry) -> dict[str, Any]:
+    """One audit entry."""
+    return {
+        "id": entry.id,
+        "at": iso(entry.at),
+        "actor": entry.actor,
+        "actor_kind": entry.actor_kind,
+        "address": entry.address,
+        "action": entry.action,
+        "status": entry.status,
+        "detail": entry.detail,
     }

@@ -12,8 +12,10 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
+from collector.api.access import principal_of
 from collector.api.context import ApiContext
 from collector.api.views import host_view, incident_view, timeline_view
+from collector.auth.roles import Principal
 from collector.incidents.model import IncidentState
 from collector.notify.units import format_quantity
 
@@ -27,12 +29,12 @@ def console_routes(ctx: ApiContext) -> list[Route]:
     """The console's routes bound to `ctx`."""
 
     async def index(request: Request) -> Response:
-        page = await run_in_threadpool(_overview, ctx)
+        page = await run_in_threadpool(_overview, ctx, principal_of(request))
         return HTMLResponse(page)
 
     async def incident(request: Request) -> Response:
         reference = request.path_params["reference"]
-        page = await run_in_threadpool(_incident_page, ctx, reference)
+        page = await run_in_threadpool(_incident_page, ctx, reference, principal_of(request))
         if page is None:
             return HTMLResponse(f"<h1>No incident {reference}</h1>", 404)
         return HTMLResponse(page)
@@ -43,7 +45,7 @@ def console_routes(ctx: ApiContext) -> list[Route]:
     ]
 
 
-def _overview(ctx: ApiContext) -> str:
+def _overview(ctx: ApiContext, me: Principal) -> str:
     active = sorted(ctx.reader.active(), key=lambda i: (i.priority.rank, -i.opened_at))
     open_by_host = Tally(i.host for i in active)
     now = ctx.clock()
@@ -56,10 +58,11 @@ def _overview(ctx: ApiContext) -> str:
         hosts=hosts,
         incidents=[incident_view(i) for i in active],
         resolved=[incident_view(i) for i in resolved],
+        me=me,
     )
 
 
-def _incident_page(ctx: ApiContext, reference: str) -> str | None:
+def _incident_page(ctx: ApiContext, reference: str, me: Principal) -> str | None:
     found = ctx.reader.get(reference)
     if found is None or found.id is None:
         return None
@@ -68,4 +71,5 @@ def _incident_page(ctx: ApiContext, reference: str) -> str | None:
         i=view,
         value=format_quantity(found.value, found.annotations.get("metric", "")),
         timeline=[timeline_view(e) for e in ctx.reader.timeline(found.id)],
+        me=me,
     )

@@ -14,13 +14,16 @@ import uvicorn
 
 from agent.report import SCHEMA_V1, ProbeResult, Report, Sample, encode_report
 from collector.app import Collector, build_collector
-from collector.config import AgentToken, CollectorConfig
+from collector.config import AgentToken, ApiToken, CollectorConfig
 from collector.notify.channels import Channel
 from rules.loader import RuleSet
 from tests.peers import free_port, wait_until
 
 TOKEN = "test-token-3f9a"
 API_TOKEN = "test-api-token-8b2e"  # for api_tokens=[ApiToken(name=..., token=API_TOKEN)]
+ADMIN_TOKEN = "test-admin-token-5c1d"  # the harness's own admin, sent by get()
+ADMIN_HEADERS = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+ADMIN = ApiToken(name="harness-admin", token=ADMIN_TOKEN, role="admin")  # type: ignore[arg-type]
 
 
 class FakeClock:
@@ -50,6 +53,7 @@ class RunningCollector:
     ) -> None:
         self.port = free_port()
         self.clock = clock
+        overrides["api_tokens"] = [ADMIN, *overrides.get("api_tokens", [])]
         self.config = CollectorConfig(
             listen=f"127.0.0.1:{self.port}",
             database=database or f"sqlite:///{tmp / 'wk.db'}",
@@ -83,8 +87,13 @@ class RunningCollector:
             f"{self.url}/api/v1/reports", data=body, headers=headers, timeout=5
         )
 
+    def fetch(self, path: str, **kwargs: Any) -> requests.Response:
+        """GET `path` as the harness's admin, whatever the answer."""
+        kwargs.setdefault("timeout", 5)
+        return self.session.get(f"{self.url}{path}", headers=ADMIN_HEADERS, **kwargs)
+
     def get(self, path: str) -> Any:
-        response = self.session.get(f"{self.url}{path}", timeout=5)
+        response = self.session.get(f"{self.url}{path}", headers=ADMIN_HEADERS, timeout=5)
         response.raise_for_status()
         return response.json()
 

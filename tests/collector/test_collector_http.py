@@ -192,7 +192,7 @@ def test_metrics_exposes_host_samples_and_passes_promtool(
             raid_array_state="degraded",
         )
     )
-    text = running.session.get(f"{running.url}/metrics").text
+    text = running.fetch("/metrics").text
     assert 'watchkeeper_memory_used_ratio{host="web1",probe="host"} 0.42' in text
     assert "# TYPE watchkeeper_swap_in_bytes_total counter" in text
     assert 'watchkeeper_swap_in_bytes_total{host="web1",probe="host"} 4096.0' in text
@@ -218,13 +218,13 @@ def test_console_page_lists_hosts_and_incidents(
     running: RunningCollector, clock: FakeClock
 ) -> None:
     running.post(host_report("web1", clock, memory_used_ratio=0.42))
-    page = running.session.get(f"{running.url}/").text
+    page = running.fetch("/").text
     assert "<title>Watchkeeper</title>" in page and ">web1<" in page
     assert 'name="viewport"' in page
 
 
 def test_incident_query_rejects_unknown_state(running: RunningCollector) -> None:
-    response = running.session.get(f"{running.url}/api/v1/incidents?state=maybe")
+    response = running.fetch("/api/v1/incidents?state=maybe")
     assert response.status_code == 400 and response.json()["error"]["code"] == "bad_request"
 
 

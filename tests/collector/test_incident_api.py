@@ -160,12 +160,12 @@ def test_notification_link_opens_the_incident_page_with_its_timeline(
         running.tick()
         clock.advance(60)
     [incident] = running.get("/api/v1/incidents")
-    page = running.session.get(f"{running.url}/incidents/{incident['number']}", timeout=5)
+    page = running.fetch(f"/incidents/{incident['number']}", timeout=5)
     assert page.status_code == 200
     assert incident["number"] in page.text and "HostMemoryHigh" in page.text
     assert 'id="timeline"' in page.text and ">OPEN<" in page.text and "95 %" in page.text
     wait_for(lambda: len(recorder.notifications) == 1)
     link = f"https://wk.example/incidents/{incident['number']}"
     assert f"Link: {link}" in recorder.notifications[0].body.splitlines()
-    missing = running.session.get(f"{running.url}/incidents/INC-1999-000009", timeout=5)
+    missing = running.fetch("/incidents/INC-1999-000009", timeout=5)
     assert missing.status_code == 404

@@ -269,7 +269,7 @@ def test_acting_without_a_token_says_how_to_give_one(cli: Cli) -> None:
     result = cli("ack", number, token=None)
     assert result.code == 1
     assert "needs an API token" in result.err and "WATCHKEEPER_TOKEN_FILE" in result.err
-    assert cli("list", token=None).code == 0, "reading needs no token"
+    assert cli("list", token=None).code == 1, "reading needs a token too (issue 7)"
     wrong = cli("ack", number, token="not-a-token")
     assert wrong.code == 1 and "needs an API token" in wrong.err
     assert cli("ack", number, "--token", API_TOKEN, token=None).code == 0

@@ -69,7 +69,7 @@ def test_a_skewed_agent_clock_is_measured_and_its_reports_still_count(
     [host] = running.get("/api/v1/hosts")
     assert host["clock_skew_seconds"] == pytest.approx(skew, abs=1)
     assert host["health"] == "ok"
-    metrics = running.session.get(f"{running.url}/metrics", timeout=5).text
+    metrics = running.fetch("/metrics", timeout=5).text
     assert f'watchkeeper_host_clock_skew_seconds{{host="web1"}} {skew}' in metrics
 
 

@@ -70,7 +70,7 @@ def test_host_events_are_stored_and_listed(tmp_path: Path) -> None:
         wait_for(lambda: len(running.get("/api/v1/hosts/db1/events")) == 1)
         [stored] = running.get("/api/v1/hosts/db1/events")
         assert (stored["kind"], stored["message"]) == ("ipmi_sel", "PSU1: Failure detected")
-        missing = running.session.get(f"{running.url}/api/v1/hosts/nope/events", timeout=5)
+        missing = running.fetch("/api/v1/hosts/nope/events", timeout=5)
         assert missing.status_code == 404
     finally:
         running.stop()

@@ -1,0 +1,249 @@
+"""Access control in one place: every route and method mapped to what it needs, and the ASGI
+middleware that authenticates each request from its headers and enforces that table.
+
+A route missing from ROUTE_RULES makes the app refuse to build (and the route-table test fail),
+so no endpoint can be added without saying who may call it.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hmac
+from collections.abc import Iterable, Sequence
+from enum import StrEnum
+from functools import partial
+from http.cookies import SimpleCookie
+from urllib.parse import quote
+
+import anyio.to_thread
+from starlette.requests import Request
+from starlette.routing import BaseRoute, Match, Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from collector.api.errors import forbidden, see_other, unauthorized
+from collector.auth.roles import Principal, PrincipalKind, Role, grants
+from collector.auth.service import AccessService
+
+SESSION_COOKIE = "wk_session"
+CSRF_HEADER = "x-csrf-token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+class Gate(StrEnum):
+    """Needs other than a role."""
+
+    PUBLIC = "public"  # no credentials at all
+    AGENT = "agent"  # agent report tokens, checked by the endpoint from the headers first
+    SIGNED_IN = "signed-in"  # any valid credential, whatever its role
+    METRICS = "metrics"  # a viewer's bearer token or basic auth, or public if configured
+
+
+Need = Role | Gate
+
+ROUTE_RULES: dict[tuple[str, str], Need] = {
+    ("GET", "/-/healthy"): Gate.PUBLIC,
+    ("POST", "/api/v1/reports"): Gate.AGENT,
+    ("GET", "/metrics"): Gate.METRICS,
+    ("GET", "/api/v1/whoami"): Gate.SIGNED_IN,
+    ("GET", "/api/v1/hosts"): Role.VIEWER,
+    ("GET", "/api/v1/hosts/{name}/events"): Role.VIEWER,
+    ("GET", "/api/v1/incidents"): Role.VIEWER,
+    ("GET", "/api/v1/incidents/{reference}"): Role.VIEWER,
+    ("POST", "/api/v1/incidents"): Role.RESPONDER,
+    ("POST", "/api/v1/incidents/{reference}/{action}"): Role.RESPONDER,
+    ("GET", "/api/v1/tokens"): Role.ADMIN,
+    ("POST", "/api/v1/tokens"): Role.ADMIN,
+    ("DELETE", "/api/v1/tokens/{token_id:int}"): Role.ADMIN,
+    ("GET", "/api/v1/users"): Role.ADMIN,
+    ("POST", "/api/v1/users"): Role.ADMIN,
+    ("PATCH", "/api/v1/users/{name}"): Role.ADMIN,
+    ("GET", "/api/v1/audit"): Role.ADMIN,
+    ("GET", "/login"): Gate.PUBLIC,
+    ("POST", "/login"): Gate.PUBLIC,  # audits itself; CSRF by a double-submit cookie
+    ("POST", "/logout"): Gate.SIGNED_IN,  # checks the form's CSRF field itself
+    ("GET", "/"): Role.VIEWER,
+    ("GET", "/incidents/{reference}"): Role.VIEWER,
+}
+
+# Session-authenticated writes that check the CSRF token of their form themselves.
+FORM_ROUTES = frozenset({("POST", "/logout")})
+
+
+def route_methods(routes: Iterable[BaseRoute]) -> list[tuple[str, str]]:
+    """(method, path) of every HTTP endpoint (HEAD goes with GET)."""
+    return [
+        (method, route.path)
+        for route in routes
+        if isinstance(route, Route)
+        for method in sorted(route.methods or ())
+        if method != "HEAD"
+    ]
+
+
+def check_rules(routes: Iterable[BaseRoute]) -> None:
+    """Raise naming every endpoint that has no access rule."""
+    missing = [f"{m} {p}" for m, p in route_methods(routes) if (m, p) not in ROUTE_RULES]
+    if missing:
+        raise ValueError(f"no access rule for {', '.join(missing)}; add it to ROUTE_RULES")
+
+
+def principal_of(request: Request) -> Principal:
+    """Who the request acts as (set by the middleware on every non-public route)."""
+    principal: Principal = request.state.principal
+    return principal
+
+
+def client_address(scope: Scope) -> str:
+    """The peer's address, or "" (a unix socket)."""
+    client = scope.get("client")
+    return str(client[0]) if client else ""
+
+
+class AccessMiddleware:
+    """Authenticates from the headers (no body byte is read), authorizes against ROUTE_RULES,
+    checks CSRF on session writes, and audits every authenticated write."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        access: AccessService,
+        routes: Sequence[BaseRoute],
+        metrics_public: bool = False,
+    ) -> None:
+        check_rules(routes)
+        self.app = app
+        self._access = access
+        self._routes = [r for r in routes if isinstance(r, Route)]
+        self._metrics_public = metrics_public
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        method = "GET" if scope["method"] == "HEAD" else scope["method"]
+        path, need = self._need(scope, method)
+        if need in (Gate.PUBLIC, Gate.AGENT) or (need is Gate.METRICS and self._metrics_public):
+            await self.app(scope, receive, send)
+            return
+        principal, offered = await anyio.to_thread.run_sync(
+            self._authenticate, scope, need is Gate.METRICS
+        )
+        refusal = _refusal(principal, offered, need, scope, method, path)
+        if refusal is not None:
+            await refusal(scope, receive, send)
+            return
+        assert principal is not None
+        scope.setdefault("state", {})["principal"] = principal
+        if method in SAFE_METHODS:
+            await self.app(scope, receive, send)
+            return
+        status = [500]
+        try:
+            await self.app(scope, receive, partial(_capture_status, send, status))
+        finally:
+            audit = partial(
+                self._access.audit,
+                principal.name,
+                principal.kind.value,
+                client_address(scope),
+                f"{scope['method']} {scope['path']}",
+                status[0],
+            )
+            await anyio.to_thread.run_sync(audit)
+
+    def _need(self, scope: Scope, method: str) -> tuple[str, Need]:
+        partial = ""
+        for route in self._routes:
+            match, _ = route.matches(scope)
+            if match is Match.FULL:
+                return route.path, ROUTE_RULES[(method, route.path)]
+            if match is Match.PARTIAL:
+                partial = partial or route.path
+        # The path exists but not this method (405), or no such path (404): either is said
+        # only to those signed in.
+        return partial, Gate.SIGNED_IN
+
+    def _authenticate(self, scope: Scope, basic_allowed: bool) -> tuple[Principal | None, bool]:
+        """The principal, and whether any credential was offered at all."""
+        headers = dict(scope["headers"])
+        authorization = headers.get(b"authorization", b"").decode("latin-1")
+        if authorization:
+            scheme, _, value = authorization.partition(" ")
+            if scheme.lower() == "bearer" and value.strip():
+                return self._access.from_bearer(value.strip()), True
+            if scheme.lower() == "basic" and basic_allowed:
+                return self._basic(value.strip()), True
+            return None, True
+        cookie = _session_cookie(headers.get(b"cookie", b"").decode("latin-1"))
+        if cookie:
+            return self._access.from_session(cookie), True
+        return None, False
+
+    def _basic(self, value: str) -> Principal | None:
+        try:
+            name, sep, password = base64.b64decode(value, validate=True).decode().partition(":")
+        except (binascii.Error, UnicodeDecodeError):
+            return None
+        return self._access.from_basic(name, password) if sep else None
+
+
+def _refusal(
+    principal: Principal | None, offered: bool, need: Need, scope: Scope, method: str, path: str
+) -> ASGIApp | None:
+    if principal is None:
+        return _unauthenticated(offered, scope, method)
+    if isinstance(need, Role) and not grants(principal.role, need):
+        return forbidden(
+            f"this needs role {need.value}; {principal.name!r} has role {principal.role.value}"
+        )
+    if need is Gate.METRICS and not grants(principal.role, Role.VIEWER):
+        return forbidden(
+            f"/metrics needs role viewer; {principal.name!r} has role {principal.role.value}"
+        )
+    if (
+        principal.kind is PrincipalKind.SESSION
+        and method not in SAFE_METHODS
+        and (method, path) not in FORM_ROUTES
+        and not _csrf_matches(scope, principal)
+    ):
+        return forbidden(f"a signed-in browser's write needs the {CSRF_HEADER} header")
+    return None
+
+
+def _unauthenticated(offered: bool, scope: Scope, method: str) -> ASGIApp:
+    if offered:
+        return unauthorized(
+            "the token, password or session given is unknown, expired or revoked; "
+            "this needs an API token or a sign-in"
+        )
+    if method == "GET" and _is_console(scope["path"]):
+        return see_other(f"/login?next={quote(scope['path'])}")
+    return unauthorized("this needs an API token (Authorization: Bearer <token>) or a sign-in")
+
+
+def _is_console(path: str) -> bool:
+    return path in ("/", "") or not (path.startswith("/api/") or path == "/metrics")
+
+
+def _csrf_matches(scope: Scope, principal: Principal) -> bool:
+    sent = dict(scope["headers"]).get(CSRF_HEADER.encode(), b"").decode("latin-1")
+    return bool(sent and principal.csrf) and hmac.compare_digest(sent, principal.csrf or "")
+
+
+def _session_cookie(header: str) -> str | None:
+    if SESSION_COOKIE not in header:
+        return None
+    jar: SimpleCookie = SimpleCookie()
+    try:
+        jar.load(header)
+    except Exception:  # a malformed Cookie header is no session, not an error
+        return None
+    morsel = jar.get(SESSION_COOKIE)
+    return morsel.value if morsel else None
+
+
+async def _capture_status(send: Send, status: list[int], message: Message) -> None:
+    if message["type"] == "http.response.start":
+        status[0] = int(message["status"])
+    await send(message)
