@@ -260,7 +260,8 @@ def channel_from_url(
     """The channel for `url`; ValueError naming the scheme (never the password) if unusable.
 
     outbox:///abs/path or outbox://relative/path (relative to `base_dir`, default the working
-    directory); console://; memory://name; mailto:// and mailtos:// go to SmtpChannel;
+    directory); console://; memory://name; mailto:// and mailtos:// go to SmtpChannel; sip://
+    phones through a PBX (SipCallChannel);
     anything else must be a URL Apprise supports. Both send within `timeout` seconds and at
     most once per `min_interval` (see AppriseChannel and SmtpChannel).
     """
@@ -278,6 +279,10 @@ def channel_from_url(
         return SmtpChannel(
             url, min_priority=min_priority, timeout=timeout, min_interval=min_interval
         )
+    if scheme in ("sip", "sips"):  # sips:// is refused there, with the reason
+        from collector.notify.sip import SipCallChannel  # builds on this module, like smtp.py
+
+        return SipCallChannel(url, min_priority=min_priority)
     if scheme not in _apprise_schemes():
         raise ValueError(
             f"unsupported notification URL scheme {scheme!r}; valid URLs look like {URL_EXAMPLES}"
