@@ -40,23 +40,26 @@ GRACE_SECONDS = 1.0
 
 
 class InjectedFailure:
-    """Makes the next `times` statements that start with `prefix` fail like a lost connection."""
+    """Makes the next `times` statements that start with `prefix` (and contain `containing`)
+    fail like a lost connection."""
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
-        self._prefix = ""
+        self._prefix = self._containing = ""
         self._left = 0
         self.raised: list[str] = []
         self._lock = threading.Lock()
         event.listen(engine, "before_cursor_execute", self._before)
 
-    def arm(self, prefix: str, times: int = 1) -> None:
+    def arm(self, prefix: str, times: int = 1, containing: str = "") -> None:
         with self._lock:
-            self._prefix, self._left = prefix.upper(), times
+            self._prefix, self._containing, self._left = prefix.upper(), containing, times
 
     def _before(self, _conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
         with self._lock:
             if self._left == 0 or not statement.lstrip().upper().startswith(self._prefix):
+                return
+            if self._containing not in statement:
                 return
             self._left -= 1
             self.raised.append(self._prefix)
@@ -177,3 +180,22 @@ def test_failed_open_on_a_tick_is_retried_by_the_next_tick(
         (opened["number"], "OPEN"),
         (opened["number"], "RESOLVED"),
     ]
+
+
+def test_failed_record_of_a_sent_email_is_retried_not_resent(
+    running: RunningCollector, failure: InjectedFailure, smtp: SmtpServer
+) -> None:
+    """The e-mail went out, then the database refused to record it (three times): the worker
+    keeps trying to record it rather than leaving it leased, to go out again later."""
+    failure.arm("UPDATE outbox ", times=3, containing="sent_at")  # the settle of a send
+    _post(running, 1, fault_level=0.9)
+    [opened] = running.get("/api/v1/incidents?state=active")
+    smtp.wait_for(1)
+    _post(running, 2, fault_level=0.1)  # its message queues behind the unrecorded one
+    smtp.wait_for(2)
+    time.sleep(GRACE_SECONDS)
+    assert len(failure.raised) == 3
+    number = opened["number"]
+    assert ticket_events(smtp.messages) == [(number, "OPEN"), (number, "RESOLVED")]
+    deliveries = running.get(f"/api/v1/incidents/{number}")["deliveries"]
+    assert [(d["status"], d["attempts"]) for d in deliveries] == [("sent", 1), ("sent", 1)]
