@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import contextlib
 import threading
+from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Protocol, TypeVar
 
@@ -122,6 +123,31 @@ def sel_entry_from_pyghmi(entry: dict[str, Any]) -> SelEntry:
     )
 
 
+def with_sensor_numbers(readings: list[SensorReading], sdr: Any) -> list[SensorReading]:
+    """Same-named readings with their SDR sensor number ("85h") as identity, as ipmitool has.
+
+    pyghmi reads the readable SDR entries in repository order, so the n-th reading of a name
+    is the n-th readable entry of that name. When the counts disagree (a sensor the BMC said
+    is absent, OEM sensors), nothing is assigned rather than a guess.
+    """
+    names = Counter(reading.name for reading in readings)
+    doubles = {name for name, count in names.items() if count > 1}
+    entries = getattr(sdr, "sensors", None)
+    if not doubles or not isinstance(entries, dict):
+        return readings
+    numbers: dict[str, list[str]] = {}
+    for entry in entries.values():
+        name = getattr(entry, "sensor_name", None)
+        number = getattr(entry, "sensor_number", None)
+        if name in doubles and getattr(entry, "readable", False) and isinstance(number, int):
+            numbers.setdefault(name, []).append(f"{number:02X}h")
+    usable = {name: iter(found) for name, found in numbers.items() if len(found) == names[name]}
+    return [
+        replace(reading, ident=next(usable[reading.name])) if reading.name in usable else reading
+        for reading in readings
+    ]
+
+
 class PyghmiClient:
     """A pyghmi session: RMCP+ to `address`, or the local /dev/ipmi0 when address is None."""
 
@@ -168,7 +194,9 @@ class PyghmiClient:
         )
 
     def read_sensors(self) -> list[SensorReading]:
-        return [reading_from_pyghmi(r) for r in self._call("get_sensor_data")]
+        readings = [reading_from_pyghmi(r) for r in self._call("get_sensor_data")]
+        # pyghmi's readings drop the sensor number; its SDR cache (private) still has it.
+        return with_sensor_numbers(readings, getattr(self._command, "_sdr", None))
 
     def read_sel(self) -> list[SelEntry]:
         return [sel_entry_from_pyghmi(e) for e in self._call("get_event_log")]

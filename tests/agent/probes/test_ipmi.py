@@ -6,6 +6,7 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import msgspec
@@ -22,8 +23,9 @@ from agent.probes.ipmi_session import (
     IpmitoolClient,
     SelEntry,
     entries_since,
+    with_sensor_numbers,
 )
-from agent.probes.ipmitool import SensorReading, parse_ipmitool_sensor
+from agent.probes.ipmitool import SensorReading, parse_ipmitool_sensor, unique_names
 from tests.conftest import OWN_FIXTURES
 from tests.peers import free_udp_port, wait_until
 from tests.peers.ipmi_sim import (
@@ -507,3 +509,34 @@ def test_build_names_probes_after_hosts() -> None:
         ("ipmi:web1", "web1", 60.0),
         ("ipmi:db1", "db1", 60.0),
     ]
+
+
+# --- identity of same-named sensors read through pyghmi -------------------------------------
+
+
+def _sdr(*entries: tuple[str, int, bool]) -> SimpleNamespace:
+    """pyghmi's SDR cache as the client sees it: key -> entry with name, number, readable."""
+    sensors = {
+        f"32.{number}.0": SimpleNamespace(sensor_name=name, sensor_number=number, readable=ok)
+        for name, number, ok in entries
+    }
+    return SimpleNamespace(sensors=sensors)
+
+
+def _psu(name: str = "Status") -> SensorReading:
+    return SensorReading(name, "power_supply", None, "", states=("Presence detected",))
+
+
+def test_same_named_pyghmi_sensors_take_their_sdr_numbers_as_ipmitool_does() -> None:
+    sdr = _sdr(("CPU Temp", 0x01, True), ("Status", 0x85, True), ("Status", 0x86, True))
+    readings = [SensorReading("CPU Temp", "temperature", 40.0, "celsius"), _psu(), _psu()]
+    names = [r.name for r in unique_names(with_sensor_numbers(readings, sdr))]
+    assert names == ["CPU Temp", "Status (85h)", "Status (86h)"]
+
+
+def test_sdr_that_does_not_match_the_readings_assigns_nothing() -> None:
+    # Three "Status" entries in the SDR, two readings (one sensor said it is absent).
+    sdr = _sdr(("Status", 0x85, True), ("Status", 0x86, True), ("Status", 0x87, True))
+    readings = [_psu(), _psu()]
+    assert with_sensor_numbers(readings, sdr) == readings
+    assert with_sensor_numbers(readings, None) == readings
