@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 import socket
 from collections.abc import Iterator
@@ -148,19 +149,38 @@ def test_unanswered_call_is_cancelled_after_the_ring_timeout(sipp: str, tmp_path
 
 
 @pytest.mark.peer
-def test_digest_challenge_is_answered(sipp: str, counter: RtpCounter, tmp_path: Path) -> None:
+@pytest.mark.parametrize("proxy", [False, True], ids=["401-www-authenticate", "407-proxy"])
+def test_digest_challenge_is_answered(
+    sipp: str, counter: RtpCounter, tmp_path: Path, proxy: bool
+) -> None:
     acks: list[Notification] = []
-    with SippPeer(sipp, tmp_path, challenging("pager", PASSWORD, counter.port)) as peer:
+    scenario = challenging("pager", PASSWORD, counter.port, proxy=proxy)
+    with SippPeer(sipp, tmp_path, scenario) as peer:
         channel = channel_for(peer, acks)
-        channel.send(make_notification())  # sipp answers only valid credentials (else 403)
+        channel.send(make_notification())  # for 401 sipp checks the credentials (else 403)
         assert peer.finish() == 0, peer.log()
-    authorization = re.search(r"^Authorization: Digest (.*)$", peer.messages(), re.MULTILINE)
-    assert authorization is not None
-    assert 'username="pager"' in authorization[1] and "qop=auth" in authorization[1]
+    header = "Proxy-Authorization" if proxy else "Authorization"
+    found = re.search(rf"^{header}: Digest (.*)$", peer.messages(), re.MULTILINE)
+    assert found is not None
+    params = dict(re.findall(r'(\w+)="?([^",]*)"?', found[1]))
+    assert (params["username"], params["qop"], params["nc"]) == ("pager", "auth", "00000001")
+    assert params["uri"] == f"sip:{NUMBER}@127.0.0.1:{peer.port}"
+    assert params["response"] == rfc2617_response(params, PASSWORD, "INVITE")
     assert PASSWORD not in peer.messages()
     # The callee hung up without a key: delivered, not acknowledged.
     assert channel.last_result is not None and channel.last_result.ended_by_callee
     assert acks == [] and len(counter.packets) > 20
+
+
+def rfc2617_response(params: dict[str, str], password: str, method: str) -> str:
+    """The digest a server expects (RFC 2617 §3.2.2.1, MD5, qop=auth), computed independently."""
+
+    def md5(text: str) -> str:
+        return hashlib.md5(text.encode()).hexdigest()
+
+    ha1 = md5(f"{params['username']}:{params['realm']}:{password}")
+    ha2 = md5(f"{method}:{params['uri']}")
+    return md5(f"{ha1}:{params['nonce']}:{params['nc']}:{params['cnonce']}:auth:{ha2}")
 
 
 @pytest.mark.peer

@@ -148,23 +148,30 @@ def ringing() -> str:
     )
 
 
-def challenging(user: str, password: str, media_port: int) -> str:
+def challenging(user: str, password: str, media_port: int, *, proxy: bool = False) -> str:
     """401 with a digest challenge (qop=auth); the retried INVITE must carry valid credentials,
-    else 403. Answered, the callee hangs up after a second."""
+    else 403. Answered, the callee hangs up after a second. With `proxy`, 407 and
+    Proxy-Authenticate instead, and sipp answers without checking (its verifyauth reads only
+    Authorization): the test checks the Proxy-Authorization it logged."""
+    status = "407 Proxy Authentication Required" if proxy else "401 Unauthorized"
     challenge = (
-        'WWW-Authenticate: Digest realm="watchkeeper.test", '
+        f'{"Proxy" if proxy else "WWW"}-Authenticate: Digest realm="watchkeeper.test", '
         'nonce="7a1e0c8f3b2d4e6f", qop="auth", algorithm=MD5\n'
     )
     verify = f'<action><verifyauth assign_to="authorized" username="{user}" password="{password}"/>'
+    keep = "<action>" if proxy else verify  # sipp rejects a variable that is never read
+    check = (
+        '\n  <nop hide="true" test="authorized" next="good"/>'
+        + response("403 Forbidden")
+        + '\n  <recv request="ACK" next="end"/>'
+    )
     return (
         _HEAD.format(name="challenge")
         + '  <recv request="INVITE"/>'
-        + response("401 Unauthorized", extra=challenge)
+        + response(status, extra=challenge)
         + '\n  <recv request="ACK"/>'
-        + f'\n  <recv request="INVITE">{_KEEP_CALLER.replace("<action>", verify)}\n  </recv>'
-        + '\n  <nop hide="true" test="authorized" next="good"/>'
-        + response("403 Forbidden")
-        + '\n  <recv request="ACK" next="end"/>'
+        + f'\n  <recv request="INVITE">{_KEEP_CALLER.replace("<action>", keep)}\n  </recv>'
+        + (check if not proxy else "")
         + '\n  <label id="good"/>'
         + response("200 OK", sdp_port=media_port)
         + '\n  <recv request="ACK"/>'
