@@ -207,7 +207,11 @@ class SippPeer:
                 command, cwd=self.folder, stdin=subprocess.DEVNULL, stdout=output,
                 stderr=subprocess.STDOUT,
             )  # fmt: skip
-        wait_until(self._listening, 10.0, f"sipp on 127.0.0.1:{self.port}")
+        try:
+            wait_until(self._listening, 10.0, f"sipp on 127.0.0.1:{self.port}")
+        except BaseException:
+            self.__exit__(None, None, None)  # `with` calls __exit__ only once __enter__ returned
+            raise
         return self
 
     def _listening(self) -> bool:
