@@ -10,7 +10,7 @@ minor change within `v1`; removing or retyping one needs `watchkeeper.report/v2`
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 import msgspec
 
@@ -18,6 +18,13 @@ SCHEMA_V1 = "watchkeeper.report/v1"
 SUPPORTED_SCHEMAS = frozenset({SCHEMA_V1})
 
 ProbeStatus = Literal["ok", "partial", "error"]
+
+# What a collector's database can hold, checked while decoding (in C, with the JSON path of a
+# fault): names fit a 255-character column, texts stay bounded, sequences fit 64 bits.
+Name = Annotated[str, msgspec.Meta(min_length=1, max_length=255)]
+Text = Annotated[str, msgspec.Meta(max_length=4096)]
+Labels = dict[Name, Text]
+Sequence64 = Annotated[int, msgspec.Meta(ge=0, le=2**63 - 1)]
 
 
 class Sample(msgspec.Struct, frozen=True, omit_defaults=True, gc=False):
@@ -27,18 +34,18 @@ class Sample(msgspec.Struct, frozen=True, omit_defaults=True, gc=False):
     natural number (a RAID array's "degraded", a sensor's "Failure detected").
     """
 
-    metric: str
-    value: float | str
-    labels: dict[str, str] = {}
+    metric: Name
+    value: float | Text
+    labels: Labels = {}
 
 
 class Event(msgspec.Struct, frozen=True, omit_defaults=True, gc=False):
     """A discrete occurrence rather than a level: a BMC event-log entry, an SNMP trap."""
 
-    kind: str
+    kind: Name
     time: float
-    message: str
-    labels: dict[str, str] = {}
+    message: Text
+    labels: Labels = {}
 
 
 class ProbeResult(msgspec.Struct, frozen=True, omit_defaults=True, gc=False):
@@ -50,29 +57,29 @@ class ProbeResult(msgspec.Struct, frozen=True, omit_defaults=True, gc=False):
     the probe's other sources still report: status is then "partial".
     """
 
-    probe: str
+    probe: Name
     status: ProbeStatus
     duration_seconds: float
     samples: list[Sample] = []
     events: list[Event] = []
-    error: str | None = None
-    source_errors: dict[str, str] = {}
-    target: str | None = None
+    error: Text | None = None
+    source_errors: dict[Text, Text] = {}
+    target: Name | None = None
 
 
 class Report(msgspec.Struct, frozen=True, omit_defaults=True, gc=False):
     """One agent cycle: every probe's result, stamped with who sent it and when."""
 
     schema: str
-    host: str
+    host: Name
     time: float
-    sequence: int
-    agent_version: str
+    sequence: Sequence64
+    agent_version: Text
     interval_seconds: float
     probes: list[ProbeResult] = []
     # Random per agent process: `sequence` restarts at 1 when the agent does, so the collector
     # orders reports by (instance, sequence) rather than by the agent's clock.
-    instance: str = ""
+    instance: Annotated[str, msgspec.Meta(max_length=64)] = ""
 
 
 # gc=False: a collector holds millions of samples; they only ever reference strings, floats

@@ -118,7 +118,7 @@ class Ingest:
         raw = self._decompress(encoding, body)
         try:
             report = decode_report(raw)
-            check_report(report, self._limits.max_samples)
+            check_report(report, raw, self._limits.max_samples)
         except ReportLimitError as exc:
             raise IngestError(Rejection.TOO_LARGE, str(exc)) from exc
         except (ReportError, ValueError) as exc:

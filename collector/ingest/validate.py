@@ -1,82 +1,56 @@
-"""What the database and the exposition can hold: checked at ingest, with the JSON path.
+"""What the database can hold beyond what decoding checks: no NUL characters, bounded size.
 
-A value found unstorable at flush time would fail the write for every host in the batch;
-refusing the one report with a 400 that names the path keeps every other host working.
+Lengths and number ranges are checked while the report is decoded (agent/report.py's types,
+in C, with the JSON path). A NUL character is legal JSON (\\u0000) but PostgreSQL text cannot
+hold it; one byte search of the body finds it, and only then is the report walked to name
+the path. Refusing the one report with a 400 keeps every other host working.
 """
 
 from __future__ import annotations
 
-import math
+from collections.abc import Iterator
 
 from agent.report import Report
 
-MAX_SEQUENCE = 2**63 - 1  # a signed 64-bit column
-MAX_NAME_CHARS = 255  # host, probe and metric names, label names
-MAX_TEXT_CHARS = 4096  # label values, state values, event messages, errors
+_ESCAPED_NUL = b"\\u0000"
 
 
 class ReportLimitError(ValueError):
     """A report exceeds a configured size limit (the API answers 413)."""
 
 
-def check_report(report: Report, max_samples: int) -> None:
-    """Raise ValueError naming the first unstorable value, ReportLimitError if too large."""
+def check_report(report: Report, raw: bytes, max_samples: int) -> None:
+    """Raise ReportLimitError if too large, ValueError naming a NUL character's path."""
     total = sum(len(p.samples) for p in report.probes)
     if total > max_samples:
         raise ReportLimitError(
             f"report carries {total} samples; this collector takes at most {max_samples} "
             "per report (limits.max_samples)"
         )
-    if not 0 <= report.sequence <= MAX_SEQUENCE:
-        raise ValueError(
-            f"`sequence` must be from 0 to 2^63-1, got {report.sequence} - at `$.sequence`"
-        )
-    _number(report.time, "$.time")
-    _number(report.interval_seconds, "$.interval_seconds")
-    _name(report.host, "$.host")
-    _text(report.instance, "$.instance", MAX_NAME_CHARS)
-    _text(report.agent_version, "$.agent_version", MAX_NAME_CHARS)
-    for i, probe in enumerate(report.probes):
-        at = f"$.probes[{i}]"
-        _name(probe.probe, f"{at}.probe")
-        if probe.target is not None:
-            _name(probe.target, f"{at}.target")
-        _text(probe.error or "", f"{at}.error", MAX_TEXT_CHARS)
-        for j, sample in enumerate(probe.samples):
-            where = f"{at}.samples[{j}]"
-            _name(sample.metric, f"{where}.metric")
-            if isinstance(sample.value, str):
-                _text(sample.value, f"{where}.value", MAX_TEXT_CHARS)
-            else:
-                _number(sample.value, f"{where}.value")
-            _labels(sample.labels, f"{where}.labels")
-        for j, event in enumerate(probe.events):
-            where = f"{at}.events[{j}]"
-            _name(event.kind, f"{where}.kind")
-            _number(event.time, f"{where}.time")
-            _text(event.message, f"{where}.message", MAX_TEXT_CHARS)
-            _labels(event.labels, f"{where}.labels")
-
-
-def _labels(labels: dict[str, str], at: str) -> None:
-    for key, value in labels.items():
-        _name(key, f"{at}.{key}")
-        _text(value, f"{at}.{key}", MAX_TEXT_CHARS)
-
-
-def _name(text: str, at: str) -> None:
-    if not text:
-        raise ValueError(f"must not be empty - at `{at}`")
-    _text(text, at, MAX_NAME_CHARS)
-
-
-def _text(text: str, at: str, limit: int) -> None:
-    if len(text) > limit:
-        raise ValueError(f"longer than {limit} characters ({len(text)}) - at `{at}`")
-    if "\x00" in text:
+    if _ESCAPED_NUL in raw:
+        at = next((path for path, text in _strings(report) if "\x00" in text), "$")
         raise ValueError(f"contains a NUL character - at `{at}`")
 
 
-def _number(value: float, at: str) -> None:
-    if not math.isfinite(value):
-        raise ValueError(f"must be a finite number, got {value} - at `{at}`")
+def _strings(report: Report) -> Iterator[tuple[str, str]]:
+    yield "$.host", report.host
+    yield "$.agent_version", report.agent_version
+    yield "$.instance", report.instance
+    for i, probe in enumerate(report.probes):
+        at = f"$.probes[{i}]"
+        yield f"{at}.probe", probe.probe
+        yield f"{at}.target", probe.target or ""
+        yield f"{at}.error", probe.error or ""
+        for key, value in probe.source_errors.items():
+            yield f"{at}.source_errors", key + value
+        for j, sample in enumerate(probe.samples):
+            yield f"{at}.samples[{j}].metric", sample.metric
+            if isinstance(sample.value, str):
+                yield f"{at}.samples[{j}].value", sample.value
+            for key, value in sample.labels.items():
+                yield f"{at}.samples[{j}].labels.{key}", key + value
+        for j, event in enumerate(probe.events):
+            yield f"{at}.events[{j}].kind", event.kind
+            yield f"{at}.events[{j}].message", event.message
+            for key, value in event.labels.items():
+                yield f"{at}.events[{j}].labels.{key}", key + value
