@@ -8,8 +8,9 @@ import logging
 import socket
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Engine
 from starlette.applications import Starlette
@@ -18,6 +19,7 @@ from starlette.middleware import Middleware
 from collector.api.access import AccessMiddleware
 from collector.api.admin import admin_routes
 from collector.api.errors import error_handlers
+from collector.api.redacting import RedactingMiddleware
 from collector.api.routes import ApiContext, api_routes
 from collector.auth import TokenBook
 from collector.auth.service import AccessService
@@ -26,6 +28,7 @@ from collector.config import CollectorConfig
 from collector.evaluation.evaluator import Evaluator
 from collector.evaluation.signals import rule_event
 from collector.evaluation.writer import IncidentWriter
+from collector.exposition import HostExposition
 from collector.incidents.events import RuleCleared
 from collector.incidents.model import Incident, Source
 from collector.incidents.service import Audience, IncidentService, IncidentSettings
@@ -35,6 +38,9 @@ from collector.ingest.receive import Ingest
 from collector.metrics import CollectorMetrics
 from collector.notify.channels import Channel, channel_from_url
 from collector.notify.worker import DeliveryWorkers, RetryPolicy
+from collector.redaction import Redactor, url_secrets
+from collector.response.directory import ResponseDirectory
+from collector.response.model import load_response
 from collector.store.access import AccessStore
 from collector.store.database import migrate, open_database, reader
 from collector.store.incidents import IncidentReader
@@ -69,6 +75,7 @@ class Collector:
     ingest: Ingest
     metrics: CollectorMetrics
     access: AccessService
+    redactor: Redactor
     asgi: Starlette = field(init=False)
     started_at: float = 0.0
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
@@ -80,6 +87,7 @@ class Collector:
 
     def start(self) -> None:
         """Migrate, restore hosts, rule state and open incidents, start delivering."""
+        self.redactor.install()
         migrate(self.repository.engine)
         self.started_at = now = self.clock()
         records = self.repository.list_hosts()
@@ -140,6 +148,7 @@ class Collector:
                 log.exception("could not save state at shutdown")
         self.delivery.stop(timeout=5.0)
         self.repository.engine.dispose()
+        self.redactor.uninstall()
 
     async def _every(self, seconds: float, action: Callable[[], object], name: str) -> None:
         while True:
@@ -182,9 +191,12 @@ def build_collector(
     evaluator = Evaluator(RuleEngine(rules or load_rules(config.rules, config.builtin_rules)))
     outbox = OutboxStore(database)
     chosen = list(channels) if channels is not None else channels_from_config(config)
+    directory = ResponseDirectory(load_response(config.response)) if config.response else None
+    redactor = known_secrets(config)
+    people = directory.channels(_registering(channel_from_url, redactor)) if directory else []
     delivery = DeliveryWorkers(
         outbox,
-        chosen,
+        [*chosen, *people],
         config.node_id or f"{socket.gethostname()}:{config.listen_host_port[1]}",
         clock,
         RetryPolicy(
@@ -196,14 +208,21 @@ def build_collector(
         config.delivery.send_timeout,
     )
     incident_reader = IncidentReader(reader(database))
-    metrics = CollectorMetrics(hosts, incident_reader.count_active, outbox.counts)
+    silent_after = _silent_after(evaluator.engine.rules)
+    metrics = CollectorMetrics(
+        hosts,
+        incident_reader.count_active,
+        outbox.counts,
+        HostExposition(hosts, silent_after, clock),
+    )
     incidents = IncidentService(
         database,
         [Audience(c.describe(), c.min_priority) for c in chosen],
-        _incident_settings(config),
+        _incident_settings(config, directory),
         clock,
         on_commit=delivery.wake,
         on_transition=metrics.count_transition,
+        directory=directory.recipients if directory else None,
     )
 
     def store_signal(signal: AlertSignal) -> Incident | None:
@@ -230,6 +249,7 @@ def build_collector(
         ingest,
         metrics,
         _access_service(config, database, clock),
+        redactor,
     )
     context = ApiContext(
         ingest=ingest,
@@ -240,7 +260,7 @@ def build_collector(
         repository=repository,
         metrics=metrics,
         max_body_bytes=config.limits.max_body_bytes,
-        silent_after=_silent_after(evaluator.engine.rules),
+        silent_after=silent_after,
         clock=clock,
         access=collector.access,
         console_url=config.console_url,
@@ -259,7 +279,7 @@ def build_collector(
     )
     collector.asgi = Starlette(
         routes=routes,
-        middleware=[guard],
+        middleware=[Middleware(RedactingMiddleware, redactor=redactor), guard],
         lifespan=collector.lifespan,
         exception_handlers=error_handlers(),
     )
@@ -280,17 +300,22 @@ def _access_service(
     )
 
 
-def _incident_settings(config: CollectorConfig) -> IncidentSettings:
+def _incident_settings(
+    config: CollectorConfig, directory: ResponseDirectory | None
+) -> IncidentSettings:
     settings = config.incidents
+    policy = LifecyclePolicy(
+        reopen_window=settings.reopen_window,
+        verify_timeout=settings.verify_timeout,
+        renotify_after=dict(settings.renotify_after),
+    )
+    if directory is not None:
+        policy = replace(policy, plan_for=directory.plan_for, deadline=directory.deadline)
     return IncidentSettings(
         number_prefix=settings.number_prefix,
         language=config.language,
         console_url=config.console_url,
-        policy=LifecyclePolicy(
-            reopen_window=settings.reopen_window,
-            verify_timeout=settings.verify_timeout,
-            renotify_after=dict(settings.renotify_after),
-        ),
+        policy=policy,
     )
 
 
@@ -298,13 +323,30 @@ def channels_from_config(config: CollectorConfig) -> list[Channel]:
     """Channels for every configured notification URL (outbox paths relative to cwd)."""
     return [
         channel_from_url(
-            c.url.get_secret_value(),
+            c.url_value(),
             c.min_priority,
             base_dir=Path.cwd(),
             timeout=config.delivery.send_timeout,
         )
         for c in config.notify
     ]
+
+
+def known_secrets(config: CollectorConfig) -> Redactor:
+    """A redactor that knows every secret in `config`: tokens and notification URL secrets."""
+    tokens = [t.secret() for t in (*config.agents, *config.api_tokens)]
+    urls = [secret for c in config.notify for secret in url_secrets(c.url_value())]
+    return Redactor([*filter(None, tokens), *urls])
+
+
+def _registering(make: Callable[..., Channel], redactor: Redactor) -> Callable[..., Channel]:
+    """`make`, telling `redactor` the secrets of every URL it is given."""
+
+    def registered(url: str, *args: Any, **kwargs: Any) -> Channel:
+        redactor.add(url_secrets(url))
+        return make(url, *args, **kwargs)
+
+    return registered
 
 
 def _silent_after(rules: RuleSet) -> float:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal, TypeVar
 
@@ -21,37 +23,52 @@ class ConfigModel(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
-class AgentToken(ConfigModel):
-    """A bearer token agents present; give exactly one of token, token_file, token_sha256."""
+class TokenSource(ConfigModel):
+    """Where a token comes from: exactly one of token, token_file, token_env, token_sha256."""
 
-    name: str = Field(description="Who holds this token (a team, a host group), for logs.")
     token: SecretStr | None = Field(None, description="The token itself (prefer token_file).")
     token_file: Path | None = Field(None, description="File holding the token on its first line.")
+    token_env: str | None = Field(None, description="Environment variable holding the token.")
     token_sha256: str | None = Field(None, description="Hex SHA-256 of the token.")
-    hosts: str = Field("*", description="Glob of host names this token may report for.")
 
     @model_validator(mode="after")
-    def _one_source(self) -> AgentToken:
-        given = [k for k in ("token", "token_file", "token_sha256") if getattr(self, k)]
+    def _one_source(self) -> TokenSource:
+        given = [k for k in _TOKEN_SOURCES if getattr(self, k)]
         if len(given) != 1:
             raise ValueError(
-                "give exactly one of token, token_file or token_sha256 "
+                "give exactly one of token, token_file, token_env or token_sha256 "
                 f"(found: {', '.join(given) or 'none'})"
             )
         return self
 
+    def secret(self, environ: Mapping[str, str] = os.environ) -> str | None:
+        """The token itself (None when only its SHA-256 is configured)."""
+        if self.token is not None:
+            return self.token.get_secret_value()
+        if self.token_file is not None:
+            return _first_line(self.token_file, "token_file")
+        if self.token_env is not None:
+            return _from_environment(self.token_env, "token_env", environ)
+        return None
 
-class ApiToken(ConfigModel):
-    """A named token for people's tools and scripts (the CLI, chat bots) acting on incidents.
 
-    The name is the actor recorded on the timeline. Give exactly one of token, token_file,
-    token_sha256.
+_TOKEN_SOURCES = ("token", "token_file", "token_env", "token_sha256")
+
+
+class AgentToken(TokenSource):
+    """A bearer token agents present."""
+
+    name: str = Field(description="Who holds this token (a team, a host group), for logs.")
+    hosts: str = Field("*", description="Glob of host names this token may report for.")
+
+
+class ApiToken(TokenSource):
+    """A named token for people's tools and scripts (the CLI, chat bots, scrapers).
+
+    The name is the actor recorded on the timeline and in the audit log.
     """
 
     name: str = Field(description="Who acts with this token, e.g. alice or ops-bot.")
-    token: SecretStr | None = Field(None, description="The token itself (prefer token_file).")
-    token_file: Path | None = Field(None, description="File holding the token on its first line.")
-    token_sha256: str | None = Field(None, description="Hex SHA-256 of the token.")
     role: RoleName = Field(
         "responder",
         description="viewer (read), responder (act on incidents), admin (users, tokens), "
@@ -60,16 +77,27 @@ class ApiToken(ConfigModel):
     customer: str | None = Field(None, description="The customer of a role: customer token.")
 
     @model_validator(mode="after")
-    def _one_source(self) -> ApiToken:
-        given = [k for k in ("token", "token_file", "token_sha256") if getattr(self, k)]
-        if len(given) != 1:
-            raise ValueError(
-                "give exactly one of token, token_file or token_sha256 "
-                f"(found: {', '.join(given) or 'none'})"
-            )
+    def _customer_with_its_role(self) -> ApiToken:
         if (self.role == "customer") != bool(self.customer):
             raise ValueError("give customer: NAME exactly when role is customer")
         return self
+
+
+def _first_line(path: Path, key: str) -> str:
+    try:
+        line = next(iter(path.read_text().splitlines()), "").strip()
+    except OSError as exc:
+        raise ValueError(f"{key} {path}: cannot read it ({exc.strerror})") from exc
+    if not line:
+        raise ValueError(f"{key} {path} is empty; put the secret on its first line")
+    return line
+
+
+def _from_environment(name: str, key: str, environ: Mapping[str, str]) -> str:
+    value = environ.get(name, "").strip()
+    if not value:
+        raise ValueError(f"{key}: environment variable {name} is not set or empty")
+    return value
 
 
 class AccessConfig(ConfigModel):
@@ -130,8 +158,31 @@ class DeliveryConfig(ConfigModel):
 class ChannelConfig(ConfigModel):
     """One notification channel: an Apprise URL, or outbox:// / console:// / memory://."""
 
-    url: SecretStr = Field(description="e.g. mailto://user:pass@smtp.example.com?to=ops@x.org")
+    url: SecretStr | None = Field(
+        None, description="e.g. mailto://user:pass@smtp.example.com?to=ops@x.org"
+    )
+    url_file: Path | None = Field(None, description="File holding the URL on its first line.")
+    url_env: str | None = Field(None, description="Environment variable holding the URL.")
     min_priority: Priority | None = Field(None, description="Only send P1..this priority.")
+
+    @model_validator(mode="after")
+    def _one_source(self) -> ChannelConfig:
+        given = [k for k in ("url", "url_file", "url_env") if getattr(self, k)]
+        if len(given) != 1:
+            raise ValueError(
+                "give exactly one of url, url_file or url_env "
+                f"(found: {', '.join(given) or 'none'})"
+            )
+        return self
+
+    def url_value(self, environ: Mapping[str, str] = os.environ) -> str:
+        """The URL, from wherever it is configured."""
+        if self.url is not None:
+            return self.url.get_secret_value()
+        if self.url_file is not None:
+            return _first_line(self.url_file, "url_file")
+        assert self.url_env is not None
+        return _from_environment(self.url_env, "url_env", environ)
 
 
 class Limits(ConfigModel):
@@ -174,6 +225,11 @@ class CollectorConfig(ConfigModel):
         "hostname:port); it owns the outbox leases it takes.",
     )
     incidents: IncidentConfig = Field(default_factory=IncidentConfig)
+    response: Path | None = Field(
+        None,
+        description="The response process file (people, schedules, escalation policies, "
+        "SLA targets); see config/response.example.yaml. None: channels only, no clocks.",
+    )
     access: AccessConfig = Field(default_factory=AccessConfig)
     delivery: DeliveryConfig = Field(default_factory=DeliveryConfig)
     checkpoint_interval: Duration = Field(
@@ -218,6 +274,12 @@ def load_config(path: Path) -> CollectorConfig:
 def _resolve_paths(config: CollectorConfig, base: Path) -> CollectorConfig:
     rules = [p if p.is_absolute() else base / p for p in config.rules]
     agents = [_relative_token_file(a, base) for a in config.agents]
+    notify = [
+        c.model_copy(update={"url_file": base / c.url_file})
+        if c.url_file and not c.url_file.is_absolute()
+        else c
+        for c in config.notify
+    ]
     api_tokens = [_relative_token_file(a, base) for a in config.api_tokens]
     access = config.access
     if access.admin_password_file and not access.admin_password_file.is_absolute():
@@ -225,7 +287,13 @@ def _resolve_paths(config: CollectorConfig, base: Path) -> CollectorConfig:
             update={"admin_password_file": base / access.admin_password_file}
         )
     return config.model_copy(
-        update={"rules": rules, "agents": agents, "api_tokens": api_tokens, "access": access}
+        update={
+            "rules": rules,
+            "agents": agents,
+            "api_tokens": api_tokens,
+            "access": access,
+            "notify": notify,
+        }
     )
 
 

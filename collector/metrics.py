@@ -1,28 +1,25 @@
 """The collector's Prometheus exposition: every host's latest samples plus its own counters.
 
-Host samples are not copied into prometheus_client objects on ingest (that would cost on the hot
-path); a custom collector walks the in-memory host states at scrape time instead.
+Host samples come from collector.exposition (formatted once per probe result, regrouped per
+scrape); the collector's own metrics live in its own prometheus_client registry.
 """
 
 from __future__ import annotations
 
-import re
 import threading
 import time
 from collections.abc import Callable, Iterator
-from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
 
+from collector.exposition import HostExposition
 from collector.incidents.model import Incident
 from collector.incidents.transitions import Transition
 from collector.ingest.hosts import HostRegistry
 
 PREFIX = "watchkeeper_"
-_VALID_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
-RESERVED_LABELS = frozenset({"host", "probe"})
 
 
 class CollectorMetrics:
@@ -33,9 +30,11 @@ class CollectorMetrics:
         hosts: HostRegistry,
         active_incidents: Callable[[], dict[str, int]],
         outbox_counts: Callable[[], dict[tuple[str, str], int]],
+        host_samples: HostExposition,
         cache_seconds: float = 1.0,
     ) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
+        self._host_samples = host_samples
         self._cache_seconds = cache_seconds
         self._cached: tuple[float, bytes] | None = None
         self._render_lock = threading.Lock()
@@ -76,7 +75,8 @@ class CollectorMetrics:
         with self._render_lock:
             now = time.monotonic()
             if self._cached is None or now - self._cached[0] >= self._cache_seconds:
-                self._cached = (now, generate_latest(self.registry))
+                own = generate_latest(self.registry)
+                self._cached = (now, self._host_samples.render().encode() + own)
             return self._cached[1]
 
 
@@ -98,26 +98,10 @@ class StateCollector(Collector):
         return []
 
     def collect(self) -> Iterator[Metric]:
-        """Every family: host samples, host liveness, incidents, notifications."""
-        yield from self._host_samples()
+        """Host liveness, incidents, notifications (host samples: collector.exposition)."""
         yield from self._host_liveness()
         yield from self._incidents()
         yield from self._notifications()
-
-    def _host_samples(self) -> Iterator[Metric]:
-        families: dict[str, Metric] = {}
-        for state in self._hosts:
-            for result in list(state.probes.values()):
-                for sample in result.samples:
-                    if not _VALID_NAME.match(sample.metric):
-                        continue
-                    family = families.get(sample.metric)
-                    if family is None:
-                        family = families[sample.metric] = _family(sample.metric, sample.value)
-                    _add(
-                        family, sample.metric, state.name, result.probe, sample.labels, sample.value
-                    )
-        yield from families.values()
 
     def _host_liveness(self) -> Iterator[Metric]:
         seen = Metric(f"{PREFIX}host_last_seen_timestamp_seconds", "Last report per host.", "gauge")
@@ -154,31 +138,3 @@ class StateCollector(Collector):
         for (channel, status), count in sorted(self._outbox_counts().items()):
             family.add_sample(family.name, {"channel": channel, "status": status}, count)
         yield family
-
-
-def _family(metric: str, value: float | str) -> Metric:
-    if metric.endswith("_total") and not isinstance(value, str):
-        return Metric(PREFIX + metric[: -len("_total")], f"Agent counter {metric}.", "counter")
-    return Metric(PREFIX + metric, f"Agent sample {metric}.", "gauge")
-
-
-def _add(
-    family: Metric,
-    metric: str,
-    host: str,
-    probe: str,
-    labels: dict[str, str],
-    value: float | str,
-) -> None:
-    out: dict[str, Any] = {
-        (f"exported_{k}" if k in RESERVED_LABELS else k): v
-        for k, v in labels.items()
-        if _VALID_NAME.match(k)
-    }
-    out["host"], out["probe"] = host, probe
-    if isinstance(value, str):
-        # A state has no number: expose it the StateSet way, as a label with the value 1.
-        out["state"] = value
-        value = 1.0
-    name = family.name + "_total" if family.type == "counter" else family.name
-    family.add_sample(name, out, value)

@@ -13,6 +13,9 @@ class TimerKind(StrEnum):
 
     RENOTIFY = "renotify"  # an unacknowledged incident is told again
     AUTO_CLOSE = "auto_close"  # the reopen window (or the verification wait) has passed
+    ESCALATE = "escalate"  # a tier's time to acknowledge is up: page the next one
+    SLA = "sla"  # an SLA clock reaches a warning level or its target
+    UPDATE = "update"  # a progress update is due
 
 
 @dataclass(frozen=True)
@@ -121,9 +124,11 @@ class Close:
 
 @dataclass(frozen=True)
 class TimerDue:
-    """A due-work row came due."""
+    """A due-work row came due; `tag` and `data` say which clock or step it belongs to."""
 
     kind: TimerKind
+    tag: str = ""
+    data: dict[str, object] = field(default_factory=dict)
 
 
 PersonAction = (

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from collector.incidents.plan import ResponsePlan
 from rules.priority import Priority
 
 
@@ -65,6 +66,11 @@ class Incident:
     contact: str | None = None
     reopen_count: int = 0
     annotations: dict[str, str] = field(default_factory=dict)
+    plan: ResponsePlan | None = None  # frozen at OPEN: escalation tiers and SLA targets
+    escalation_step: int = -1  # the last step paged (0: the first tier); -1 none
+    last_note: str | None = None
+    last_note_at: float | None = None
+    last_update_at: float | None = None  # the last progress update sent
     id: int | None = None
     number: str = ""
     version: int = 0

@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine
 
+from collector.incidents.commands import Cancel, Notify, Schedule, WithdrawPages
 from collector.incidents.events import (
     PersonAction,
     PersonOpened,
@@ -22,19 +23,12 @@ from collector.incidents.events import (
     TimerDue,
 )
 from collector.incidents.model import Incident
-from collector.incidents.transitions import (
-    Cancel,
-    LifecyclePolicy,
-    Notify,
-    Outcome,
-    Schedule,
-    Transition,
-    transition,
-)
+from collector.incidents.plan import Tier
+from collector.incidents.transitions import LifecyclePolicy, Outcome, Transition, transition
 from collector.notify.message import Language, compose_notification
 from collector.store import incidents as rows
 from collector.store import timers
-from collector.store.outbox import enqueue
+from collector.store.outbox import enqueue, withdraw
 from rules.priority import Priority
 
 log = logging.getLogger(__name__)
@@ -60,6 +54,25 @@ class Audience:
 
 
 @dataclass(frozen=True)
+class Recipient:
+    """Where one message goes: an outbox channel key, after `delay` seconds, in `language`.
+
+    Configured channels are told at once; a person's contact methods may wait (louder over
+    time: SMS now, a call after 5 minutes without acknowledgement), and an acknowledgement
+    withdraws the pages still waiting.
+    """
+
+    channel: str
+    delay: float
+    language: Language
+    person: str = ""
+
+
+# (tier, incident, now) -> the people's contact methods to page for that tier.
+Directory = Callable[[Tier, Incident, float], list[Recipient]]
+
+
+@dataclass(frozen=True)
 class IncidentSettings:
     """How incidents are numbered, told and timed."""
 
@@ -80,8 +93,10 @@ class IncidentService:
         clock: Clock,
         on_commit: Callable[[], None] = lambda: None,
         on_transition: TransitionHook | None = None,
+        directory: Directory | None = None,
     ) -> None:
         self._engine = engine
+        self._directory = directory
         self._audience = list(audience)
         self._settings = settings
         self._clock = clock
@@ -144,7 +159,8 @@ class IncidentService:
                 if timer.incident_id is None:
                     continue
                 current = rows.by_reference(conn, timer.incident_id, lock=True)
-                outcome = transition(current, TimerDue(timer.kind), now, self.policy)
+                event = TimerDue(timer.kind, timer.tag, dict(timer.data))
+                outcome = transition(current, event, now, self.policy)
                 if outcome is not None:
                     done.append((outcome, self._record(conn, outcome, now)))
         for outcome, stored in done:
@@ -174,50 +190,32 @@ class IncidentService:
             if isinstance(command, Notify):
                 enqueue(conn, self._messages(stored, command, now), now)
             elif isinstance(command, Schedule):
-                timers.schedule(conn, command.kind, stored.id, command.due_at, now)
+                timers.schedule(
+                    conn, command.kind, stored.id, command.due_at, now, command.tag, command.data
+                )
             elif isinstance(command, Cancel):
-                timers.cancel(conn, command.kind, stored.id, now)
+                timers.cancel(conn, command.kind, stored.id, now, command.tag)
+            elif isinstance(command, WithdrawPages):
+                withdraw(conn, stored.id, now)
         return stored
 
     def _messages(self, incident: Incident, command: Notify, now: float) -> list[dict[str, Any]]:
-        out = []
-        for audience in self._audience:
-            if not audience.accepts(incident.priority):
-                continue
-            message = compose_notification(
-                incident,
-                command.event,
-                self._settings.language,
-                self._settings.console_url,
-                channel=audience.channel,
-                now=now,
-            )
-            payload = {
-                "title": message.title,
-                "body": message.body,
-                "event": message.event,
-                "priority": message.priority.value,
-                "number": message.number,
-                "host": message.host,
-                "rule": message.rule,
-                "summary": message.summary,
-                "labels": message.labels,
-                "value": message.value,
-                "time": message.time,
-                "incident_key": message.incident_key,
-                "message_id": message.message_id,
-                "in_reply_to": message.in_reply_to,
-            }
-            out.append(
-                {
-                    "idempotency_key": message.idempotency_key,
-                    "incident_id": incident.id,
-                    "channel": audience.channel,
-                    "event": command.event,
-                    "payload": payload,
-                }
-            )
-        return out
+        return [
+            _outbox_row(incident, command, recipient, self._settings, now)
+            for recipient in self._recipients(incident, command, now)
+        ]
+
+    def _recipients(self, incident: Incident, command: Notify, now: float) -> list[Recipient]:
+        if command.step is None:
+            return [
+                Recipient(a.channel, 0.0, self._settings.language)
+                for a in self._audience
+                if a.accepts(incident.priority)
+            ]
+        tier = incident.plan.tier_of_step(command.step) if incident.plan else None
+        if tier is None or self._directory is None:
+            return []
+        return self._directory(tier, incident, now)
 
     def _after(self, outcome: Outcome | None, stored: Incident | None) -> None:
         if outcome is None or stored is None:
@@ -235,3 +233,46 @@ class IncidentService:
             self._on_commit()
         if self.on_transition is not None:
             self.on_transition(stored, outcome.transition)
+
+
+def _outbox_row(
+    incident: Incident,
+    command: Notify,
+    recipient: Recipient,
+    settings: IncidentSettings,
+    now: float,
+) -> dict[str, Any]:
+    message = compose_notification(
+        incident,
+        command.event,
+        recipient.language,
+        settings.console_url,
+        channel=recipient.channel,
+        now=now,
+        text=command.text,
+    )
+    payload = {
+        "title": message.title,
+        "body": message.body,
+        "event": message.event,
+        "priority": message.priority.value,
+        "number": message.number,
+        "host": message.host,
+        "rule": message.rule,
+        "summary": message.summary,
+        "labels": message.labels,
+        "value": message.value,
+        "time": message.time,
+        "incident_key": message.incident_key,
+        "message_id": message.message_id,
+        "in_reply_to": message.in_reply_to,
+        "person": recipient.person,
+    }
+    return {
+        "idempotency_key": message.idempotency_key,
+        "incident_id": incident.id,
+        "channel": recipient.channel,
+        "event": command.event,
+        "payload": payload,
+        "due_at": now + recipient.delay,
+    }

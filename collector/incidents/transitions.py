@@ -11,11 +11,12 @@ an outcome in one transaction. Every change has a stored name (OPEN, ACK, RESOLV
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
-from typing import Literal
 
+from collector.incidents.clocks import Deadline, always, arm, on_timer, stop_on_ack, stop_on_resolve
+from collector.incidents.commands import Cancel, Command, Notify, Schedule
 from collector.incidents.events import (
     ACTION_NAMES,
     Acknowledge,
@@ -35,6 +36,7 @@ from collector.incidents.events import (
     TimerKind,
 )
 from collector.incidents.model import Incident, IncidentState, Source
+from collector.incidents.plan import ResponsePlan
 from rules.priority import Priority
 
 S = IncidentState
@@ -55,43 +57,27 @@ class Transition(StrEnum):
     RENOTIFY = "RENOTIFY"
     CLEAR = "CLEAR"  # the condition cleared, but the rule leaves resolving to a person
     RECUR = "RECUR"  # an event rule matched again while its incident is active
+    ESCALATE = "ESCALATE"
+    SLA_WARNING = "SLA_WARNING"
+    SLA_BREACH = "SLA_BREACH"
+    UPDATE = "UPDATE"
+    UPDATE_MISSED = "UPDATE_MISSED"
 
 
-MessageEvent = Literal["opened", "reopened", "resolved", "renotify", "regraded"]
-
-
-@dataclass(frozen=True)
-class Notify:
-    """Tell the incident's audience about `event`."""
-
-    event: MessageEvent
-
-
-@dataclass(frozen=True)
-class Schedule:
-    """Create a due-work row of `kind` at `due_at` (replacing a pending one of that kind)."""
-
-    kind: TimerKind
-    due_at: float
-
-
-@dataclass(frozen=True)
-class Cancel:
-    """Cancel the pending due-work rows of `kind`."""
-
-    kind: TimerKind
-
-
-Command = Notify | Schedule | Cancel
+def _no_plan(_incident: Incident) -> ResponsePlan | None:
+    return None
 
 
 @dataclass(frozen=True)
 class LifecyclePolicy:
-    """The settings the lifecycle needs (from the collector's `incidents:` config)."""
+    """The settings the lifecycle needs (the collector's `incidents:` config and, through
+    `plan_for`, the response process: which escalation policy and SLA an incident follows)."""
 
     reopen_window: float = 3600.0
     verify_timeout: float = 72 * 3600.0
     renotify_after: Mapping[Priority, float] = field(default_factory=dict)
+    plan_for: Callable[[Incident], ResponsePlan | None] = _no_plan
+    deadline: Deadline = always
 
     def renotify(self, incident: Incident, now: float) -> list[Command]:
         """Schedule the next reminder for an unacknowledged incident, if its priority has one."""
@@ -173,14 +159,8 @@ def _fired(
         recurred = replace(incident, value=event.value, updated_at=now)
         return Outcome(recurred, Transition.RECUR, actor, event.summary)
     if incident is not None and incident.state in (S.RESOLVED, S.VERIFYING):
-        reopened = _reopened(incident, now, event.value)
-        commands = (
-            Cancel(TimerKind.AUTO_CLOSE),
-            Notify("reopened"),
-            *policy.renotify(reopened, now),
-        )
-        return Outcome(
-            reopened, Transition.REOPEN, actor, f"{event.reason}: {event.summary}", commands
+        return _reopening(
+            incident, event.value, actor, f"{event.reason}: {event.summary}", now, policy
         )
     opened = Incident(
         source=Source.RULE,
@@ -199,8 +179,7 @@ def _fired(
         auto_resolve=event.auto_resolve,
         annotations=dict(event.annotations),
     )
-    commands = (Notify("opened"), *policy.renotify(opened, now))
-    return Outcome(opened, Transition.OPEN, actor, event.reason, commands)
+    return _opening(opened, actor, event.reason, now, policy)
 
 
 def _opened_by_person(event: PersonOpened, now: float, policy: LifecyclePolicy) -> Outcome:
@@ -218,8 +197,15 @@ def _opened_by_person(event: PersonOpened, now: float, policy: LifecyclePolicy) 
         reporter=event.reporter or event.actor,
         contact=event.contact,
     )
-    commands = (Notify("opened"), *policy.renotify(opened, now))
-    return Outcome(opened, Transition.OPEN, event.actor, "opened by a person", commands)
+    return _opening(opened, event.actor, "opened by a person", now, policy)
+
+
+def _opening(
+    opened: Incident, actor: str, detail: str, now: float, policy: LifecyclePolicy
+) -> Outcome:
+    armed, clocks = arm(replace(opened, plan=policy.plan_for(opened)), now, policy.deadline)
+    commands = (Notify("opened"), *policy.renotify(armed, now), *clocks)
+    return Outcome(armed, Transition.OPEN, actor, detail, commands)
 
 
 def _cleared(
@@ -244,6 +230,12 @@ def _timer(
         commands = (Notify("renotify"), *policy.renotify(incident, now))
         reminded = replace(incident, updated_at=now)
         return Outcome(reminded, Transition.RENOTIFY, "system", "still unacknowledged", commands)
+    if event.kind is not TimerKind.AUTO_CLOSE:
+        clocked = on_timer(incident, event, now, policy.deadline)
+        if clocked is None:
+            return None
+        changed, name, detail, more = clocked
+        return Outcome(changed, Transition(name), "system", detail, tuple(more))
     if incident.state not in (S.RESOLVED, S.VERIFYING):
         return None
     why = (
@@ -266,24 +258,20 @@ def _person(  # noqa: PLR0911 - one branch per action reads best as a flat dispa
             acknowledged_by=actor,
             updated_at=now,
         )
-        return Outcome(acked, Transition.ACK, actor, event.note, (Cancel(TimerKind.RENOTIFY),))
+        commands = (Cancel(TimerKind.RENOTIFY), *stop_on_ack())
+        return Outcome(acked, Transition.ACK, actor, event.note, commands)
     if isinstance(event, Assign):
         assigned = replace(incident, assignee=event.assignee, updated_at=now)
         return Outcome(assigned, Transition.ASSIGN, actor, f"assigned to {event.assignee}")
     if isinstance(event, AddNote):
-        return Outcome(replace(incident, updated_at=now), Transition.NOTE, actor, event.text)
+        noted = replace(incident, last_note=event.text, last_note_at=now, updated_at=now)
+        return Outcome(noted, Transition.NOTE, actor, event.text)
     if isinstance(event, Regrade):
         return _regraded(incident, event, now, policy)
     if isinstance(event, Resolve):
         return _resolved(incident, now, actor, event.note, policy, incident.value)
     if isinstance(event, Reopen):
-        reopened = _reopened(incident, now, incident.value)
-        commands = (
-            Cancel(TimerKind.AUTO_CLOSE),
-            Notify("reopened"),
-            *policy.renotify(reopened, now),
-        )
-        return Outcome(reopened, Transition.REOPEN, actor, event.reason, commands)
+        return _reopening(incident, incident.value, actor, event.reason, now, policy)
     if isinstance(event, RequestVerification):
         verifying = replace(incident, state=S.VERIFYING, updated_at=now)
         commands = (
@@ -321,10 +309,30 @@ def _resolved(
     resolved = replace(incident, state=S.RESOLVED, resolved_at=now, updated_at=now, value=value)
     commands = (
         Cancel(TimerKind.RENOTIFY),
+        *stop_on_resolve(),
         Notify("resolved"),
         Schedule(TimerKind.AUTO_CLOSE, now + policy.reopen_window),
     )
     return Outcome(resolved, Transition.RESOLVE, actor, detail, commands)
+
+
+def _reopening(
+    incident: Incident,
+    value: float | str | None,
+    actor: str,
+    detail: str,
+    now: float,
+    policy: LifecyclePolicy,
+) -> Outcome:
+    """Back to triggered under the same number; the clocks start again from now."""
+    reopened, clocks = arm(_reopened(incident, now, value), now, policy.deadline)
+    commands = (
+        Cancel(TimerKind.AUTO_CLOSE),
+        Notify("reopened"),
+        *policy.renotify(reopened, now),
+        *clocks,
+    )
+    return Outcome(reopened, Transition.REOPEN, actor, detail, commands)
 
 
 def _reopened(incident: Incident, now: float, value: float | str | None) -> Incident:
@@ -334,6 +342,8 @@ def _reopened(incident: Incident, now: float, value: float | str | None) -> Inci
         resolved_at=None,
         acknowledged_at=None,
         acknowledged_by=None,
+        escalation_step=-1,
+        last_update_at=None,
         reopen_count=incident.reopen_count + 1,
         updated_at=now,
         value=value,

@@ -11,11 +11,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Literal, get_args
 
+from collector.incidents.commands import MessageEvent
 from collector.incidents.model import Incident
 from collector.notify.units import format_duration, format_quantity
 from rules.priority import Priority
 
-NotificationEvent = Literal["opened", "reopened", "resolved", "renotify", "regraded"]
+NotificationEvent = MessageEvent
 Language = Literal["en", "zh"]
 
 # One SMS segment: the title must survive being the only thing a pager shows.
@@ -29,6 +30,10 @@ _WORDS: dict[Language, dict[str, str]] = {
         "resolved": "RESOLVED",
         "renotify": "STILL OPEN",
         "regraded": "RAISED",
+        "escalated": "ESCALATED",
+        "sla_warning": "SLA WARNING",
+        "sla_breach": "SLA BREACHED",
+        "update": "UPDATE",
         "on": " on ",
         "ticket": "Ticket",
         "meaning": "What it means",
@@ -48,6 +53,9 @@ _WORDS: dict[Language, dict[str, str]] = {
         "resolved_lead_plain": "Resolved after {duration}.",
         "renotify_lead": "Still not acknowledged, open for {duration}.",
         "reopened_lead": "It is back (reopened {count} time(s)).",
+        "escalated_lead": "Escalated: nobody has acknowledged it yet, open for {duration}.",
+        "auto_update": "Status after {duration}: {state}{who}; value {value}.",
+        "on_it": ", {who} on it",
     },
     "zh": {
         "opened": "告警",
@@ -55,6 +63,10 @@ _WORDS: dict[Language, dict[str, str]] = {
         "resolved": "已恢复",
         "renotify": "仍未确认",
         "regraded": "升级",
+        "escalated": "已升级",
+        "sla_warning": "SLA 预警",
+        "sla_breach": "SLA 超时",
+        "update": "进展",
         "on": "，主机 ",
         "ticket": "工单",
         "meaning": "含义",
@@ -74,6 +86,9 @@ _WORDS: dict[Language, dict[str, str]] = {
         "resolved_lead_plain": "已恢复，历时 {duration}。",
         "renotify_lead": "仍未确认，已持续 {duration}。",
         "reopened_lead": "问题再次出现（第 {count} 次重新打开）。",
+        "escalated_lead": "已升级：仍无人确认，已持续 {duration}。",
+        "auto_update": "进展（已持续 {duration}）：{state}{who}；当前数值 {value}。",
+        "on_it": "，{who} 正在处理",
     },
 }
 
@@ -123,8 +138,10 @@ def compose_notification(
     console_url: str | None = None,
     channel: str = "",
     now: float | None = None,
+    text: str = "",
 ) -> Notification:
-    """The message for `event` of `incident` to `channel`, in `language`."""
+    """The message for `event` of `incident` to `channel`, in `language`; `text` is the words
+    of an update or of an SLA warning."""
     if event not in get_args(NotificationEvent):
         raise ValueError(f"notification event must be one of {get_args(NotificationEvent)}")
     if language not in _WORDS:
@@ -142,7 +159,7 @@ def compose_notification(
         rule=incident.rule,
         summary=incident.summary,
         title=compose_title(incident, event, language, time),
-        body=_compose_body(incident, event, language, console_url, time),
+        body=_compose_body(incident, event, language, console_url, time, text),
         labels=dict(incident.labels),
         value=incident.value,
         time=time,
@@ -178,18 +195,11 @@ def _compose_body(
     language: Language,
     console_url: str | None,
     time: float,
+    text: str = "",
 ) -> str:
     words = _WORDS[language]
     metric = incident.annotations.get("metric", "")
-    lead = [incident.summary]
-    if event == "resolved":
-        lead = [_resolved_lead(incident, language, time), incident.summary]
-    elif event == "renotify":
-        lead.append(
-            words["renotify_lead"].format(duration=format_duration(time - incident.opened_at))
-        )
-    elif event == "reopened":
-        lead.append(words["reopened_lead"].format(count=incident.reopen_count))
+    lead = _lead(incident, event, language, time, text)
     fields: list[tuple[str, str]] = [("ticket", incident.number)]
     if incident.description:
         fields.append(("meaning", incident.description.strip()))
@@ -227,6 +237,38 @@ def _compose_body(
 def incident_link(console_url: str, incident: Incident) -> str:
     """The console page of an incident (by ticket number: stable and readable)."""
     return f"{console_url.rstrip('/')}/incidents/{incident.number or incident.id}"
+
+
+def _lead(
+    incident: Incident, event: NotificationEvent, language: Language, time: float, text: str
+) -> list[str]:
+    """The first lines: what happened now, then the summary (one SMS gateway line)."""
+    words = _WORDS[language]
+    elapsed = format_duration(time - incident.opened_at)
+    if event == "update":
+        return [text or _auto_update(incident, language, elapsed), incident.summary]
+    if event in ("sla_warning", "sla_breach"):
+        return [text, incident.summary]
+    if event == "resolved":
+        return [_resolved_lead(incident, language, time), incident.summary]
+    extra = {
+        "escalated": words["escalated_lead"].format(duration=elapsed),
+        "renotify": words["renotify_lead"].format(duration=elapsed),
+        "reopened": words["reopened_lead"].format(count=incident.reopen_count),
+    }.get(event)
+    return [incident.summary, extra] if extra else [incident.summary]
+
+
+def _auto_update(incident: Incident, language: Language, elapsed: str) -> str:
+    words = _WORDS[language]
+    who = incident.assignee or incident.acknowledged_by
+    value = format_quantity(incident.value, incident.annotations.get("metric", ""))
+    return words["auto_update"].format(
+        duration=elapsed,
+        state=incident.state.value,
+        who=words["on_it"].format(who=who) if who else "",
+        value=value,
+    )
 
 
 def _resolved_lead(incident: Incident, language: Language, time: float) -> str:

@@ -23,6 +23,7 @@ from sqlalchemy import (
 )
 
 from collector.incidents.model import ACTIVE_STATES, Incident, IncidentState, Source
+from collector.incidents.plan import ResponsePlan
 from collector.store.dialect import upsert
 from collector.store.schema import incident_timeline, incidents, ticket_sequences
 from rules.priority import Priority
@@ -213,6 +214,11 @@ def _row_of(incident: Incident) -> dict[str, Any]:
         "contact": incident.contact,
         "reopen_count": incident.reopen_count,
         "annotations": incident.annotations,
+        "plan": incident.plan.to_json() if incident.plan else None,
+        "escalation_step": incident.escalation_step,
+        "last_note": incident.last_note,
+        "last_note_at": incident.last_note_at,
+        "last_update_at": incident.last_update_at,
     }
 
 
@@ -243,6 +249,11 @@ def incident_from(row: Row[Any]) -> Incident:
         contact=m["contact"],
         reopen_count=m["reopen_count"],
         annotations=dict(m["annotations"] or {}),
+        plan=ResponsePlan.from_json(m["plan"]),
+        escalation_step=m["escalation_step"],
+        last_note=m["last_note"],
+        last_note_at=m["last_note_at"],
+        last_update_at=m["last_update_at"],
         id=m["id"],
         number=m["number"],
         version=m["version"],

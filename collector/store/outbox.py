@@ -9,7 +9,7 @@ let the receiver see it as the same message.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,15 +33,34 @@ class OutboxRow:
     created_at: float
 
 
+PERSON_CHANNEL_PREFIX = "person:"  # a person's contact method: person:<id>/<method>
+
+
 def enqueue(conn: Connection, rows: Iterable[Mapping[str, Any]], now: float) -> int:
-    """Insert pending messages in the caller's transaction; returns how many."""
+    """Insert pending messages in the caller's transaction (due now unless a row says
+    `due_at`); returns how many."""
     values = [
-        {**row, "status": "pending", "attempts": 0, "due_at": now, "created_at": now}
+        {"due_at": now, **row, "status": "pending", "attempts": 0, "created_at": now}
         for row in rows
     ]
     if values:
         conn.execute(insert(outbox), values)
     return len(values)
+
+
+def withdraw(conn: Connection, incident_id: int, now: float) -> int:
+    """Withdraw an incident's pages to people that are not due yet (someone answered)."""
+    result = conn.execute(
+        update(outbox)
+        .where(
+            outbox.c.incident_id == incident_id,
+            outbox.c.status == "pending",
+            outbox.c.due_at > now,
+            outbox.c.channel.startswith(PERSON_CHANNEL_PREFIX),
+        )
+        .values(status="withdrawn", last_error="acknowledged before it was due")
+    )
+    return int(result.rowcount or 0)
 
 
 class OutboxStore:
@@ -51,9 +70,14 @@ class OutboxStore:
         self._engine = engine
 
     def claim(
-        self, channel: str, owner: str, now: float, lease_seconds: float, limit: int = 20
+        self,
+        channel: str | Sequence[str],
+        owner: str,
+        now: float,
+        lease_seconds: float,
+        limit: int = 20,
     ) -> list[OutboxRow]:
-        """Lease up to `limit` due messages of `channel`, oldest first.
+        """Lease up to `limit` due messages of `channel` (or of any of several), oldest first.
 
         A message waits while an older one of the same incident and channel is unsent, so a
         "resolved" never overtakes its "opened".
@@ -68,7 +92,9 @@ class OutboxStore:
         candidates = (
             select(outbox.c.id)
             .where(
-                outbox.c.channel == channel,
+                outbox.c.channel == channel
+                if isinstance(channel, str)
+                else outbox.c.channel.in_(list(channel)),
                 outbox.c.status == "pending",
                 outbox.c.due_at <= now,
                 or_(outbox.c.lease_until.is_(None), outbox.c.lease_until < now),

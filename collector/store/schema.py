@@ -69,6 +69,11 @@ incidents = Table(
     Column("reopen_count", Integer, nullable=False, server_default="0"),
     Column("annotations", JSON, nullable=False),
     Column("version", Integer, nullable=False, server_default="0"),
+    Column("plan", JSON, nullable=True),  # escalation tiers and SLA targets, frozen at OPEN
+    Column("escalation_step", Integer, nullable=False, server_default="-1"),
+    Column("last_note", Text, nullable=True),
+    Column("last_note_at", Float, nullable=True),
+    Column("last_update_at", Float, nullable=True),
     Index("ix_incidents_state_opened", "state", "opened_at"),
     Index("ix_incidents_host", "host"),
     Index("ix_incidents_key_resolved", "key", "resolved_at"),
@@ -114,7 +119,7 @@ outbox = Table(
     Column("channel", String(512), nullable=False),
     Column("event", String(16), nullable=False),
     Column("payload", JSON, nullable=False),
-    Column("status", String(8), nullable=False),  # pending | sent | failed
+    Column("status", String(16), nullable=False),  # pending | sent | failed | withdrawn
     Column("attempts", Integer, nullable=False, server_default="0"),
     Column("due_at", Float, nullable=False),
     Column("lease_owner", String(128), nullable=True),
@@ -137,6 +142,8 @@ timers = Table(
     Column("status", String(10), nullable=False),  # pending | done | cancelled
     Column("created_at", Float, nullable=False),
     Column("done_at", Float, nullable=True),
+    Column("tag", String(64), nullable=False, server_default=""),  # which clock: "ack:80%"
+    Column("data", JSON, nullable=True),
     Index("ix_timers_due", "status", "due_at"),
     Index("ix_timers_incident", "incident_id", "kind", "status"),
 )

@@ -6,9 +6,9 @@ single writer on SQLite), so a restart resumes it and two collectors never both 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import ColumnElement, Connection, insert, or_, select, update
 
 from collector.incidents.events import TimerKind
 from collector.store.schema import timers
@@ -22,13 +22,21 @@ class DueTimer:
     kind: TimerKind
     incident_id: int | None
     due_at: float
+    tag: str = ""
+    data: dict[str, object] = field(default_factory=dict)
 
 
 def schedule(
-    conn: Connection, kind: TimerKind, incident_id: int, due_at: float, now: float
+    conn: Connection,
+    kind: TimerKind,
+    incident_id: int,
+    due_at: float,
+    now: float,
+    tag: str = "",
+    data: dict[str, object] | None = None,
 ) -> None:
-    """Replace any pending timer of `kind` for the incident with one due at `due_at`."""
-    cancel(conn, kind, incident_id, now)
+    """Replace any pending timer of `kind` and `tag` for the incident with one at `due_at`."""
+    _cancel(conn, kind, incident_id, now, timers.c.tag == tag)
     conn.execute(
         insert(timers).values(
             kind=kind.value,
@@ -36,27 +44,49 @@ def schedule(
             due_at=due_at,
             status="pending",
             created_at=now,
+            tag=tag,
+            data=data or None,
         )
     )
 
 
-def cancel(conn: Connection, kind: TimerKind, incident_id: int, now: float) -> None:
-    """Cancel the pending timers of `kind` for the incident."""
-    conn.execute(
-        update(timers)
-        .where(
-            timers.c.incident_id == incident_id,
-            timers.c.kind == kind.value,
-            timers.c.status == "pending",
-        )
-        .values(status="cancelled", done_at=now)
+def cancel(
+    conn: Connection, kind: TimerKind, incident_id: int, now: float, tag: str | None = None
+) -> None:
+    """Cancel the pending timers of `kind` for the incident: all, or those of `tag` (a tag
+    also covers its sub-tags: "ack" cancels "ack:50%" and "ack:breach")."""
+    scope = None if tag is None else or_(timers.c.tag == tag, timers.c.tag.startswith(f"{tag}:"))
+    _cancel(conn, kind, incident_id, now, scope)
+
+
+def _cancel(
+    conn: Connection,
+    kind: TimerKind,
+    incident_id: int,
+    now: float,
+    scope: ColumnElement[bool] | None,
+) -> None:
+    query = update(timers).where(
+        timers.c.incident_id == incident_id,
+        timers.c.kind == kind.value,
+        timers.c.status == "pending",
     )
+    if scope is not None:
+        query = query.where(scope)
+    conn.execute(query.values(status="cancelled", done_at=now))
 
 
 def claim_due(conn: Connection, now: float, limit: int) -> list[DueTimer]:
     """Lock up to `limit` due timers in the caller's transaction, earliest first."""
     query = (
-        select(timers.c.id, timers.c.kind, timers.c.incident_id, timers.c.due_at)
+        select(
+            timers.c.id,
+            timers.c.kind,
+            timers.c.incident_id,
+            timers.c.due_at,
+            timers.c.tag,
+            timers.c.data,
+        )
         .where(timers.c.status == "pending", timers.c.due_at <= now)
         .order_by(timers.c.due_at, timers.c.id)
         .limit(limit)
@@ -64,7 +94,7 @@ def claim_due(conn: Connection, now: float, limit: int) -> list[DueTimer]:
     if conn.dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
     return [
-        DueTimer(row.id, TimerKind(row.kind), row.incident_id, row.due_at)
+        DueTimer(row.id, TimerKind(row.kind), row.incident_id, row.due_at, row.tag, row.data or {})
         for row in conn.execute(query)
     ]
 

@@ -6,6 +6,7 @@ from dataclasses import replace
 
 import pytest
 
+from collector.incidents.commands import Cancel, Notify, Schedule, WithdrawPages
 from collector.incidents.events import (
     Acknowledge,
     AddNote,
@@ -24,10 +25,7 @@ from collector.incidents.events import (
 )
 from collector.incidents.model import Incident, IncidentState, Source
 from collector.incidents.transitions import (
-    Cancel,
     LifecyclePolicy,
-    Notify,
-    Schedule,
     Transition,
     TransitionRefusedError,
     allowed_actions,
@@ -161,6 +159,10 @@ def test_rule_cleared_in_every_state(state: IncidentState) -> None:
     assert outcome.incident.value == 0.5, "the value at resolution"
     assert outcome.commands == (
         Cancel(TimerKind.RENOTIFY),
+        Cancel(TimerKind.ESCALATE),
+        Cancel(TimerKind.SLA),
+        Cancel(TimerKind.UPDATE),
+        WithdrawPages(),
         Notify("resolved"),
         Schedule(TimerKind.AUTO_CLOSE, NOW + 3600.0),
     )
@@ -199,7 +201,12 @@ def test_timers_in_every_state(state: IncidentState) -> None:
 
 def test_ack_stops_renotification_and_resolve_schedules_auto_close() -> None:
     acked = transition(incident(S.TRIGGERED), ACTIONS["ack"], NOW, POLICY)
-    assert acked is not None and acked.commands == (Cancel(TimerKind.RENOTIFY),)
+    assert acked is not None and acked.commands == (
+        Cancel(TimerKind.RENOTIFY),
+        Cancel(TimerKind.ESCALATE),
+        Cancel(TimerKind.SLA, "ack"),
+        WithdrawPages(),
+    )
     assert acked.incident.acknowledged_by == "alice" and acked.incident.acknowledged_at == NOW
     verify = transition(incident(S.RESOLVED), ACTIONS["verify"], NOW, POLICY)
     assert verify is not None
