@@ -9,6 +9,7 @@ import socket
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -29,14 +30,15 @@ from collector.evaluation.evaluator import Evaluator
 from collector.evaluation.signals import rule_event
 from collector.evaluation.writer import IncidentWriter
 from collector.exposition import HostExposition
-from collector.incidents.events import RuleCleared
+from collector.incidents.events import Acknowledge, RuleCleared
 from collector.incidents.model import Incident, Source
 from collector.incidents.service import Audience, IncidentService, IncidentSettings
-from collector.incidents.transitions import LifecyclePolicy
+from collector.incidents.transitions import LifecyclePolicy, TransitionRefusedError
 from collector.ingest.hosts import HostRegistry
 from collector.ingest.receive import Ingest
 from collector.metrics import CollectorMetrics
 from collector.notify.channels import Channel, channel_from_url
+from collector.notify.message import Notification
 from collector.notify.worker import DeliveryWorkers, RetryPolicy
 from collector.redaction import Redactor, url_secrets
 from collector.response.directory import ResponseDirectory
@@ -193,7 +195,17 @@ def build_collector(
     chosen = list(channels) if channels is not None else channels_from_config(config)
     directory = ResponseDirectory(load_response(config.response)) if config.response else None
     redactor = known_secrets(config)
-    people = directory.channels(_registering(channel_from_url, redactor)) if directory else []
+    acknowledge_by_phone: list[Callable[[Notification, str], None]] = []
+    people = (
+        directory.channels(
+            _registering(channel_from_url, redactor),
+            config.phone_trunk.get_secret_value() if config.phone_trunk else None,
+            # The service is built below; the call reaches it through this late binding.
+            lambda note, person: acknowledge_by_phone[0](note, person),  # noqa: PLW0108
+        )
+        if directory
+        else []
+    )
     delivery = DeliveryWorkers(
         outbox,
         [*chosen, *people],
@@ -224,6 +236,8 @@ def build_collector(
         on_transition=metrics.count_transition,
         directory=directory.recipients if directory else None,
     )
+
+    acknowledge_by_phone.append(partial(_keypad_ack, incidents))
 
     def store_signal(signal: AlertSignal) -> Incident | None:
         return incidents.apply_rule(rule_event(signal, config.language))
@@ -298,6 +312,14 @@ def _access_service(
         LoginThrottle(limits, clock),
         settings.session_lifetime,
     )
+
+
+def _keypad_ack(incidents: IncidentService, note: Notification, person: str) -> None:
+    """The callee pressed 1: acknowledge the incident as that person (unless already done)."""
+    try:
+        incidents.act(note.number, Acknowledge(person, "pressed 1 on the phone call"))
+    except TransitionRefusedError as exc:
+        log.info("keypad acknowledgement of %s not needed: %s", note.number, exc)
 
 
 def _incident_settings(

@@ -225,6 +225,11 @@ class CollectorConfig(ConfigModel):
         "hostname:port); it owns the outbox leases it takes.",
     )
     incidents: IncidentConfig = Field(default_factory=IncidentConfig)
+    phone_trunk: SecretStr | None = Field(
+        None,
+        description="SIP trunk or PBX that phone contacts are called through, e.g. "
+        "sip://pager:password@pbx.example.net:5060?ring_timeout=30 (see README).",
+    )
     response: Path | None = Field(
         None,
         description="The response process file (people, schedules, escalation policies, "

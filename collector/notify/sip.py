@@ -114,6 +114,11 @@ class SipCallChannel:
         self._description = _describe(url, self.plan)
         self._lock = threading.Lock()
 
+    @property
+    def max_send_seconds(self) -> float:
+        """The longest one call can take: ringing, the message twice, waiting for a key."""
+        return self.plan.ring_timeout + self.plan.ack_wait + 60.0
+
     def describe(self) -> str:
         """sip://user:****@host:port/number and the query, password masked."""
         return self._description

@@ -88,7 +88,7 @@ class DeliveryWorkers:
         self._owner = owner
         self._clock = clock
         self._retry = retry or RetryPolicy()
-        self._lease = CLAIM_BATCH * send_timeout + 30.0
+        self._send_timeout = send_timeout
         self._wakeup = threading.Condition()
         self._stopping = False
         self._threads: list[threading.Thread] = []
@@ -147,8 +147,14 @@ class DeliveryWorkers:
                     if not self._stopping:
                         self._wakeup.wait(POLL_SECONDS)
 
+    def _lease(self, name: str) -> float:
+        """How long a claimed batch of `name` is ours: long enough for every send in it (a
+        phone call outlasts an e-mail), so a message in flight is never handed out twice."""
+        longest = getattr(self._channels[name], "max_send_seconds", None) or 0.0
+        return CLAIM_BATCH * max(self._send_timeout, longest) + 30.0
+
     def _pass(self, name: str) -> int:
-        rows = self._store.claim(name, self._owner, self._clock(), self._lease, CLAIM_BATCH)
+        rows = self._store.claim(name, self._owner, self._clock(), self._lease(name), CLAIM_BATCH)
         for row in rows:
             if self._stopping:
                 break  # the lease is released at the next start; nothing is lost

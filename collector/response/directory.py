@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from urllib.parse import quote
 
 from collector.incidents.model import Incident
 from collector.incidents.plan import ResponsePlan, SlaTargets, Tier
@@ -93,17 +94,30 @@ class ResponseDirectory:
                     found.append(Recipient(channel, float(rule.after), person.language, person.id))
         return found
 
-    def channels(self, make: Callable[..., Channel]) -> list[Channel]:
+    def channels(
+        self,
+        make: Callable[..., Channel],
+        trunk: str | None = None,
+        on_keypad_ack: Callable[[Notification, str], None] | None = None,
+    ) -> list[Channel]:
         """A channel per person contact method, known to the outbox by its person key.
 
-        Phone contacts are left to the phone channel (they are not Apprise URLs).
+        Phone contacts are called through `trunk` (sip://user:password@pbx:5060) in the
+        person's language; pressing 1 calls `on_keypad_ack(notification, person id)`. Without
+        a trunk, phone contacts cannot be reached and are left out (the others still page).
         """
         found: list[Channel] = []
         for person in self.config.people:
             for name, contact in person.contacts.items():
-                if contact.kind == "phone":
+                address = contact.url.get_secret_value()
+                if contact.kind != "phone":
+                    channel = make(address)
+                elif trunk is None:
                     continue
-                channel = make(contact.url.get_secret_value())
+                else:
+                    channel = make(phone_url(trunk, address, person.language))
+                    if on_keypad_ack is not None:
+                        channel.on_acknowledged = _bound(on_keypad_ack, person.id)  # type: ignore[attr-defined]
                 found.append(KeyedChannel(channel, person_channel(person.id, name)))
         return found
 
@@ -154,6 +168,22 @@ class ResponseDirectory:
         return self.calendar(name) if name else ALWAYS
 
 
+def _bound(
+    on_keypad_ack: Callable[[Notification, str], None], person: str
+) -> Callable[[Notification], None]:
+    return lambda note: on_keypad_ack(note, person)
+
+
+def phone_url(trunk: str, address: str, language: str) -> str:
+    """The trunk's sip:// URL dialling a person's number (E.164 or the user of a sip: URI)."""
+    number = (
+        address.split(":", 1)[1].split("@", 1)[0] if address.lower().startswith("sip") else address
+    )
+    base, _, query = trunk.partition("?")
+    options = "&".join(p for p in (query, f"language={language}") if p)
+    return f"{base.rstrip('/')}/{quote(number, safe='+')}?{options}"
+
+
 class KeyedChannel:
     """A channel known to the outbox by a key of ours (a person's contact), not by its URL."""
 
@@ -161,6 +191,8 @@ class KeyedChannel:
         self._channel = channel
         self._key = key
         self.min_priority: Priority | None = None  # a person's own rules choose priorities
+        # A phone call lasts longer than the usual send; the outbox leases it for longer.
+        self.max_send_seconds: float | None = getattr(channel, "max_send_seconds", None)
 
     def describe(self) -> str:
         """The outbox key, e.g. person:alice/mobile (no URL, so no secret)."""

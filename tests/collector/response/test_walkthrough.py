@@ -1,7 +1,9 @@
 """A P1 walks the response process under a test clock, through a real collector, a real SMTP
-server and an SMS gateway (an HTTP sink): T1 paged by e-mail and SMS, nobody acknowledges in
-5 minutes so T2 is paged, a progress update goes out at the 15-minute mark, SLA warnings and
-the breach are recorded, an acknowledgement stops it all, the timeline shows every step."""
+server, an SMS gateway (an HTTP sink) and a phone (sipp answering through the SIP trunk): T1 is
+paged by e-mail and SMS, nobody acknowledges in 5 minutes so T2 is paged by e-mail and a call,
+pressing 1 on the call acknowledges, a progress update goes out at the 15-minute mark (an
+automatic one, recorded as missed, then the responder's note), SLA warnings and the breach are
+recorded, and the timeline shows every step."""
 
 from __future__ import annotations
 
@@ -13,7 +15,9 @@ import pytest
 from collector.config import ApiToken
 from collector.notify.channels import RecordingChannel
 from tests.collector.harness import FakeClock, RunningCollector, wait_for
+from tests.peers import require_tool
 from tests.peers.http_sink import HttpSink
+from tests.peers.sipp import RtpCounter, SippPeer, answering, info_key
 from tests.peers.smtp import SmtpServer
 
 RESPONSE = """\
@@ -31,6 +35,7 @@ people:
     language: zh
     contacts:
       mail: {{kind: email, url: "{mail_bob}"}}
+      phone: {{kind: phone, url: "+15550100"}}
 schedules:
   - id: primary
     timezone: UTC
@@ -54,8 +59,20 @@ def peers() -> Iterator[tuple[SmtpServer, HttpSink]]:
         yield smtp, sink
 
 
+@pytest.fixture
+def phone(tmp_path: Path) -> Iterator[SippPeer]:
+    """Bob's phone: sipp answers, listens to the message, presses 1 (SIP INFO)."""
+    require_tool("espeak-ng", "espeak-ng")
+    program = require_tool("sipp", "sip-tester")
+    folder = tmp_path / "sipp"
+    folder.mkdir()
+    with RtpCounter() as ear, SippPeer(program, folder, answering(ear.port, info_key("1"))) as peer:
+        yield peer
+
+
+@pytest.mark.peer
 def test_a_p1_walks_the_whole_response_process(
-    tmp_path: Path, peers: tuple[SmtpServer, HttpSink]
+    tmp_path: Path, peers: tuple[SmtpServer, HttpSink], phone: SippPeer
 ) -> None:
     smtp, sink = peers
     response = tmp_path / "response.yaml"
@@ -72,6 +89,7 @@ def test_a_p1_walks_the_whole_response_process(
         clock,
         channels=[ops_channel],
         response=response,
+        phone_trunk=f"sip://pager@127.0.0.1:{phone.port}?ring_timeout=5&ack_wait=5",
         api_tokens=[ApiToken(name="alice", token="alice-token")],  # type: ignore[arg-type]
     )
     headers = {"Authorization": "Bearer alice-token"}
@@ -99,12 +117,13 @@ def test_a_p1_walks_the_whole_response_process(
         mails = smtp.wait_for(2)
         assert mails[1].rcpt_tos == ["bob@example.test"]
         assert "已升级" in mails[1].subject, "Bob reads Chinese"
+        # Bob's phone rings (sipp): the message is spoken, he presses 1.
+        assert phone.finish(30) == 0, phone.log()
+        assert "INVITE sip:+15550100@127.0.0.1" in phone.messages()
+        wait_for(lambda: running.get(f"/api/v1/incidents/{number}")["state"] == "acknowledged")
+        assert running.get(f"/api/v1/incidents/{number}")["acknowledged_by"] == "bob"
         at(900)  # the 15-minute progress update, with nobody's note: automatic, and missed
         wait_for(lambda: [n.event for n in ops_channel.notifications].count("update") == 1)
-        acked = running.session.post(
-            f"{running.url}/api/v1/incidents/{number}/ack", json={}, headers=headers, timeout=5
-        )
-        assert acked.status_code == 200
         at(1200)  # tier 2's timeout would have passed: nothing more happens after the ack
         assert len(smtp.wait_for(2)) == 2
         running.session.post(
@@ -127,17 +146,16 @@ def test_a_p1_walks_the_whole_response_process(
         steps = [(e["name"], e["detail"]) for e in timeline if e["kind"] == "transition"]
         names = [name for name, _ in steps]
         # At 300 s tier 1's timeout and the first-response target fall together: the step is
-        # taken once (the breach finds tier 2 already paged); at 900 s the channels' reminder
-        # and the progress update.
+        # taken once (the breach finds tier 2 already paged). Bob's keypad acknowledges, so
+        # the channels' 15-minute reminder does not come; the progress update does.
         assert names == [
             "OPEN",
             "SLA_WARNING",
             "SLA_WARNING",
             "ESCALATE",
             "SLA_BREACH",
-            "RENOTIFY",
-            "UPDATE_MISSED",
             "ACK",
+            "UPDATE_MISSED",
             "NOTE",
             "SLA_WARNING",  # 50 % of the 1-hour resolution target, at 1800 s
             "UPDATE",
@@ -145,5 +163,6 @@ def test_a_p1_walks_the_whole_response_process(
         ]
         assert ("SLA_WARNING", "first response: 50% of 5m00s used") in steps
         assert any(name == "ESCALATE" and "tier 2" in detail for name, detail in steps)
+        assert ("ACK", "pressed 1 on the phone call") in steps
     finally:
         running.stop()
