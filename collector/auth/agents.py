@@ -50,9 +50,6 @@ class TokenBook:
 def _digest_of(token: AgentToken | ApiToken) -> bytes:
     if token.token_sha256:
         return bytes.fromhex(token.token_sha256.strip())
-    if token.token_file:
-        secret = token.token_file.read_text().splitlines()[0].strip()
-    else:
-        assert token.token is not None
-        secret = token.token.get_secret_value()
+    secret = token.secret()
+    assert secret is not None
     return hashlib.sha256(secret.encode()).digest()

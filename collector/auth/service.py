@@ -278,10 +278,9 @@ def _check_customer(role: Role, customer: str | None) -> None:
 def _config_digest(token: ApiToken) -> str:
     if token.token_sha256:
         return token.token_sha256.strip().lower()
-    if token.token_file:
-        return digest(token.token_file.read_text().splitlines()[0].strip())
-    assert token.token is not None
-    return digest(token.token.get_secret_value())
+    secret = token.secret()
+    assert secret is not None
+    return digest(secret)
 
 
 def _config_principal(token: ApiToken) -> Principal:

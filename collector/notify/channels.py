@@ -18,6 +18,8 @@ from apprise.plugins.custom_json import NotifyJSON
 from apprise.plugins.custom_xml import NotifyXML
 
 from collector.notify.message import Notification
+from collector.redaction import redact as scrub
+from collector.redaction import url_secrets
 from rules.priority import Priority
 
 URL_EXAMPLES = (
@@ -94,7 +96,8 @@ class AppriseChannel:
                 + (f" ({detail})" if detail else "")
                 + f"; valid URLs look like {URL_EXAMPLES}"
             )
-        self._description = self._apprise.urls(privacy=True)[0]
+        # Apprise's privacy mode masks passwords but shows +Header= and -param= values.
+        self._description = self._scrub(self._apprise.urls(privacy=True)[0])
         self._plugin: Any = self._apprise[0]
         _tune(self._plugin, url, timeout, min_interval)
         self._headers: dict[str, str] | None = None
@@ -318,27 +321,6 @@ def _apprise_schemes() -> frozenset[str]:
 
     schemas = NotificationManager().schemas()  # type: ignore[no-untyped-call]
     return frozenset(str(schema).lower() for schema in schemas)
-
-
-def scrub(text: str, secrets: list[str]) -> str:
-    """`text` with every secret replaced by ****."""
-    for secret in secrets:
-        text = text.replace(secret, "****")
-    return text
-
-
-def url_secrets(url: str) -> list[str]:
-    """The password of `url` and the values of query keys that smell of secrets."""
-    try:
-        parts = urlsplit(url)
-        secrets = [parts.password] if parts.password else []
-    except ValueError:
-        return []
-    for pair in parts.query.split("&"):
-        key, _, value = pair.partition("=")
-        if value and any(word in key.lower() for word in ("pass", "token", "secret", "key")):
-            secrets.append(value)
-    return secrets
 
 
 def _notify_type(notification: Notification) -> apprise.NotifyType:

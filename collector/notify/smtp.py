@@ -20,14 +20,10 @@ from typing import Any
 import apprise
 from apprise.plugins.email import NotifyEmail
 
-from collector.notify.channels import (
-    URL_EXAMPLES,
-    CapturedAppriseLog,
-    DeliveryError,
-    scrub,
-    url_secrets,
-)
+from collector.notify.channels import URL_EXAMPLES, CapturedAppriseLog, DeliveryError
 from collector.notify.message import Notification
+from collector.redaction import redact as scrub
+from collector.redaction import url_secrets
 from rules.priority import Priority
 
 logger = logging.getLogger(__name__)
@@ -152,8 +148,8 @@ class SmtpChannel:
         self._last_send = float("-inf")
 
     def describe(self) -> str:
-        """Apprise's privacy URL: the password shown as ****."""
-        return self.settings.description
+        """Apprise's privacy URL: the password, headers and secret parameters shown as ****."""
+        return self._scrub(self.settings.description)
 
     def send(self, notification: Notification) -> None:
         """Send one e-mail, reusing the open connection; DeliveryError saying why not."""

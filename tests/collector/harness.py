@@ -54,10 +54,10 @@ class RunningCollector:
         self.port = free_port()
         self.clock = clock
         overrides["api_tokens"] = [ADMIN, *overrides.get("api_tokens", [])]
+        overrides.setdefault("agents", [AgentToken(name="test", token=TOKEN)])  # type: ignore[arg-type]
         self.config = CollectorConfig(
             listen=f"127.0.0.1:{self.port}",
             database=database or f"sqlite:///{tmp / 'wk.db'}",
-            agents=[AgentToken(name="test", token=TOKEN)],  # type: ignore[arg-type]
             evaluation_interval=3600.0,  # tests tick by hand with their clock
             **overrides,
         )

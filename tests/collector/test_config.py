@@ -17,7 +17,9 @@ def test_annotated_example_loads_through_the_model() -> None:
     config = load_config(EXAMPLE)
     assert config.listen_host_port == ("127.0.0.1", 9810)
     assert config.rules == [EXAMPLE.parent / "rules.d"], "relative to the file"
-    assert [c.min_priority for c in config.notify] == [None, Priority.P3, Priority.P2]
+    assert [c.min_priority for c in config.notify] == [None, Priority.P3, Priority.P2, Priority.P1]
+    assert config.notify[3].url_file == EXAMPLE.parent / "secrets" / "pager-webhook.url"
+    assert config.api_tokens[1].role == "viewer" and config.access.metrics_public is False
     assert config.agents[0].token_file == EXAMPLE.parent / "secrets" / "web-fleet.token"
     assert config.limits.stale_after == 30.0
     assert config.api_tokens[0].token_file == EXAMPLE.parent / "secrets" / "alice.token"
