@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import zlib
 from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import partial
@@ -58,13 +59,15 @@ class IngestError(Exception):
 
 @dataclass(frozen=True)
 class Accepted:
-    """The outcome of an accepted report."""
+    """The outcome of an accepted report; `storing` is the incident writer's work on its
+    signals when the caller chose not to wait for it."""
 
     host: str
     sequence: int
     evaluated: bool
     replay: bool
     signals: int
+    storing: Future[int] | None = None
 
 
 class Ingest:
@@ -92,8 +95,13 @@ class Ingest:
         encoding: str | None,
         body: bytes,
         sent_at: str | None = None,
+        wait: bool = True,
     ) -> Accepted:
-        """Apply one report or raise IngestError saying why not."""
+        """Apply one report or raise IngestError saying why not.
+
+        With `wait`, return once its incident changes are stored (or reverted for a retry);
+        without, leave that to the caller (`Accepted.storing`), e.g. to await it.
+        """
         identity = self._tokens.identify(authorization)
         if identity is None:
             raise IngestError(
@@ -107,7 +115,7 @@ class Ingest:
                     f"token {identity.name!r} may not report for host {host!r} "
                     f"(allowed: {identity.hosts!r})",
                 )
-        return self._apply(report, parse_sent_at(sent_at))
+        return self._apply(report, parse_sent_at(sent_at), wait)
 
     def _decode(self, encoding: str | None, body: bytes) -> Report:
         if len(body) > self._limits.max_body_bytes:
@@ -148,7 +156,7 @@ class Ingest:
             raise IngestError(Rejection.MALFORMED, "gzip body is truncated")
         return raw
 
-    def _apply(self, report: Report, sent_at: float | None) -> Accepted:
+    def _apply(self, report: Report, sent_at: float | None, wait: bool) -> Accepted:
         now = self._clock()
         known = self._hosts.get(report.host)
         timing = classify(
@@ -162,10 +170,11 @@ class Ingest:
             # A replay from the agent's spool (or out of order): its numbers feed the trends
             # at the time they were measured; its thresholds are history, not news.
             count, stored = self._evaluator.replay(report, timing.at)
-        if stored is not None:
+        if stored is not None and wait:
             stored.result(STORE_WAIT_SECONDS)
+            stored = None
         evaluated = timing.fresh and newer
-        return Accepted(report.host, report.sequence, evaluated, not evaluated, count)
+        return Accepted(report.host, report.sequence, evaluated, not evaluated, count, stored)
 
     def _store_events(self, report: Report, now: float) -> None:
         writer = self._evaluator.writer
