@@ -153,3 +153,40 @@ def test_a_failed_transaction_leaves_no_half_incident(
 def _outbox_events(engine: sa.Engine) -> list[str]:
     with engine.connect() as conn:
         return list(conn.execute(select(outbox.c.event).order_by(outbox.c.id)).scalars())
+
+
+def test_a_restart_mid_escalation_neither_skips_nor_repeats_a_tier(
+    engine: sa.Engine, clock: FakeClock
+) -> None:
+    from collector.incidents.events import PersonOpened
+    from collector.incidents.plan import ResponsePlan, Tier
+    from collector.incidents.service import Recipient
+
+    plan = ResponsePlan(
+        "ops", (Tier(("person:a",), 300.0), Tier(("person:b",), 300.0), Tier(("person:c",), 300.0))
+    )
+
+    def started() -> IncidentService:  # a collector process; the database is what survives
+        policy = LifecyclePolicy(plan_for=lambda _incident: plan)
+        return IncidentService(
+            engine,
+            [],
+            IncidentSettings(policy=policy),
+            clock,
+            directory=lambda tier, _i, _n: [Recipient(f"person:{tier.targets[0][7:]}", 0.0, "en")],
+        )
+
+    first = started()
+    first.open(PersonOpened("x", "db down", Priority.P1))
+    clock.advance(301)
+    first.run_due_timers()  # tier 2 paged
+    second = started()  # restart: a new process, same database
+    second.run_due_timers()
+    clock.advance(300)
+    second.run_due_timers()  # tier 3 paged
+    second.run_due_timers()
+    clock.advance(600)
+    second.run_due_timers()  # nothing past the last tier
+    with engine.connect() as conn:
+        pages = conn.execute(select(outbox.c.channel).order_by(outbox.c.id)).scalars().all()
+    assert pages == ["person:a", "person:b", "person:c"]
