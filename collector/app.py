@@ -22,6 +22,7 @@ from collector.api.admin import admin_routes
 from collector.api.errors import error_handlers
 from collector.api.redacting import RedactingMiddleware
 from collector.api.routes import ApiContext, api_routes
+from collector.api.views import sla_tally
 from collector.auth import TokenBook
 from collector.auth.service import AccessService
 from collector.auth.throttle import LoginLimits, LoginThrottle
@@ -226,6 +227,7 @@ def build_collector(
         incident_reader.count_active,
         outbox.counts,
         HostExposition(hosts, silent_after, clock),
+        lambda: sla_tally(incident_reader.active(), clock()),
     )
     incidents = IncidentService(
         database,

@@ -31,6 +31,7 @@ class CollectorMetrics:
         active_incidents: Callable[[], dict[str, int]],
         outbox_counts: Callable[[], dict[tuple[str, str], int]],
         host_samples: HostExposition,
+        sla_states: Callable[[], dict[tuple[str, str], int]] = dict,
         cache_seconds: float = 1.0,
     ) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
@@ -61,7 +62,7 @@ class CollectorMetrics:
             "Incident changes the database refused; each is retried by the next report or tick.",
             registry=self.registry,
         )
-        self.registry.register(StateCollector(hosts, active_incidents, outbox_counts))
+        self.registry.register(StateCollector(hosts, active_incidents, outbox_counts, sla_states))
 
     def count_transition(self, incident: Incident, transition: Transition) -> None:
         """Hook for IncidentService.on_transition."""
@@ -88,10 +89,12 @@ class StateCollector(Collector):
         hosts: HostRegistry,
         active_incidents: Callable[[], dict[str, int]],
         outbox_counts: Callable[[], dict[tuple[str, str], int]],
+        sla_states: Callable[[], dict[tuple[str, str], int]],
     ) -> None:
         self._hosts = hosts
         self._active_incidents = active_incidents
         self._outbox_counts = outbox_counts
+        self._sla_states = sla_states
 
     def describe(self) -> list[Metric]:
         """Nothing fixed to describe: families depend on what agents send."""
@@ -128,6 +131,15 @@ class StateCollector(Collector):
         for priority, count in self._active_incidents().items():
             family.add_sample(family.name, {"priority": priority}, count)
         yield family
+        clocks = Metric(
+            f"{PREFIX}open_incident_sla_clocks",
+            "SLA clocks of active incidents by clock (ack, resolve) and state "
+            "(ok, warning, breached, met).",
+            "gauge",
+        )
+        for (clock, state), count in sorted(self._sla_states().items()):
+            clocks.add_sample(clocks.name, {"clock": clock, "state": state}, count)
+        yield clocks
 
     def _notifications(self) -> Iterator[Metric]:
         family = Metric(

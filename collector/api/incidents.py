@@ -74,7 +74,8 @@ def incident_routes(ctx: ApiContext) -> list[Route]:
         found = await run_in_threadpool(
             ctx.reader.search, states, int(limit_text), request.query_params.get("host")
         )
-        return JSONResponse([incident_view(i) for i in found])
+        now = ctx.clock()
+        return JSONResponse([incident_view(i, now) for i in found])
 
     async def get_incident(request: Request) -> Response:
         reference = request.path_params["reference"]
@@ -98,7 +99,7 @@ def incident_routes(ctx: ApiContext) -> list[Route]:
             contact=body.contact,
         )
         opened = await run_in_threadpool(ctx.incidents.open, event)
-        return JSONResponse(incident_view(opened), 201)
+        return JSONResponse(incident_view(opened, ctx.clock()), 201)
 
     async def act(request: Request) -> Response:
         actor = principal_of(request).name
@@ -117,7 +118,7 @@ def incident_routes(ctx: ApiContext) -> list[Route]:
             return incident_missing(exc)
         except TransitionRefusedError as exc:
             return refused(exc)
-        return JSONResponse(incident_view(changed))
+        return JSONResponse(incident_view(changed, ctx.clock()))
 
     return [
         Route("/api/v1/incidents", list_incidents, methods=["GET"]),
@@ -131,7 +132,7 @@ def _detail(ctx: ApiContext, reference: str) -> dict[str, Any] | None:
     incident = ctx.reader.get(reference)
     if incident is None or incident.id is None:
         return None
-    view = incident_view(incident)
+    view = incident_view(incident, ctx.clock())
     view["timeline"] = [timeline_view(e) for e in ctx.reader.timeline(incident.id)]
     view["deliveries"] = [delivery_view(d) for d in ctx.outbox.for_incident(incident.id)]
     return view

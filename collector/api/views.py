@@ -26,9 +26,31 @@ def json_value(value: float | str | None) -> float | str | None:
     return value
 
 
-def incident_view(incident: Incident) -> dict[str, Any]:
-    """The public JSON form of an incident."""
-    return {
+def clock_stops(incident: Incident) -> dict[str, float | None]:
+    """When each SLA clock stopped: ack at the acknowledgement (or resolution), resolve at
+    the resolution; None while running."""
+    acked = incident.acknowledged_at or incident.resolved_at
+    return {"ack": acked, "resolve": incident.resolved_at}
+
+
+def sla_view(incident: Incident, now: float) -> list[dict[str, Any]]:
+    """Each SLA clock with its state and time left."""
+    if incident.plan is None:
+        return []
+    return [
+        {
+            "clock": c.name,
+            "state": c.state,
+            "due_at": iso(c.due_at),
+            "seconds_left": None if c.remaining is None else round(c.remaining),
+        }
+        for c in incident.plan.clock_states(clock_stops(incident), now)
+    ]
+
+
+def incident_view(incident: Incident, now: float | None = None) -> dict[str, Any]:
+    """The public JSON form of an incident (with its SLA clocks when `now` is given)."""
+    view: dict[str, Any] = {
         "id": incident.id,
         "number": incident.number,
         "source": incident.source.value,
@@ -53,7 +75,19 @@ def incident_view(incident: Incident) -> dict[str, Any]:
         "resolved_at": iso(incident.resolved_at),
         "closed_at": iso(incident.closed_at),
         "updated_at": iso(incident.updated_at),
+        "policy": incident.plan.policy if incident.plan else None,
+        "escalation_tier": _tier(incident),
     }
+    if now is not None:
+        view["sla"] = sla_view(incident, now)
+    return view
+
+
+def _tier(incident: Incident) -> int | None:
+    plan = incident.plan
+    if plan is None or not plan.tiers or incident.escalation_step < 0:
+        return None
+    return incident.escalation_step % len(plan.tiers) + 1
 
 
 def timeline_view(entry: dict[str, Any]) -> dict[str, Any]:
@@ -166,3 +200,13 @@ def audit_view(entry: AuditEntry) -> dict[str, Any]:
         "status": entry.status,
         "detail": entry.detail,
     }
+
+
+def sla_tally(incidents: list[Incident], now: float) -> dict[tuple[str, str], int]:
+    """Active incidents' SLA clocks counted by (clock, state), for /metrics."""
+    counts: dict[tuple[str, str], int] = {}
+    for incident in incidents:
+        if incident.plan is not None:
+            for clock in incident.plan.clock_states(clock_stops(incident), now):
+                counts[clock.name, clock.state] = counts.get((clock.name, clock.state), 0) + 1
+    return counts

@@ -37,13 +37,17 @@ def arm(incident: Incident, now: float, deadline: Deadline) -> tuple[Incident, l
         commands.append(Notify("opened", step=0))
         commands += _next_escalation(armed, 0, now)
     sla = plan.sla
+    clocks: dict[str, tuple[float, float]] = {}
     for clock, target in (("ack", sla.ack), ("resolve", sla.resolve)):
         if target:
             calendar = sla.calendar_of(clock)
             commands += _sla_timers(clock, target, now, sla.warn_at, calendar, deadline)
+            clocks[clock] = (now, deadline(now, target, calendar))
     if sla.update and incident.priority in AUTO_ESCALATING:
         due = deadline(now, sla.update, sla.calendar_of("update"))
         commands.append(Schedule(TimerKind.UPDATE, due))
+    # When each clock started and falls due, kept with the plan: what the API shows as time left.
+    armed = replace(armed, plan=replace(plan, clocks=clocks))
     return armed, commands
 
 

@@ -42,6 +42,17 @@ class SlaTargets:
 
 
 @dataclass(frozen=True)
+class ClockView:
+    """One SLA clock as people see it."""
+
+    name: str  # ack | resolve
+    state: str  # ok | warning | breached | met
+    started_at: float
+    due_at: float
+    remaining: float | None  # seconds left (negative once breached); None once stopped
+
+
+@dataclass(frozen=True)
 class ResponsePlan:
     """The policy and SLA an incident follows, as they were when it opened."""
 
@@ -49,6 +60,24 @@ class ResponsePlan:
     tiers: tuple[Tier, ...] = ()
     repeat: int = 0  # go through the tiers this many more times
     sla: SlaTargets = field(default_factory=SlaTargets)
+    clocks: dict[str, tuple[float, float]] = field(default_factory=dict)  # clock: (start, due)
+
+    def clock_states(self, incident_stops: dict[str, float | None], now: float) -> list[ClockView]:
+        """Each SLA clock's state at `now`: ok, warning, breached, or met once it stopped."""
+        views = []
+        for name, (start, due) in sorted(self.clocks.items()):
+            stopped = incident_stops.get(name)
+            at = stopped if stopped is not None else now
+            if at >= due:  # the breach timer fires at `due` too: the two never disagree
+                state = "breached"
+            elif stopped is not None:
+                state = "met"
+            elif self.sla.warn_at and now >= start + (due - start) * min(self.sla.warn_at):
+                state = "warning"
+            else:
+                state = "ok"
+            views.append(ClockView(name, state, start, due, None if stopped else due - now))
+        return views
 
     def tier_of_step(self, step: int) -> Tier | None:
         """The tier paged at escalation step `step` (0 is the first page), None past the end."""
@@ -65,6 +94,7 @@ class ResponsePlan:
                 for t in self.tiers
             ],
             "repeat": self.repeat,
+            "clocks": {name: list(pair) for name, pair in self.clocks.items()},
             "sla": {
                 "ack": self.sla.ack,
                 "update": self.sla.update,
@@ -88,6 +118,10 @@ class ResponsePlan:
                 for t in data.get("tiers", [])
             ),
             repeat=int(data.get("repeat", 0)),
+            clocks={
+                str(name): (float(pair[0]), float(pair[1]))
+                for name, pair in (data.get("clocks") or {}).items()
+            },
             sla=SlaTargets(
                 ack=sla.get("ack"),
                 update=sla.get("update"),

@@ -46,7 +46,9 @@ def due(
 
 def test_opening_a_p1_pages_tier_one_and_arms_every_clock() -> None:
     outcome = opened()
-    assert outcome.incident.plan == PLAN and outcome.incident.escalation_step == 0
+    assert outcome.incident.plan is not None and outcome.incident.escalation_step == 0
+    assert outcome.incident.plan.clocks == {"ack": (0.0, 300.0), "resolve": (0.0, 3600.0)}
+    assert replace(outcome.incident.plan, clocks={}) == PLAN
     commands = outcome.commands
     assert Notify("opened") in commands and Notify("opened", step=0) in commands
     assert Schedule(TimerKind.ESCALATE, 300.0) in commands

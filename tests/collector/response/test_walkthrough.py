@@ -111,6 +111,9 @@ def test_a_p1_walks_the_whole_response_process(
             running.collector.incidents.run_due_timers()
 
         opened_at = clock.now
+        clocks = {c["clock"]: c for c in running.get(f"/api/v1/incidents/{number}")["sla"]}
+        assert (clocks["ack"]["state"], clocks["ack"]["seconds_left"]) == ("ok", 300)
+        assert clocks["resolve"]["seconds_left"] == 3600
         at(150)  # 50 % of the 5-minute first-response target
         at(240)  # 80 %
         at(300)  # breach, and tier 1's timeout: tier 2 (Bob) is paged
@@ -121,7 +124,13 @@ def test_a_p1_walks_the_whole_response_process(
         assert phone.finish(30) == 0, phone.log()
         assert "INVITE sip:+15550100@127.0.0.1" in phone.messages()
         wait_for(lambda: running.get(f"/api/v1/incidents/{number}")["state"] == "acknowledged")
-        assert running.get(f"/api/v1/incidents/{number}")["acknowledged_by"] == "bob"
+        detail = running.get(f"/api/v1/incidents/{number}")
+        assert (detail["acknowledged_by"], detail["escalation_tier"]) == ("bob", 2)
+        clocks = {c["clock"]: c for c in detail["sla"]}
+        assert clocks["ack"]["state"] == "breached", "acknowledged after its 5 minutes"
+        assert clocks["resolve"]["state"] == "ok"
+        metrics = running.fetch("/metrics").text
+        assert 'watchkeeper_open_incident_sla_clocks{clock="ack",state="breached"} 1.0' in metrics
         at(900)  # the 15-minute progress update, with nobody's note: automatic, and missed
         wait_for(lambda: [n.event for n in ops_channel.notifications].count("update") == 1)
         at(1200)  # tier 2's timeout would have passed: nothing more happens after the ack
