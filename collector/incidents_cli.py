@@ -184,6 +184,8 @@ def detail_lines(incident: Mapping[str, Any], now: float) -> list[str]:
         ("Reporter", incident.get("reporter")),
         ("Contact", incident.get("contact")),
         ("Reopened", incident.get("reopen_count") and f"{incident['reopen_count']} time(s)"),
+        ("Policy", incident.get("policy") and _tier(incident)),
+        ("SLA", "; ".join(_clock(c) for c in incident.get("sla") or [])),
     ]
     lines += [f"  {name + ':':<14}{value}" for name, value in fields if value]
     if incident.get("description"):
@@ -194,6 +196,20 @@ def detail_lines(incident: Mapping[str, Any], now: float) -> list[str]:
         rows = [[_when(e["at"]), e["name"], e["actor"], e.get("detail") or ""] for e in timeline]
         lines += [f"  {line}".rstrip() for line in table(rows)]
     return lines
+
+
+def _tier(incident: Mapping[str, Any]) -> str:
+    tier = incident.get("escalation_tier")
+    return f"{incident['policy']}" + (f", tier {tier} paged" if tier else "")
+
+
+def _clock(clock: Mapping[str, Any]) -> str:
+    """ "ack breached", "resolve ok, 42m10s left"."""
+    name = {"ack": "first response", "resolve": "resolution"}.get(clock["clock"], clock["clock"])
+    left = clock.get("seconds_left")
+    if left is None or clock["state"] in ("met", "breached"):
+        return f"{name} {clock['state']}"
+    return f"{name} {clock['state']}, {format_duration(left)} left"
 
 
 def _print_json(data: Any) -> None:

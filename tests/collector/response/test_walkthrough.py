@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from collector.config import ApiToken
+from collector.incidents_cli import incidents_command
 from collector.notify.channels import RecordingChannel
 from tests.collector.harness import FakeClock, RunningCollector, wait_for
 from tests.peers import require_tool
@@ -72,7 +73,10 @@ def phone(tmp_path: Path) -> Iterator[SippPeer]:
 
 @pytest.mark.peer
 def test_a_p1_walks_the_whole_response_process(
-    tmp_path: Path, peers: tuple[SmtpServer, HttpSink], phone: SippPeer
+    tmp_path: Path,
+    peers: tuple[SmtpServer, HttpSink],
+    phone: SippPeer,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     smtp, sink = peers
     response = tmp_path / "response.yaml"
@@ -129,6 +133,11 @@ def test_a_p1_walks_the_whole_response_process(
         clocks = {c["clock"]: c for c in detail["sla"]}
         assert clocks["ack"]["state"] == "breached", "acknowledged after its 5 minutes"
         assert clocks["resolve"]["state"] == "ok"
+        cli = ["--url", running.url, "--token", "alice-token", "show", number]
+        assert incidents_command(cli) == 0
+        shown = capsys.readouterr().out
+        assert "Policy:       ops, tier 2 paged" in shown
+        assert "SLA:          first response breached; resolution ok, 55m00s left" in shown
         metrics = running.fetch("/metrics").text
         assert 'watchkeeper_open_incident_sla_clocks{clock="ack",state="breached"} 1.0' in metrics
         at(900)  # the 15-minute progress update, with nobody's note: automatic, and missed
