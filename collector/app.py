@@ -22,6 +22,7 @@ from collector.api.admin import admin_routes
 from collector.api.errors import error_handlers
 from collector.api.redacting import RedactingMiddleware
 from collector.api.routes import ApiContext, api_routes
+from collector.api.silences import silence_routes
 from collector.api.views import sla_tally
 from collector.auth import TokenBook
 from collector.auth.service import AccessService
@@ -49,6 +50,7 @@ from collector.store.database import migrate, open_database, reader
 from collector.store.incidents import IncidentReader
 from collector.store.outbox import OutboxStore
 from collector.store.repository import Repository
+from collector.store.silences import SilenceStore
 from collector.web.console import console_routes
 from collector.web.login import login_routes
 from rules.engine import AlertSignal, RuleEngine
@@ -279,11 +281,14 @@ def build_collector(
         silent_after=silent_after,
         clock=clock,
         access=collector.access,
+        silences=SilenceStore(database),
         console_url=config.console_url,
+        body_timeout=config.limits.body_timeout,
     )
     routes = [
         *api_routes(context),
         *admin_routes(context),
+        *silence_routes(context),
         *login_routes(context),
         *console_routes(context),
     ]

@@ -133,7 +133,7 @@ def _seconds(iso: str | None) -> float | None:
     return datetime.fromisoformat(iso).timestamp() if iso else None
 
 
-def _when(iso: str | None) -> str:
+def format_when(iso: str | None) -> str:
     at = _seconds(iso)
     return datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%d %H:%M:%S UTC") if at else "-"
 
@@ -176,10 +176,10 @@ def detail_lines(incident: Mapping[str, Any], now: float) -> list[str]:
     fields = [
         ("Rule", incident.get("rule")),
         ("Hosts", _hosts(incident)),
-        ("Opened", _when(incident.get("opened_at"))),
-        ("Acknowledged", acked and f"{_when(acked)} by {incident.get('acknowledged_by')}"),
-        ("Resolved", incident.get("resolved_at") and _when(incident.get("resolved_at"))),
-        ("Closed", incident.get("closed_at") and _when(incident.get("closed_at"))),
+        ("Opened", format_when(incident.get("opened_at"))),
+        ("Acknowledged", acked and f"{format_when(acked)} by {incident.get('acknowledged_by')}"),
+        ("Resolved", incident.get("resolved_at") and format_when(incident.get("resolved_at"))),
+        ("Closed", incident.get("closed_at") and format_when(incident.get("closed_at"))),
         ("Assignee", incident.get("assignee")),
         ("Reporter", incident.get("reporter")),
         ("Contact", incident.get("contact")),
@@ -193,7 +193,9 @@ def detail_lines(incident: Mapping[str, Any], now: float) -> list[str]:
     timeline = incident.get("timeline") or []
     if timeline:
         lines += ["", "Timeline:"]
-        rows = [[_when(e["at"]), e["name"], e["actor"], e.get("detail") or ""] for e in timeline]
+        rows = [
+            [format_when(e["at"]), e["name"], e["actor"], e.get("detail") or ""] for e in timeline
+        ]
         lines += [f"  {line}".rstrip() for line in table(rows)]
     return lines
 
@@ -291,7 +293,7 @@ def act_on_incident(client: IncidentClient, args: argparse.Namespace, now: float
 # ---- arguments --------------------------------------------------------------------------
 
 
-def _common() -> argparse.ArgumentParser:
+def common_options() -> argparse.ArgumentParser:
     # SUPPRESS: the options work before or after the sub-command without one hiding the other.
     common = argparse.ArgumentParser(add_help=False, argument_default=argparse.SUPPRESS)
     common.add_argument("--url", help=f"collector URL (env WATCHKEEPER_URL, default {DEFAULT_URL})")
@@ -310,7 +312,7 @@ def _common() -> argparse.ArgumentParser:
 
 def build_parser() -> argparse.ArgumentParser:
     """`watchkeeper incidents COMMAND ...`."""
-    common = _common()
+    common = common_options()
     parser = argparse.ArgumentParser(
         prog="watchkeeper incidents",
         description="List, show, open and act on incidents through the collector's API.",

@@ -13,6 +13,7 @@ from collector.metrics import CollectorMetrics
 from collector.store.incidents import IncidentReader
 from collector.store.outbox import OutboxStore
 from collector.store.repository import Repository
+from collector.store.silences import SilenceStore
 
 
 @dataclass(frozen=True)
@@ -30,4 +31,6 @@ class ApiContext:
     silent_after: float
     clock: Callable[[], float]
     access: AccessService
+    silences: SilenceStore
     console_url: str | None = None
+    body_timeout: float = 30.0

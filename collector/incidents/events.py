@@ -16,6 +16,7 @@ class TimerKind(StrEnum):
     ESCALATE = "escalate"  # a tier's time to acknowledge is up: page the next one
     SLA = "sla"  # an SLA clock reaches a warning level or its target
     UPDATE = "update"  # a progress update is due
+    UNSILENCE = "unsilence"  # the silence that held its messages back has ended
 
 
 @dataclass(frozen=True)

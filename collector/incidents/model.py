@@ -79,3 +79,13 @@ class Incident:
     def active(self) -> bool:
         """Triggered or acknowledged."""
         return self.state.active
+
+    def match_labels(self) -> dict[str, str]:
+        """What routes and silences match on: its labels plus host, rule, priority, source."""
+        return {
+            **self.labels,
+            "host": self.host,
+            "rule": self.rule,
+            "priority": self.priority.value,
+            "source": self.source.value,
+        }

@@ -21,14 +21,17 @@ from collector.incidents.events import (
     RuleCleared,
     RuleFired,
     TimerDue,
+    TimerKind,
 )
 from collector.incidents.model import Incident
 from collector.incidents.plan import Tier
 from collector.incidents.transitions import LifecyclePolicy, Outcome, Transition, transition
-from collector.notify.message import Language, compose_notification
+from collector.noise.silences import Silence, silencing
+from collector.notify.message import Language, compose_notification, format_time
 from collector.store import incidents as rows
 from collector.store import timers
 from collector.store.outbox import enqueue, withdraw
+from collector.store.silences import in_force
 from rules.priority import Priority
 
 log = logging.getLogger(__name__)
@@ -186,10 +189,10 @@ class IncidentService:
             outcome.detail,
             data,
         )
+        # Timers first, messages last: a silence that holds a message may move timers too.
+        notices = [c for c in outcome.commands if isinstance(c, Notify)]
         for command in outcome.commands:
-            if isinstance(command, Notify):
-                enqueue(conn, self._messages(stored, command, now), now)
-            elif isinstance(command, Schedule):
+            if isinstance(command, Schedule):
                 timers.schedule(
                     conn, command.kind, stored.id, command.due_at, now, command.tag, command.data
                 )
@@ -197,7 +200,37 @@ class IncidentService:
                 timers.cancel(conn, command.kind, stored.id, now, command.tag)
             elif isinstance(command, WithdrawPages):
                 withdraw(conn, stored.id, now)
+        held = in_force(conn, now) if notices else []
+        for notice in notices:
+            found = silencing(held, stored.match_labels(), now)
+            if found is not None:
+                self._hold(conn, stored, notice, found, now)
+            else:
+                enqueue(conn, self._messages(stored, notice, now), now)
         return stored
+
+    def _hold(
+        self,
+        conn: Connection,
+        incident: Incident,
+        command: Notify,
+        found: tuple[Silence, float],
+        now: float,
+    ) -> None:
+        """Record the message a silence holds back, and tell it when the silence ends."""
+        silence, until = found
+        assert incident.id is not None
+        detail = (
+            f"{command.event} held back by {silence.kind} #{silence.id} "
+            f"({silence.author}: {silence.reason}) until {format_time(until)}"
+        )
+        rows.append_timeline(
+            conn, incident.id, now, "transition", "SILENCED", "system", detail,
+            {"silence": silence.id, "event": command.event, "until": until},
+        )  # fmt: skip
+        timers.schedule(conn, TimerKind.UNSILENCE, incident.id, until, now)
+        # Reminders wait too: the end of the silence tells, and restarts them.
+        timers.cancel(conn, TimerKind.RENOTIFY, incident.id, now)
 
     def _messages(self, incident: Incident, command: Notify, now: float) -> list[dict[str, Any]]:
         return [

@@ -62,6 +62,7 @@ class Transition(StrEnum):
     SLA_BREACH = "SLA_BREACH"
     UPDATE = "UPDATE"
     UPDATE_MISSED = "UPDATE_MISSED"
+    UNSILENCED = "UNSILENCED"  # a silence ended with the incident still unacknowledged
 
 
 def _no_plan(_incident: Incident) -> ResponsePlan | None:
@@ -224,12 +225,8 @@ def _cleared(
 def _timer(
     incident: Incident, event: TimerDue, now: float, policy: LifecyclePolicy
 ) -> Outcome | None:
-    if event.kind is TimerKind.RENOTIFY:
-        if incident.state is not S.TRIGGERED:
-            return None  # acknowledged or resolved since: a stale reminder
-        commands = (Notify("renotify"), *policy.renotify(incident, now))
-        reminded = replace(incident, updated_at=now)
-        return Outcome(reminded, Transition.RENOTIFY, "system", "still unacknowledged", commands)
+    if event.kind in (TimerKind.RENOTIFY, TimerKind.UNSILENCE):
+        return _retell(incident, event.kind, now, policy)
     if event.kind is not TimerKind.AUTO_CLOSE:
         clocked = on_timer(incident, event, now, policy.deadline)
         if clocked is None:
@@ -244,6 +241,21 @@ def _timer(
         else "did not return within the reopen window"
     )
     return Outcome(_closed(incident, now), Transition.CLOSE, "system", why)
+
+
+def _retell(
+    incident: Incident, kind: TimerKind, now: float, policy: LifecyclePolicy
+) -> Outcome | None:
+    """A reminder, or the message a silence held back: only while nobody has acknowledged."""
+    if incident.state is not S.TRIGGERED:
+        return None  # acknowledged or over meanwhile: a stale timer
+    told = replace(incident, updated_at=now)
+    if kind is TimerKind.UNSILENCE:
+        detail = "the silence ended and it is still open"
+        commands = (Notify("opened"), *policy.renotify(incident, now))
+        return Outcome(told, Transition.UNSILENCED, "system", detail, commands)
+    commands = (Notify("renotify"), *policy.renotify(incident, now))
+    return Outcome(told, Transition.RENOTIFY, "system", "still unacknowledged", commands)
 
 
 def _person(  # noqa: PLR0911 - one branch per action reads best as a flat dispatch

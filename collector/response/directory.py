@@ -34,17 +34,6 @@ def person_channel(person: str, contact: str) -> str:
     return PERSON_CHANNEL.format(person=person, contact=contact)
 
 
-def incident_labels(incident: Incident) -> dict[str, str]:
-    """What routes match on: the incident's labels plus host, rule, priority and source."""
-    return {
-        **incident.labels,
-        "host": incident.host,
-        "rule": incident.rule,
-        "priority": incident.priority.value,
-        "source": incident.source.value,
-    }
-
-
 @dataclass(frozen=True)
 class ResponseDirectory:
     """Answers the incident core's questions from one loaded response.yaml."""
@@ -54,7 +43,7 @@ class ResponseDirectory:
 
     def plan_for(self, incident: Incident) -> ResponsePlan | None:
         """The policy routing picks for the incident's labels, and its priority's SLA."""
-        policy = choose_policy(self.config.policies, self.config.routing, incident_labels(incident))
+        policy = choose_policy(self.config.policies, self.config.routing, incident.match_labels())
         tiers = tuple(
             Tier(
                 tuple(f"{t.kind}:{t.ref}" for t in tier.targets),

@@ -229,3 +229,20 @@ audit_log = Table(
     Column("detail", Text, nullable=False, server_default=""),
     Index("ix_audit_log_at", "at"),
 )
+
+# Silences and maintenance windows: messages of matching incidents wait while one is in force.
+silences = Table(
+    "silences",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("kind", String(16), nullable=False),  # silence | maintenance
+    Column("matchers", JSON, nullable=False),
+    Column("starts_at", Float, nullable=False),
+    Column("ends_at", Float, nullable=True),
+    Column("recurrence", JSON, nullable=True),  # {cron, duration, timezone}
+    Column("author", String(255), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("created_at", Float, nullable=False),
+    Column("expired_at", Float, nullable=True),
+    Index("ix_silences_window", "starts_at", "ends_at"),
+)

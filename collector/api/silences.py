@@ -1,0 +1,127 @@
+"""Silence and maintenance-window endpoints: list, add, expire."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from collector.api.access import principal_of
+from collector.api.context import ApiContext
+from collector.api.errors import bad_request, not_found
+from collector.api.views import iso
+from collector.noise.silences import Recurrence, Silence, check_recurrence
+from rules.matcher import compile_matcher
+from rules.model import Duration
+
+
+class RecurrenceBody(BaseModel):
+    """A maintenance window's schedule."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    cron: str = Field(description="5-field cron, e.g. '0 2 * * SUN' (Sunday 02:00).")
+    duration: Duration = Field(description="How long each window lasts, e.g. 2h.")
+    timezone: str = Field("UTC", description="IANA time zone the cron is read in.")
+
+
+class SilenceBody(BaseModel):
+    """POST /api/v1/silences."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    matchers: dict[str, str] = Field(min_length=1, description="Label matchers (rule syntax).")
+    reason: str = Field(min_length=1, max_length=2000)
+    starts_at: datetime | None = None
+    ends_at: datetime | None = None
+    duration: Duration | None = None
+    recurrence: RecurrenceBody | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> SilenceBody:
+        compile_matcher(self.matchers)  # a bad regex is a ValueError naming the label
+        if self.recurrence is not None:
+            check_recurrence(self.recurrence.cron, self.recurrence.timezone)
+        elif (self.ends_at is None) == (self.duration is None):
+            raise ValueError("give ends_at or duration (a maintenance window: recurrence)")
+        return self
+
+
+def silence_view(silence: Silence, now: float) -> dict[str, Any]:
+    """The JSON form of a silence, with whether it holds messages back right now."""
+    until = silence.active_until(now)
+    recurrence = silence.recurrence
+    return {
+        "id": silence.id,
+        "kind": silence.kind,
+        "matchers": silence.matchers,
+        "starts_at": iso(silence.starts_at),
+        "ends_at": iso(silence.ends_at),
+        "recurrence": None
+        if recurrence is None
+        else {
+            "cron": recurrence.cron,
+            "duration": recurrence.duration,
+            "timezone": recurrence.timezone,
+        },
+        "author": silence.author,
+        "reason": silence.reason,
+        "expired_at": iso(silence.expired_at),
+        "active": until is not None,
+        "active_until": iso(until),
+    }
+
+
+def silence_routes(ctx: ApiContext) -> list[Route]:
+    """The silence API bound to `ctx`."""
+
+    async def list_silences(request: Request) -> Response:
+        now = ctx.clock()
+        ended = request.query_params.get("ended", "") in ("1", "true", "yes")
+        found = await run_in_threadpool(ctx.silences.search, now, ended)
+        return JSONResponse([silence_view(s, now) for s in found])
+
+    async def add_silence(request: Request) -> Response:
+        try:
+            body = SilenceBody.model_validate_json(await request.body() or b"{}")
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}" for e in exc.errors()
+            )
+            return bad_request(f"invalid silence: {problems}")
+        now = ctx.clock()
+        starts = body.starts_at.timestamp() if body.starts_at else now
+        ends = body.ends_at.timestamp() if body.ends_at else None
+        if body.duration is not None:
+            ends = starts + body.duration
+        recurrence = body.recurrence
+        silence = Silence(
+            matchers=dict(body.matchers),
+            starts_at=starts,
+            ends_at=ends,
+            author=principal_of(request).name,
+            reason=body.reason,
+            kind="maintenance" if recurrence else "silence",
+            recurrence=Recurrence(recurrence.cron, recurrence.duration, recurrence.timezone)
+            if recurrence
+            else None,
+        )
+        added = await run_in_threadpool(ctx.silences.add, silence, now)
+        return JSONResponse(silence_view(added, now), 201)
+
+    async def expire(request: Request) -> Response:
+        silence_id = int(request.path_params["silence_id"])
+        now = ctx.clock()
+        found = await run_in_threadpool(ctx.silences.expire, silence_id, now)
+        if found is None:
+            return not_found(f"no silence {silence_id}")
+        return JSONResponse(silence_view(found, now))
+
+    return [
+        Route("/api/v1/silences", list_silences, methods=["GET"]),
+        Route("/api/v1/silences", add_silence, methods=["POST"]),
+        Route("/api/v1/silences/{silence_id:int}/expire", expire, methods=["POST"]),
+    ]

@@ -1,0 +1,1 @@
+"""Noise control: silences and maintenance windows (and, later, grouping and flap damping)."""
