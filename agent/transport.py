@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import email.utils
 import gzip
 import logging
 import time
+from collections.abc import Callable
 from typing import Literal
 
 import requests
@@ -17,6 +19,7 @@ logger = logging.getLogger(__name__)
 
 INGEST_PATH = "/api/v1/reports"
 _MESSAGE_LIMIT = 500
+MAX_RETRY_AFTER = 600.0  # never wait longer than this on a collector's word
 
 PostOutcome = Literal["sent", "failed", "rejected"]
 SendOutcome = Literal["sent", "spooled", "rejected"]
@@ -39,8 +42,10 @@ class ReportSender:
     """Sends each report once; keeps it in the spool when the collector cannot take it now.
 
     A connection error, a timeout, a 5xx or a 429 means "try again later": the body is spooled
-    and sent, oldest first, after the next successful send. Any other 4xx means the collector
-    will never accept this body (bad token, invalid report): it is logged and dropped.
+    and sent, oldest first, after the next successful send. A 429 with Retry-After also means
+    "not before then": until that time reports go straight to the spool, without a request.
+    Any other 4xx means the collector will never accept this body (bad token, invalid report):
+    it is logged and dropped.
     """
 
     def __init__(
@@ -50,8 +55,11 @@ class ReportSender:
         spool: Spool,
         timeout_seconds: float = 5.0,
         drain_per_cycle: int = 20,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.url = ingest_url(collector)
+        self._clock = clock
+        self._resume_at = 0.0  # the collector asked us to wait until then (429 Retry-After)
         self._spool = spool
         self._timeout = timeout_seconds
         self._drain_per_cycle = drain_per_cycle
@@ -81,6 +89,9 @@ class ReportSender:
     def send(self, report: Report) -> SendOutcome:
         """Deliver one report, spooling it on a transient failure; then drain the spool."""
         body = encode_body(report)
+        if self._must_wait():
+            self._spool.push(body)
+            return "spooled"
         outcome = self._post(body)
         if outcome == "failed":
             self._spool.push(body)
@@ -92,7 +103,7 @@ class ReportSender:
     def drain(self) -> int:
         """Send up to `drain_per_cycle` spooled reports, oldest first; stop at the first failure."""
         delivered = 0
-        for _ in range(self._drain_per_cycle):
+        for _ in range(0 if self._must_wait() else self._drain_per_cycle):
             body = self._spool.oldest()
             if body is None or self._post(body) == "failed":
                 break
@@ -123,7 +134,10 @@ class ReportSender:
         if 200 <= status < 300:
             self.reports_sent_total += 1
             return "sent"
-        if status == 429 or status >= 500:
+        if status == 429:
+            self._back_off(response)
+            return "failed"
+        if status >= 500:
             self.send_failures_total += 1
             logger.warning("collector %s busy (HTTP %d), report kept", self.url, status)
             return "failed"
@@ -135,6 +149,34 @@ class ReportSender:
             _collector_message(response),
         )
         return "rejected"
+
+    def _must_wait(self) -> bool:
+        return self._clock() < self._resume_at
+
+    def _back_off(self, response: requests.Response) -> None:
+        self.send_failures_total += 1
+        wait = retry_after_seconds(response.headers.get("Retry-After"))
+        self._resume_at = self._clock() + wait
+        logger.warning(
+            "collector %s is busy (HTTP 429); reports are kept and sent again in %.0f s",
+            self.url,
+            wait,
+        )
+
+
+def retry_after_seconds(value: str | None) -> float:
+    """A Retry-After header (seconds or an HTTP date) as seconds to wait, within 0..600."""
+    if not value:
+        return 0.0
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return 0.0
+        seconds = when.timestamp() - time.time()
+    return min(max(seconds, 0.0), MAX_RETRY_AFTER)
 
 
 def _collector_message(response: requests.Response) -> str:

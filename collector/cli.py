@@ -82,6 +82,7 @@ def serve(config: CollectorConfig, log_level: str = "info") -> int:
     import uvicorn
 
     from collector.access_cli import first_admin
+    from collector.api.server import raise_open_file_limit, server_options
     from collector.app import build_collector
     from collector.store.database import migrate
 
@@ -93,7 +94,16 @@ def serve(config: CollectorConfig, log_level: str = "info") -> int:
         print(exc, file=sys.stderr)
         return 1
     host, port = config.listen_host_port
-    uvicorn.run(collector.asgi, host=host, port=port, log_level=log_level, access_log=False)
+    # Each connection is a file descriptor: room for every allowed one, plus the database's.
+    raise_open_file_limit(config.limits.max_connections + 1024)
+    uvicorn.run(
+        collector.asgi,
+        host=host,
+        port=port,
+        log_level=log_level,
+        access_log=False,
+        **server_options(config.limits),
+    )
     return 0
 
 

@@ -60,6 +60,12 @@ class AgentToken(TokenSource):
 
     name: str = Field(description="Who holds this token (a team, a host group), for logs.")
     hosts: str = Field("*", description="Glob of host names this token may report for.")
+    max_hosts: int | None = Field(
+        None, gt=0, description="Most distinct hosts it may create (default: limits')."
+    )
+    reports_per_second: float | None = Field(
+        None, ge=0, description="Its sustained report rate (default: limits'; 0: no limit)."
+    )
 
 
 class ApiToken(TokenSource):
@@ -199,6 +205,29 @@ class Limits(ConfigModel):
     )
     max_samples: int = Field(
         50_000, gt=0, description="Most samples one report may carry (413 above this)."
+    )
+    max_hosts_per_token: int = Field(
+        1000,
+        gt=0,
+        description="Most distinct hosts (and SNMP/BMC targets) one agent token may create; "
+        "a report for one more is refused (403). Per token: agents[].max_hosts.",
+    )
+    reports_per_second_per_token: float = Field(
+        500.0,
+        ge=0,
+        description="Sustained reports per second one agent token may send, with bursts of "
+        "five seconds' worth; beyond it 429 with Retry-After (0: no limit). Per token: "
+        "agents[].reports_per_second.",
+    )
+    max_connections: int = Field(
+        2000, gt=0, description="Open connections and requests at once; beyond it 503."
+    )
+    header_timeout: Duration = Field(
+        10.0, description="A request's headers must arrive within this (slow clients)."
+    )
+    body_timeout: Duration = Field(30.0, description="A request's body must arrive within this.")
+    keep_alive_timeout: Duration = Field(
+        15.0, description="An idle kept-alive connection is closed after this."
     )
 
 

@@ -4,16 +4,19 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from collector.incidents.service import IncidentNotFoundError
 from collector.incidents.transitions import TransitionRefusedError
 from collector.ingest.receive import Rejection
+
+log = logging.getLogger(__name__)
 
 STATUS_OF_REJECTION = {
     Rejection.UNAUTHORIZED: 401,
@@ -21,6 +24,7 @@ STATUS_OF_REJECTION = {
     Rejection.TOO_LARGE: 413,
     Rejection.MALFORMED: 400,
     Rejection.UNSUPPORTED_ENCODING: 415,
+    Rejection.TOO_MANY_HOSTS: 403,
 }
 
 _CODES = {
@@ -29,6 +33,7 @@ _CODES = {
     403: "forbidden",
     404: "not_found",
     405: "method_not_allowed",
+    408: "request_timeout",
     409: "conflict",
     413: "too_large",
     415: "unsupported_media_type",
@@ -68,6 +73,11 @@ def conflict(message: str) -> JSONResponse:
 def created(body: Any) -> JSONResponse:
     """201 with `body`."""
     return JSONResponse(body, 201)
+
+
+def request_timeout(message: str) -> JSONResponse:
+    """408: the client was too slow to send its request."""
+    return error_response(408, "request_timeout", message)
 
 
 def too_many_requests(message: str, retry_after: float) -> JSONResponse:
@@ -116,7 +126,13 @@ def error_handlers() -> dict[Any, Handler]:
             response.headers.update(exc.headers)
         return response
 
+    async def client_gone(request: Request, exc: Exception) -> Response:
+        # Routine on a busy network (an agent timing out, a scraper cancelled): not an error.
+        client = request.client.host if request.client else "?"
+        log.debug("%s went away during %s %s", client, request.method, request.url.path)
+        return Response(status_code=400)
+
     async def server_error(request: Request, exc: Exception) -> Response:
         return error_response(500, "internal_error", "internal error; see the collector's log")
 
-    return {HTTPException: http_error, Exception: server_error}
+    return {HTTPException: http_error, ClientDisconnect: client_gone, Exception: server_error}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -86,6 +87,22 @@ class UserPatch(Body):
     role: Role | None = None
     customer: str | None = Field(None, max_length=255)
     disabled: bool | None = None
+
+
+class BodyTooLargeError(Exception):
+    """A body grew past its limit while it was read (the rest is never read)."""
+
+
+async def read_body(request: Request, limit: int, timeout: float) -> bytes:
+    """The body as it arrives: BodyTooLargeError past `limit` bytes (chunked bodies too),
+    TimeoutError when it takes longer than `timeout` seconds (a slow or stalled client)."""
+    received = bytearray()
+    async with asyncio.timeout(timeout):
+        async for chunk in request.stream():
+            received += chunk
+            if len(received) > limit:
+                raise BodyTooLargeError(f"body exceeds the limit of {limit} bytes")
+    return bytes(received)
 
 
 async def parse_body(request: Request, model: type[Any]) -> Any:

@@ -13,9 +13,17 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from collector.api.context import ApiContext
-from collector.api.errors import STATUS_OF_REJECTION, error_response, not_found
+from collector.api.errors import (
+    STATUS_OF_REJECTION,
+    error_response,
+    not_found,
+    request_timeout,
+    too_many_requests,
+)
 from collector.api.incidents import incident_routes
+from collector.api.requests import BodyTooLargeError, read_body
 from collector.api.views import event_view, host_view
+from collector.auth import AgentIdentity
 from collector.ingest.receive import STORE_WAIT_SECONDS, IngestError
 
 __all__ = ["ApiContext", "api_routes"]
@@ -29,16 +37,22 @@ def api_routes(ctx: ApiContext) -> list[Route]:
 
     async def post_report(request: Request) -> Response:
         started = time.perf_counter()
-        declared = request.headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > ctx.max_body_bytes:
+        # Who sends it and whether they may, from the headers alone: no body byte is read
+        # for a sender without a token, over its rate, or announcing too large a body.
+        admitted = _admit(ctx, request)
+        if isinstance(admitted, Response):
+            return _closing(admitted)
+        try:
+            body = await read_body(request, ctx.max_body_bytes, ctx.body_timeout)
+        except BodyTooLargeError as exc:
             ctx.metrics.reports.labels("too_large").inc()
-            return error_response(
-                413, "too_large", f"body exceeds the limit of {ctx.max_body_bytes} bytes"
-            )
-        body = await request.body()
+            return _closing(error_response(413, "too_large", str(exc)))
+        except TimeoutError:
+            message = f"the body did not arrive within {ctx.body_timeout:g} s"
+            return _closing(request_timeout(message))
         headers = request.headers
         arguments = (
-            headers.get("authorization"),
+            admitted,
             headers.get("content-encoding"),
             body,
             headers.get("x-watchkeeper-sent-at"),
@@ -48,9 +62,9 @@ def api_routes(ctx: ApiContext) -> list[Route]:
             if len(body) <= INLINE_BODY_BYTES:
                 # A usual report costs a few hundred microseconds of CPU: cheaper here than
                 # the two thread hand-offs a worker thread would cost under the GIL.
-                accepted = ctx.ingest.accept(*arguments)
+                accepted = ctx.ingest.accept_from(*arguments)
             else:
-                accepted = await run_in_threadpool(ctx.ingest.accept, *arguments)
+                accepted = await run_in_threadpool(ctx.ingest.accept_from, *arguments)
             if accepted.storing is not None:  # incident changes: wait without blocking
                 await asyncio.wait_for(asyncio.wrap_future(accepted.storing), STORE_WAIT_SECONDS)
         except IngestError as exc:
@@ -103,3 +117,34 @@ def api_routes(ctx: ApiContext) -> list[Route]:
         Route("/metrics", metrics, methods=["GET"]),
         Route("/-/healthy", healthy, methods=["GET"]),
     ]
+
+
+def _admit(ctx: ApiContext, request: Request) -> AgentIdentity | Response:
+    """The sender's identity, or the answer refusing it before its body is read."""
+    try:
+        identity = ctx.ingest.identify(request.headers.get("authorization"))
+    except IngestError as exc:
+        ctx.metrics.reports.labels(exc.reason.value).inc()
+        return error_response(STATUS_OF_REJECTION[exc.reason], exc.reason.value, exc.message)
+    wait = ctx.ingest.admit(identity)
+    if wait > 0:
+        ctx.metrics.reports.labels("rate_limited").inc()
+        return too_many_requests(
+            f"token {identity.name!r} is over its report rate; retry after the Retry-After "
+            "seconds (limits.reports_per_second_per_token)",
+            wait,
+        )
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > ctx.max_body_bytes:
+        ctx.metrics.reports.labels("too_large").inc()
+        return error_response(
+            413, "too_large", f"body exceeds the limit of {ctx.max_body_bytes} bytes"
+        )
+    return identity
+
+
+def _closing(response: Response) -> Response:
+    """`response`, closing the connection after it: the rest of an unread body is never
+    read (uvicorn would otherwise read and discard it to keep the connection alive)."""
+    response.headers["Connection"] = "close"
+    return response

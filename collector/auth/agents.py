@@ -17,6 +17,8 @@ class AgentIdentity:
 
     name: str
     hosts: str
+    max_hosts: int | None = None
+    reports_per_second: float | None = None
 
     def may_report_for(self, host: str) -> bool:
         """True when `host` matches this token's host glob."""
@@ -28,8 +30,7 @@ class TokenBook:
 
     def __init__(self, tokens: Iterable[AgentToken | ApiToken]) -> None:
         self._digests: list[tuple[bytes, AgentIdentity]] = [
-            (_digest_of(token), AgentIdentity(token.name, getattr(token, "hosts", "*")))
-            for token in tokens
+            (_digest_of(token), _identity(token)) for token in tokens
         ]
 
     def identify(self, authorization: str | None) -> AgentIdentity | None:
@@ -45,6 +46,12 @@ class TokenBook:
             if hmac.compare_digest(known, digest):
                 found = identity
         return found
+
+
+def _identity(token: AgentToken | ApiToken) -> AgentIdentity:
+    if isinstance(token, AgentToken):
+        return AgentIdentity(token.name, token.hosts, token.max_hosts, token.reports_per_second)
+    return AgentIdentity(token.name, "*")
 
 
 def _digest_of(token: AgentToken | ApiToken) -> bytes:

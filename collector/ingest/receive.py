@@ -7,6 +7,8 @@ event loop. No database round trip unless an incident changes or the report carr
 from __future__ import annotations
 
 import logging
+import threading
+import time
 import zlib
 from collections.abc import Callable
 from concurrent.futures import Future
@@ -17,10 +19,11 @@ from functools import partial
 import msgspec
 
 from agent.report import ProbeResult, Report, ReportError, Sample, decode_report
-from collector.auth import TokenBook
+from collector.auth import AgentIdentity, TokenBook
 from collector.config import Limits
 from collector.evaluation.evaluator import Evaluator
 from collector.ingest.hosts import HostRegistry
+from collector.ingest.quota import RateLimiter
 from collector.ingest.timing import classify, parse_sent_at
 from collector.ingest.validate import ReportLimitError, check_report
 from collector.store.repository import Repository
@@ -46,6 +49,7 @@ class Rejection(StrEnum):
     TOO_LARGE = "too_large"
     MALFORMED = "malformed"
     UNSUPPORTED_ENCODING = "unsupported_encoding"
+    TOO_MANY_HOSTS = "too_many_hosts"
 
 
 class IngestError(Exception):
@@ -88,6 +92,26 @@ class Ingest:
         self._repository = repository
         self._limits = limits
         self._clock = clock
+        # Real elapsed time, not the reports' clock: a rate is about now.
+        self._rates = RateLimiter(time.monotonic)
+        self._hosts_of_token: dict[str, set[str]] = {}
+        self._quota_lock = threading.Lock()
+
+    def identify(self, authorization: str | None) -> AgentIdentity:
+        """The agent token in an Authorization header, or IngestError (read no body first)."""
+        identity = self._tokens.identify(authorization)
+        if identity is None:
+            raise IngestError(
+                Rejection.UNAUTHORIZED, "missing or unknown bearer token; check the agent's token"
+            )
+        return identity
+
+    def admit(self, identity: AgentIdentity) -> float:
+        """0 when the token may send one more report now, else the seconds to wait."""
+        rate = identity.reports_per_second
+        return self._rates.wait(
+            identity.name, self._limits.reports_per_second_per_token if rate is None else rate
+        )
 
     def accept(
         self,
@@ -102,20 +126,44 @@ class Ingest:
         With `wait`, return once its incident changes are stored (or reverted for a retry);
         without, leave that to the caller (`Accepted.storing`), e.g. to await it.
         """
-        identity = self._tokens.identify(authorization)
-        if identity is None:
-            raise IngestError(
-                Rejection.UNAUTHORIZED, "missing or unknown bearer token; check the agent's token"
-            )
+        return self.accept_from(self.identify(authorization), encoding, body, sent_at, wait)
+
+    def accept_from(
+        self,
+        identity: AgentIdentity,
+        encoding: str | None,
+        body: bytes,
+        sent_at: str | None = None,
+        wait: bool = True,
+    ) -> Accepted:
+        """`accept` for a sender already identified from its headers."""
         report = self._decode(encoding, body)
-        for host in {report.host, *(p.target for p in report.probes if p.target)}:
+        hosts = {report.host, *(p.target for p in report.probes if p.target)}
+        for host in hosts:
             if not identity.may_report_for(host):
                 raise IngestError(
                     Rejection.FORBIDDEN,
                     f"token {identity.name!r} may not report for host {host!r} "
                     f"(allowed: {identity.hosts!r})",
                 )
+        self._count_hosts(identity, hosts)
         return self._apply(report, parse_sent_at(sent_at), wait)
+
+    def _count_hosts(self, identity: AgentIdentity, hosts: set[str]) -> None:
+        """Remember which hosts each token speaks for; refuse one host too many."""
+        cap = identity.max_hosts or self._limits.max_hosts_per_token
+        with self._quota_lock:
+            seen = self._hosts_of_token.setdefault(identity.name, set())
+            new = hosts - seen
+            if len(seen) + len(new) > cap:
+                raise IngestError(
+                    Rejection.TOO_MANY_HOSTS,
+                    f"token {identity.name!r} already reports for {len(seen)} hosts, its limit "
+                    f"is {cap}; refused new host {sorted(new)[0]!r} (raise "
+                    "limits.max_hosts_per_token or the token's max_hosts if the fleet really "
+                    "is that large)",
+                )
+            seen |= new
 
     def _decode(self, encoding: str | None, body: bytes) -> Report:
         if len(body) > self._limits.max_body_bytes:
@@ -131,6 +179,8 @@ class Ingest:
             raise IngestError(Rejection.TOO_LARGE, str(exc)) from exc
         except (ReportError, ValueError) as exc:
             raise IngestError(Rejection.MALFORMED, str(exc)) from exc
+        except RecursionError as exc:  # msgspec skipping a deeply nested unknown field
+            raise IngestError(Rejection.MALFORMED, "JSON nested too deeply") from exc
         return report
 
     def _decompress(self, encoding: str | None, body: bytes) -> bytes:

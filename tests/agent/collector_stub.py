@@ -30,7 +30,7 @@ class CollectorStub:
 
     def __init__(self, port: int = 0, delay_seconds: float = 0.0) -> None:
         self.received: list[Received] = []
-        self.answers: deque[tuple[int, str]] = deque()
+        self.answers: deque[tuple[int, str] | tuple[int, str, dict[str, str]]] = deque()
         self._delay = delay_seconds
         self._server = ThreadingHTTPServer(("127.0.0.1", port), self._handler())
         self._server.daemon_threads = True
@@ -61,10 +61,12 @@ class CollectorStub:
                     time.sleep(stub._delay)
                 headers = {k.lower(): v for k, v in self.headers.items()}
                 stub.received.append(Received(self.path, headers, body))
-                status, text = stub.answers.popleft() if stub.answers else (204, "")
+                status, text, *extra = stub.answers.popleft() if stub.answers else (204, "")
                 payload = text.encode()
                 try:
                     self.send_response(status)
+                    for name, value in (extra[0] if extra else {}).items():
+                        self.send_header(name, value)
                     self.send_header("Content-Length", str(len(payload)))
                     self.end_headers()
                     self.wfile.write(payload)

@@ -10,7 +10,7 @@ import pytest
 
 from agent.report import SCHEMA_V1, ProbeResult, Report, Sample
 from agent.spool import DirectorySpool, MemorySpool
-from agent.transport import INGEST_PATH, ReportSender, encode_body
+from agent.transport import INGEST_PATH, ReportSender, encode_body, retry_after_seconds
 from tests.agent.collector_stub import CollectorStub
 from tests.peers import free_port
 
@@ -84,6 +84,32 @@ def test_busy_collector_keeps_the_report(stub: CollectorStub, status: int) -> No
     assert sender.send(report(1)) == "spooled"
     assert sender.send(report(2)) == "sent"
     assert stub.sequences() == [1, 2, 1]
+
+
+def test_429_retry_after_is_honoured_without_posting_meanwhile(
+    stub: CollectorStub, caplog: pytest.LogCaptureFixture
+) -> None:
+    now = [100.0]
+    stub.answers.append((429, "over its report rate", {"Retry-After": "30"}))
+    sender = ReportSender(stub.url, TOKEN, MemorySpool(1 << 20), 2.0, clock=lambda: now[0])
+    assert sender.send(report(1)) == "spooled"
+    assert "sent again in 30 s" in caplog.text
+    now[0] += 29.0
+    assert sender.send(report(2)) == "spooled"
+    assert sender.drain() == 0
+    assert stub.sequences() == [1], "nothing posted while told to wait"
+    now[0] += 1.5
+    assert sender.send(report(3)) == "sent"
+    assert stub.sequences() == [1, 3, 1, 2] and sender.spool.count == 0
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [("12", 12.0), ("0", 0.0), ("-5", 0.0), ("86400", 600.0), ("soon", 0.0), (None, 0.0)],
+    ids=["seconds", "zero", "negative", "capped", "garbage", "absent"],
+)
+def test_retry_after_is_read_within_bounds(header: str | None, expected: float) -> None:
+    assert retry_after_seconds(header) == expected
 
 
 def test_rejected_report_is_logged_and_never_retried(
