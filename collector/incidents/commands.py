@@ -17,6 +17,8 @@ MessageEvent = Literal[
     "sla_warning",
     "sla_breach",
     "update",
+    "flapping",
+    "settled",
 ]
 
 

@@ -17,6 +17,7 @@ class TimerKind(StrEnum):
     SLA = "sla"  # an SLA clock reaches a warning level or its target
     UPDATE = "update"  # a progress update is due
     UNSILENCE = "unsilence"  # the silence that held its messages back has ended
+    SETTLE = "settle"  # a flapping incident has held still: tell its final state
 
 
 @dataclass(frozen=True)

@@ -71,6 +71,8 @@ class Incident:
     last_note: str | None = None
     last_note_at: float | None = None
     last_update_at: float | None = None  # the last progress update sent
+    flap_times: tuple[float, ...] = ()  # recent rule-driven state changes
+    flapping: bool = False
     id: int | None = None
     number: str = ""
     version: int = 0

@@ -35,6 +35,7 @@ from collector.incidents.events import (
     TimerDue,
     TimerKind,
 )
+from collector.incidents.flapping import FlapPolicy, damp, settled
 from collector.incidents.model import Incident, IncidentState, Source
 from collector.incidents.plan import ResponsePlan
 from rules.priority import Priority
@@ -63,6 +64,8 @@ class Transition(StrEnum):
     UPDATE = "UPDATE"
     UPDATE_MISSED = "UPDATE_MISSED"
     UNSILENCED = "UNSILENCED"  # a silence ended with the incident still unacknowledged
+    FLAPPING = "FLAPPING"  # too many changes: messages wait until it holds still
+    SETTLED = "SETTLED"  # held still again: its final state was told
 
 
 def _no_plan(_incident: Incident) -> ResponsePlan | None:
@@ -79,6 +82,7 @@ class LifecyclePolicy:
     renotify_after: Mapping[Priority, float] = field(default_factory=dict)
     plan_for: Callable[[Incident], ResponsePlan | None] = _no_plan
     deadline: Deadline = always
+    flap: FlapPolicy = field(default_factory=FlapPolicy)
 
     def renotify(self, incident: Incident, now: float) -> list[Command]:
         """Schedule the next reminder for an unacknowledged incident, if its priority has one."""
@@ -136,18 +140,37 @@ def transition(
     does not allow raises TransitionRefusedError naming the state and what it allows.
     """
     if isinstance(event, RuleFired):
-        return _fired(incident, event, now, policy)
+        return _damped(incident, _fired(incident, event, now, policy), now, policy)
     if isinstance(event, PersonOpened):
         return _opened_by_person(event, now, policy)
     if incident is None:
         return None
     if isinstance(event, RuleCleared):
-        return _cleared(incident, event, now, policy)
+        return _damped(incident, _cleared(incident, event, now, policy), now, policy)
     if isinstance(event, TimerDue):
         return _timer(incident, event, now, policy)
     if not isinstance(event, _ALLOWED[incident.state]):
         raise TransitionRefusedError(incident, ACTION_NAMES[type(event)])
     return _person(incident, event, now, policy)
+
+
+def _damped(
+    before: Incident | None, outcome: Outcome | None, now: float, policy: LifecyclePolicy
+) -> Outcome | None:
+    """Count a rule's REOPEN or RESOLVE of an existing ticket towards flapping."""
+    if (
+        outcome is None
+        or before is None
+        or outcome.transition
+        not in (
+            Transition.REOPEN,
+            Transition.RESOLVE,
+        )
+    ):
+        return outcome
+    incident, commands, note = damp(outcome.incident, outcome.commands, now, policy.flap)
+    detail = f"{outcome.detail}; {note}" if note else outcome.detail
+    return replace(outcome, incident=incident, commands=commands, detail=detail)
 
 
 def _fired(
@@ -227,6 +250,13 @@ def _timer(
 ) -> Outcome | None:
     if event.kind in (TimerKind.RENOTIFY, TimerKind.UNSILENCE):
         return _retell(incident, event.kind, now, policy)
+    if event.kind is TimerKind.SETTLE:
+        calm = settled(incident, now)
+        return (
+            None
+            if calm is None
+            else Outcome(calm[0], Transition.SETTLED, "system", calm[2], calm[1])
+        )
     if event.kind is not TimerKind.AUTO_CLOSE:
         clocked = on_timer(incident, event, now, policy.deadline)
         if clocked is None:

@@ -34,6 +34,8 @@ _WORDS: dict[Language, dict[str, str]] = {
         "sla_warning": "SLA WARNING",
         "sla_breach": "SLA BREACHED",
         "update": "UPDATE",
+        "flapping": "FLAPPING",
+        "settled": "STILL FAILING",
         "on": " on ",
         "ticket": "Ticket",
         "meaning": "What it means",
@@ -67,6 +69,8 @@ _WORDS: dict[Language, dict[str, str]] = {
         "sla_warning": "SLA 预警",
         "sla_breach": "SLA 超时",
         "update": "进展",
+        "flapping": "状态反复",
+        "settled": "仍未恢复",
         "on": "，主机 ",
         "ticket": "工单",
         "meaning": "含义",
@@ -247,7 +251,7 @@ def _lead(
     elapsed = format_duration(time - incident.opened_at)
     if event == "update":
         return [text or _auto_update(incident, language, elapsed), incident.summary]
-    if event in ("sla_warning", "sla_breach"):
+    if event in ("sla_warning", "sla_breach", "flapping", "settled"):
         return [text, incident.summary]
     if event == "resolved":
         return [_resolved_lead(incident, language, time), incident.summary]

@@ -219,6 +219,8 @@ def _row_of(incident: Incident) -> dict[str, Any]:
         "last_note": incident.last_note,
         "last_note_at": incident.last_note_at,
         "last_update_at": incident.last_update_at,
+        "flap_times": list(incident.flap_times) or None,
+        "flapping": incident.flapping,
     }
 
 
@@ -254,6 +256,8 @@ def incident_from(row: Row[Any]) -> Incident:
         last_note=m["last_note"],
         last_note_at=m["last_note_at"],
         last_update_at=m["last_update_at"],
+        flap_times=tuple(m["flap_times"] or ()),
+        flapping=bool(m["flapping"]),
         id=m["id"],
         number=m["number"],
         version=m["version"],

@@ -19,6 +19,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    false,
     text,
     true,
 )
@@ -74,6 +75,8 @@ incidents = Table(
     Column("last_note", Text, nullable=True),
     Column("last_note_at", Float, nullable=True),
     Column("last_update_at", Float, nullable=True),
+    Column("flap_times", JSON, nullable=True),  # recent rule-driven state changes
+    Column("flapping", Boolean, nullable=False, server_default=false()),
     Index("ix_incidents_state_opened", "state", "opened_at"),
     Index("ix_incidents_host", "host"),
     Index("ix_incidents_key_resolved", "key", "resolved_at"),
