@@ -26,6 +26,9 @@ from agent.probes.ipmi_session import IpmitoolClient
 from agent.probes.lmsensors import LmSensorsProbe, LmSensorsSettings
 from agent.probes.mdraid import array_samples, parse_mdstat
 from agent.probes.megacli import parse_megacli_bbu, parse_megacli_drives
+from agent.probes.network.checks import CheckResult, failure
+from agent.probes.network.probe import add_result_samples
+from agent.probes.network.settings import HttpTarget, IcmpTarget, Target, TcpTarget
 from agent.probes.smart_parse import SmartReadError, parse_device
 from agent.probes.ssacli import parse_ssacli
 from agent.probes.storcli import parse_storcli_json, parse_storcli_text
@@ -152,6 +155,22 @@ def _snmp_samples() -> Iterator[Sample]:
     yield from TrapProbe(_OneTrapReceiver()).collect().samples  # type: ignore[arg-type]
 
 
+def _network_samples() -> Iterator[Sample]:
+    """Each kind of target answering (https with a certificate) and not answering."""
+    data = ProbeData()
+    answered = CheckResult(up=True, outcome="ok", latency_seconds=0.01)
+    targets: list[tuple[Target, CheckResult]] = [
+        (IcmpTarget(name="gw", host="192.0.2.1"), CheckResult(True, "ok", "", 0.01, 0.2)),
+        (TcpTarget(name="db", host="192.0.2.2", port=5432), answered),
+        (HttpTarget(name="web", url="https://192.0.2.3/"),
+         CheckResult(True, "ok", "", 0.05, status_code=200, certificate_not_after=86400.0)),
+    ]  # fmt: skip
+    for target, result in targets:
+        add_result_samples(data, target, result, 1.0, 0.0)
+        add_result_samples(data, target, failure("timeout", "no answer"), 1.0, 0.0)
+    yield from data.samples
+
+
 @pytest.fixture(scope="module")
 def catalogue(tmp_path_factory: pytest.TempPathFactory) -> Catalogue:
     """metric -> the labels every one of its samples carries."""
@@ -163,6 +182,7 @@ def catalogue(tmp_path_factory: pytest.TempPathFactory) -> Catalogue:
         _lmsensors_samples(),
         _host_samples(tmp_path_factory.mktemp("host")),
         _snmp_samples(),
+        _network_samples(),
         iter([Sample(PROBE_SUCCESS, 1.0, {"probe": "smart"})]),  # the engine's own series
         iter([Sample(CLOCK_SKEW, 0.0)]),  # measured by the collector at arrival
     ]
@@ -184,7 +204,8 @@ RULES = [compiled.rule for compiled in load_rules().rules if compiled.rule.metri
 def test_the_catalogue_covers_every_probe(catalogue: Catalogue) -> None:
     for metric in ("raid_vd_redundancy_left", "smart_health_passed", "ipmi_bmc_up",
                    "sensor_critical", "cpu_usage_ratio", "interface_oper_up",
-                   "snmp_trap_received_total", "raid_array_failed"):  # fmt: skip
+                   "snmp_trap_received_total", "raid_array_failed",
+                   "network_probe_up", "tls_certificate_expiry_days"):  # fmt: skip
         assert metric in catalogue, metric
 
 
