@@ -20,6 +20,8 @@ from rules.loader import CompiledRule, RuleSet
 PROBE_SUCCESS = "probe_success"
 # Measured by the collector at arrival (agent send time - arrival time), fed in by ingest.
 CLOCK_SKEW = "host_clock_skew_seconds"
+# Agents reporting under one host name right now (2+: a duplicate host), fed in by ingest.
+AGENT_INSTANCES = "host_agent_instances"
 
 
 class Phase(StrEnum):
@@ -246,7 +248,7 @@ class RuleEngine:
         self, rule: str, host: str, labels: Mapping[str, str], since: float, probe: str = ""
     ) -> bool:
         """Rebuild a firing series from a stored open incident; False if the rule is gone."""
-        compiled = self.rules.get(rule)
+        compiled = self.rules.find(rule, host, labels)  # the variant watching this series
         if compiled is None:
             return False
         if compiled.rule.event is not None:
@@ -283,8 +285,8 @@ class RuleEngine:
                 history
             )
         for rule, labels, probe, since in data.get("pending", []):  # type: ignore[attr-defined]
-            compiled = self.rules.get(str(rule))
             key_labels = tuple((str(k), str(v)) for k, v in labels)
+            compiled = self.rules.find(str(rule), host, dict(key_labels))
             series = (str(rule), host, key_labels)
             if compiled is None or series in self.states:
                 continue

@@ -57,6 +57,7 @@ def api_routes(ctx: ApiContext) -> list[Route]:
             body,
             headers.get("x-watchkeeper-sent-at"),
             False,
+            request.client.host if request.client else "",
         )
         try:
             if len(body) <= INLINE_BODY_BYTES:

@@ -22,12 +22,13 @@ from agent.report import ProbeResult, Report, ReportError, Sample, decode_report
 from collector.auth import AgentIdentity, TokenBook
 from collector.config import Limits
 from collector.evaluation.evaluator import Evaluator
+from collector.ingest.duplicates import DuplicateWatch, Verdict
 from collector.ingest.hosts import HostRegistry
 from collector.ingest.quota import RateLimiter
 from collector.ingest.timing import classify, parse_sent_at
 from collector.ingest.validate import ReportLimitError, check_report
 from collector.store.repository import Repository
-from rules.engine import CLOCK_SKEW
+from rules.engine import AGENT_INSTANCES, CLOCK_SKEW
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +39,7 @@ Clock = Callable[[], float]
 STORE_WAIT_SECONDS = 10.0
 
 # Rules see the agent's clock skew as a series of a synthetic probe (not shown as host state).
-CLOCK_PROBE = "clock"
+COLLECTOR_PROBE = "collector"
 
 
 class Rejection(StrEnum):
@@ -92,6 +93,7 @@ class Ingest:
         self._repository = repository
         self._limits = limits
         self._clock = clock
+        self._duplicates = DuplicateWatch()
         # Real elapsed time, not the reports' clock: a rate is about now.
         self._rates = RateLimiter(time.monotonic)
         self._hosts_of_token: dict[str, set[str]] = {}
@@ -120,6 +122,7 @@ class Ingest:
         body: bytes,
         sent_at: str | None = None,
         wait: bool = True,
+        peer: str = "",
     ) -> Accepted:
         """Apply one report or raise IngestError saying why not.
 
@@ -135,6 +138,7 @@ class Ingest:
         body: bytes,
         sent_at: str | None = None,
         wait: bool = True,
+        peer: str = "",
     ) -> Accepted:
         """`accept` for a sender already identified from its headers."""
         report = self._decode(encoding, body)
@@ -147,7 +151,7 @@ class Ingest:
                     f"(allowed: {identity.hosts!r})",
                 )
         self._count_hosts(identity, hosts)
-        return self._apply(report, parse_sent_at(sent_at), wait)
+        return self._apply(report, parse_sent_at(sent_at), wait, peer)
 
     def _count_hosts(self, identity: AgentIdentity, hosts: set[str]) -> None:
         """Remember which hosts each token speaks for; refuse one host too many."""
@@ -206,8 +210,11 @@ class Ingest:
             raise IngestError(Rejection.MALFORMED, "gzip body is truncated")
         return raw
 
-    def _apply(self, report: Report, sent_at: float | None, wait: bool) -> Accepted:
+    def _apply(self, report: Report, sent_at: float | None, wait: bool, peer: str) -> Accepted:
         now = self._clock()
+        verdict = self._duplicates.observe(report, now, peer)
+        if verdict.host != report.host:  # a second agent under this name: kept apart
+            report = msgspec.structs.replace(report, host=verdict.host)
         known = self._hosts.get(report.host)
         timing = classify(
             report, now, sent_at, known.clock_skew if known else 0.0, self._limits.stale_after
@@ -215,7 +222,8 @@ class Ingest:
         newer = self._hosts.apply(report, now, timing.skew)
         self._store_events(report, now)
         if timing.fresh and newer:
-            count, stored = self._evaluator.evaluate(_with_clock_sample(report, timing.skew), now)
+            measured = _with_collector_samples(report, timing.skew, verdict)
+            count, stored = self._evaluator.evaluate(measured, now)
         else:
             # A replay from the agent's spool (or out of order): its numbers feed the trends
             # at the time they were measured; its thresholds are history, not news.
@@ -242,10 +250,17 @@ class Ingest:
         return count
 
 
-def _with_clock_sample(report: Report, skew: float | None) -> Report:
-    """The report plus the collector's own measurement of the agent's clock, for rules."""
-    if skew is None:
+def _with_collector_samples(report: Report, skew: float | None, verdict: Verdict) -> Report:
+    """The report plus what the collector measured about its agent, for rules: the agent's
+    clock skew, and how many agents report under this host name."""
+    samples = [] if skew is None else [Sample(CLOCK_SKEW, round(skew, 3))]
+    if report.instance and "#dup-" not in report.host:
+        samples.append(Sample(AGENT_INSTANCES, float(verdict.instances), _named(verdict)))
+    if not samples:
         return report
-    sample = Sample(CLOCK_SKEW, round(skew, 3))
-    measured = ProbeResult(CLOCK_PROBE, "ok", 0.0, samples=[sample])
+    measured = ProbeResult(COLLECTOR_PROBE, "ok", 0.0, samples=samples)
     return msgspec.structs.replace(report, probes=[*report.probes, measured])
+
+
+def _named(verdict: Verdict) -> dict[str, str]:
+    return {"instances": verdict.detail} if verdict.detail else {}
