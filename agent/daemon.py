@@ -21,6 +21,7 @@ from agent.probes.lmsensors import build_lmsensors_probes
 from agent.probes.mdraid import build_mdraid_probes
 from agent.probes.megacli import build_megacli_probes
 from agent.probes.network.probe import build_network_probes
+from agent.probes.redfish.probe import build_redfish_probes
 from agent.probes.smart import build_smart_probes
 from agent.probes.ssacli import build_ssacli_probes
 from agent.probes.storcli import build_storcli_probes
@@ -49,6 +50,7 @@ def build_probes(settings: AgentSettings, runner: CommandRunner) -> list[Probe]:
         *build_ssacli_probes(sections.ssacli, runner),
         *_snmp_probes(settings, runner),
         *build_ipmi_probes(sections.ipmi, runner),
+        *build_redfish_probes(sections.redfish),
         *build_network_probes(sections.network),
     ]
 

@@ -23,6 +23,7 @@ from agent.probes.lmsensors import LmSensorsSettings
 from agent.probes.mdraid import MdRaidSettings
 from agent.probes.megacli import MegacliSettings
 from agent.probes.network.settings import NetworkSettings
+from agent.probes.redfish.settings import RedfishSettings
 from agent.probes.smart import SmartSettings
 from agent.probes.ssacli import SsacliSettings
 from agent.probes.storcli import StorcliSettings
@@ -67,6 +68,7 @@ class ProbesSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw
     ssacli: SsacliSettings = msgspec.field(default_factory=SsacliSettings)
     snmp: SnmpSettings = msgspec.field(default_factory=SnmpSettings)
     ipmi: IpmiSettings = msgspec.field(default_factory=IpmiSettings)
+    redfish: RedfishSettings = msgspec.field(default_factory=RedfishSettings)
     network: NetworkSettings = msgspec.field(default_factory=NetworkSettings)
 
 

@@ -29,6 +29,8 @@ from agent.probes.megacli import parse_megacli_bbu, parse_megacli_drives
 from agent.probes.network.checks import CheckResult, failure
 from agent.probes.network.probe import add_result_samples
 from agent.probes.network.settings import HttpTarget, IcmpTarget, Target, TcpTarget
+from agent.probes.redfish.client import MockupSession
+from agent.probes.redfish.probe import RedfishProbe
 from agent.probes.smart_parse import SmartReadError, parse_device
 from agent.probes.ssacli import parse_ssacli
 from agent.probes.storcli import parse_storcli_json, parse_storcli_text
@@ -40,6 +42,7 @@ from rules.loader import load_rules
 from rules.model import IMPLICIT_LABELS, Rule
 from tests.agent.fakeprocfs import FakeProcfs
 from tests.conftest import OWN_FIXTURES, SHARED_FIXTURES
+from tests.peers.redfish import mockup_copy
 
 Catalogue = dict[str, frozenset[str]]
 _LABEL_REFERENCE = re.compile(r"\blabels\.([A-Za-z_][A-Za-z0-9_]*)")
@@ -114,6 +117,12 @@ def _lmsensors_samples() -> Iterator[Sample]:
         yield from LmSensorsProbe(LmSensorsSettings(enabled=True), runner).collect().samples
 
 
+def _redfish_samples(root: Path) -> Iterator[Sample]:
+    """The DMTF mockup (with the Storage we add) read by the Redfish probe from its directory."""
+    probe = RedfishProbe("redfish:x", "x", MockupSession(mockup_copy(root)), url="m", timeout=30)
+    yield from probe.collect().samples
+
+
 def _host_samples(root: Path) -> Iterator[Sample]:
     saved = psutil.PROCFS_PATH
     try:
@@ -179,6 +188,7 @@ def catalogue(tmp_path_factory: pytest.TempPathFactory) -> Catalogue:
         _md_samples(),
         _hwraid_samples(),
         _ipmi_samples(),
+        _redfish_samples(tmp_path_factory.mktemp("redfish")),
         _lmsensors_samples(),
         _host_samples(tmp_path_factory.mktemp("host")),
         _snmp_samples(),
@@ -205,7 +215,8 @@ def test_the_catalogue_covers_every_probe(catalogue: Catalogue) -> None:
     for metric in ("raid_vd_redundancy_left", "smart_health_passed", "ipmi_bmc_up",
                    "sensor_critical", "cpu_usage_ratio", "interface_oper_up",
                    "snmp_trap_received_total", "raid_array_failed",
-                   "network_probe_up", "tls_certificate_expiry_days"):  # fmt: skip
+                   "network_probe_up", "tls_certificate_expiry_days",
+                   "redfish_drive_health", "redfish_storage_controller_health"):  # fmt: skip
         assert metric in catalogue, metric
 
 
