@@ -29,7 +29,7 @@ from agent.report import Report
 from agent.runner import ProbeRunner
 from agent.settings import AgentSettings
 from agent.spool import DirectorySpool, MemorySpool, Spool
-from agent.transport import ReportSender
+from agent.transport import ReportSender, TransportSecurity
 
 logger = logging.getLogger(__name__)
 
@@ -166,6 +166,9 @@ def build_sender(settings: AgentSettings, token: str | None) -> ReportSender:
         spool,
         timeout_seconds=settings.request_timeout_seconds,
         drain_per_cycle=settings.spool_drain_per_cycle,
+        security=TransportSecurity(
+            settings.ca_file, settings.client_cert_file, settings.client_key_file, settings.insecure
+        ),
     )
 
 

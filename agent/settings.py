@@ -28,6 +28,7 @@ from agent.probes.smart import SmartSettings
 from agent.probes.ssacli import SsacliSettings
 from agent.probes.storcli import StorcliSettings
 from agent.snmp_settings import SnmpSettings
+from agent.transport import plain_http_refusal
 
 _LISTEN = re.compile(r"^(?:\[(?P<ipv6>[0-9A-Fa-f:.]+)\]|(?P<host>[^:\s]*)):(?P<port>\d{1,5})$")
 _DURATION_FIELDS = ("interval", "request_timeout")
@@ -85,6 +86,9 @@ class AgentSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_
     max_spool_bytes: spool budget; the oldest reports are dropped beyond it.
     spool_drain_per_cycle: spooled reports resent at most per cycle once the collector is back.
     request_timeout: connect and read timeout of one POST.
+    ca_file: PEM CA bundle to verify an https:// collector by (default: the system's).
+    client_cert_file / client_key_file: client certificate for a collector requiring one.
+    insecure: allow plain http:// to a collector other than loopback (the token in clear).
     log_level: debug, info, warning or error.
     probes: per-probe sections.
     """
@@ -100,6 +104,10 @@ class AgentSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_
     max_spool_bytes: int = 8 * 1024 * 1024
     spool_drain_per_cycle: int = 20
     request_timeout: str = "5s"
+    ca_file: str | None = None
+    client_cert_file: str | None = None
+    client_key_file: str | None = None
+    insecure: bool = False
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     probes: ProbesSettings = msgspec.field(default_factory=ProbesSettings)
 
@@ -148,6 +156,12 @@ def field_problems(settings: AgentSettings) -> Iterator[tuple[str, str]]:
         ("http://", "https://")
     ):
         yield "collector", f"expected an http:// or https:// URL, got {settings.collector!r}"
+    elif settings.collector is not None:
+        refusal = plain_http_refusal(settings.collector, settings.insecure)
+        if refusal:
+            yield "collector", refusal
+    if settings.client_key_file and not settings.client_cert_file:
+        yield "client_key_file", "give client_cert_file too (the key alone proves nothing)"
 
 
 def _decode_hook(kind: type, value: Any) -> Any:

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import email.utils
 import gzip
+import ipaddress
 import logging
+import os
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Literal
+from urllib.parse import urlsplit
 
 import requests
 
@@ -33,6 +37,39 @@ def ingest_url(collector: str) -> str:
     return collector.rstrip("/") + INGEST_PATH
 
 
+@dataclass(frozen=True)
+class TransportSecurity:
+    """TLS towards the collector: the CA to verify it by (default: the system's, or
+    REQUESTS_CA_BUNDLE), an optional client certificate, and whether plain http:// to a host
+    other than loopback is allowed (`insecure`)."""
+
+    ca_file: str | None = None
+    client_cert_file: str | None = None
+    client_key_file: str | None = None
+    insecure: bool = False
+
+
+def plain_http_refusal(collector: str, insecure: bool) -> str | None:
+    """Why `collector` must not be used (plain HTTP off this machine), or None."""
+    parts = urlsplit(collector)
+    if parts.scheme != "http" or insecure or _is_loopback(parts.hostname or ""):
+        return None
+    return (
+        f"{collector} is plain http:// to another machine: the token and reports would cross "
+        "the network in clear; use https:// (with ca_file if the collector's CA is private), "
+        "or set insecure: true to accept that"
+    )
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 def encode_body(report: Report, level: int = 6) -> bytes:
     """The gzip-compressed JSON body of a report (mtime 0, so equal reports give equal bytes)."""
     return gzip.compress(encode_report(report), compresslevel=level, mtime=0)
@@ -56,7 +93,12 @@ class ReportSender:
         timeout_seconds: float = 5.0,
         drain_per_cycle: int = 20,
         clock: Callable[[], float] = time.monotonic,
+        security: TransportSecurity | None = None,
     ) -> None:
+        security = security or TransportSecurity()
+        refusal = plain_http_refusal(collector, security.insecure)
+        if refusal:
+            raise ValueError(refusal)
         self.url = ingest_url(collector)
         self._clock = clock
         self._resume_at = 0.0  # the collector asked us to wait until then (429 Retry-After)
@@ -68,6 +110,12 @@ class ReportSender:
         # would rescan the environment and ~/.netrc on every single post.
         self._session.trust_env = False
         self._session.proxies.update(requests.utils.get_environ_proxies(self.url))
+        # trust_env off also drops REQUESTS_CA_BUNDLE: read it here, once, like the proxies.
+        self._session.verify = security.ca_file or os.environ.get("REQUESTS_CA_BUNDLE") or True
+        if security.client_cert_file:
+            self._session.cert = (security.client_cert_file, security.client_key_file or "")
+            if not security.client_key_file:
+                self._session.cert = security.client_cert_file
         self._session.headers.update(
             {
                 "Content-Type": "application/json",

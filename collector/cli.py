@@ -82,7 +82,12 @@ def serve(config: CollectorConfig, log_level: str = "info") -> int:
     import uvicorn
 
     from collector.access_cli import first_admin
-    from collector.api.server import raise_open_file_limit, server_options
+    from collector.api.server import (
+        raise_open_file_limit,
+        reload_tls_on_sighup,
+        server_options,
+        tls_options,
+    )
     from collector.app import build_collector
     from collector.store.database import migrate
 
@@ -96,14 +101,17 @@ def serve(config: CollectorConfig, log_level: str = "info") -> int:
     host, port = config.listen_host_port
     # Each connection is a file descriptor: room for every allowed one, plus the database's.
     raise_open_file_limit(config.limits.max_connections + 1024)
-    uvicorn.run(
+    server_config = uvicorn.Config(
         collector.asgi,
         host=host,
         port=port,
         log_level=log_level,
         access_log=False,
         **server_options(config.limits),
+        **tls_options(config.tls),
     )
+    reload_tls_on_sighup(server_config, config.tls)
+    uvicorn.Server(server_config).run()
     return 0
 
 

@@ -106,6 +106,18 @@ def _from_environment(name: str, key: str, environ: Mapping[str, str]) -> str:
     return value
 
 
+class TlsConfig(ConfigModel):
+    """HTTPS for the API, console, /metrics and agents' reports (reloaded on SIGHUP)."""
+
+    cert_file: Path = Field(description="PEM certificate chain of the collector.")
+    key_file: Path = Field(description="PEM private key of that certificate.")
+    client_ca_file: Path | None = Field(
+        None,
+        description="Require a client certificate signed by this CA on every connection "
+        "(mutual TLS, a second factor to agents' tokens).",
+    )
+
+
 class AccessConfig(ConfigModel):
     """Sign-in, sessions and who may read /metrics."""
 
@@ -265,6 +277,7 @@ class CollectorConfig(ConfigModel):
         "SLA targets); see config/response.example.yaml. None: channels only, no clocks.",
     )
     access: AccessConfig = Field(default_factory=AccessConfig)
+    tls: TlsConfig | None = Field(None, description="Serve HTTPS (recommended off loopback).")
     delivery: DeliveryConfig = Field(default_factory=DeliveryConfig)
     checkpoint_interval: Duration = Field(
         60.0, description="How often rule histories are saved so trends survive a restart."
@@ -320,8 +333,18 @@ def _resolve_paths(config: CollectorConfig, base: Path) -> CollectorConfig:
         access = access.model_copy(
             update={"admin_password_file": base / access.admin_password_file}
         )
+    tls = config.tls
+    if tls is not None:
+        tls = tls.model_copy(
+            update={
+                k: base / v
+                for k, v in tls.model_dump().items()
+                if isinstance(v, Path) and not v.is_absolute()
+            }
+        )
     return config.model_copy(
         update={
+            "tls": tls,
             "rules": rules,
             "agents": agents,
             "api_tokens": api_tokens,
@@ -347,5 +370,6 @@ __all__ = [
     "DeliveryConfig",
     "IncidentConfig",
     "Limits",
+    "TlsConfig",
     "load_config",
 ]

@@ -10,11 +10,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import resource
+import signal
+import ssl
 from typing import Any
 
+import uvicorn
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-from collector.config import Limits
+from collector.config import Limits, TlsConfig
 
 log = logging.getLogger(__name__)
 
@@ -86,3 +89,34 @@ def raise_open_file_limit(wanted: int) -> int:
             return soft
         return target
     return soft
+
+
+def tls_options(tls: TlsConfig | None) -> dict[str, Any]:
+    """uvicorn keyword arguments serving HTTPS (and requiring client certificates)."""
+    if tls is None:
+        return {}
+    options: dict[str, Any] = {"ssl_certfile": str(tls.cert_file), "ssl_keyfile": str(tls.key_file)}
+    if tls.client_ca_file is not None:
+        options |= {"ssl_ca_certs": str(tls.client_ca_file), "ssl_cert_reqs": ssl.CERT_REQUIRED}
+    return options
+
+
+def reload_tls_on_sighup(config: uvicorn.Config, tls: TlsConfig | None) -> None:
+    """On SIGHUP, load the certificate and key again (renewed by certbot, say): new
+    connections get the new ones, open ones keep theirs."""
+    if tls is None:
+        return
+
+    def reload(_signum: int, _frame: object) -> None:
+        if config.ssl is None:
+            return
+        try:
+            config.ssl.load_cert_chain(str(tls.cert_file), str(tls.key_file))
+            if tls.client_ca_file is not None:
+                config.ssl.load_verify_locations(str(tls.client_ca_file))
+        except (OSError, ssl.SSLError) as exc:
+            log.error("SIGHUP: kept the old certificate; could not load %s: %s", tls.cert_file, exc)
+            return
+        log.info("SIGHUP: loaded certificate %s", tls.cert_file)
+
+    signal.signal(signal.SIGHUP, reload)

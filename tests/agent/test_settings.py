@@ -106,15 +106,41 @@ def test_token_is_never_in_repr_or_errors() -> None:
 
 
 def test_command_line_overrides_the_file() -> None:
-    settings = parse("collector: http://a:9810\ninterval: 10s\ntoken_file: /etc/t\nprocfs: /proc\n")
+    settings = parse(
+        "collector: https://a:9810\ninterval: 10s\ntoken_file: /etc/t\nprocfs: /proc\n"
+    )
     updated = apply_overrides(
-        settings, collector="http://b:9810", interval="30s", token="cli-token", procfs="/host/proc",
-        host=None, listen="[::1]:9811",
+        settings, collector="https://b:9810", interval="30s", token="cli-token",
+        procfs="/host/proc", host=None, listen="[::1]:9811",
     )  # fmt: skip
-    assert updated.collector == "http://b:9810" and updated.interval_seconds == 30
+    assert updated.collector == "https://b:9810" and updated.interval_seconds == 30
     assert updated.procfs == "/host/proc" and updated.listen_address() == ("::1", 9811)
     assert updated.token_file is None and read_token(updated) == "cli-token"
     assert updated.host == settings.host
+
+
+@pytest.mark.parametrize(
+    ("collector", "insecure", "refused"),
+    [
+        ("http://collector.example:9810", False, True),
+        ("http://10.0.0.5:9810", False, True),
+        ("http://collector.example:9810", True, False),
+        ("http://127.0.0.1:9810", False, False),
+        ("http://localhost:9810", False, False),
+        ("http://[::1]:9810", False, False),
+        ("https://collector.example:9810", False, False),
+    ],
+    ids=["name", "address", "insecure", "loopback", "localhost", "ipv6-loopback", "https"],
+)
+def test_plain_http_off_this_machine_needs_insecure(
+    collector: str, insecure: bool, refused: bool
+) -> None:
+    document = f"collector: {collector}\ninsecure: {str(insecure).lower()}\n"
+    if refused:
+        with pytest.raises(ConfigError, match="plain http:// to another machine"):
+            parse(document)
+    else:
+        assert parse(document).collector == collector
 
 
 @pytest.mark.parametrize(
