@@ -1,4 +1,4 @@
-"""`watchkeeper collector`, `watchkeeper rules check` and `watchkeeper up` (all-in-one demo).
+"""`watchkeeper collector`, `watchkeeper rules check|test` and `watchkeeper up` (all-in-one demo).
 
 Found by the agent's `watchkeeper` command through the "watchkeeper.commands" entry points,
 so an agent-only install never imports this module.
@@ -19,7 +19,8 @@ from pathlib import Path
 from agent.configfile import ConfigError
 from collector.config import AgentToken, ApiToken, ChannelConfig, CollectorConfig, load_config
 from collector.incidents_cli import DEFAULT_URL
-from rules.loader import RuleLoadError, expand_paths, load_rules
+from rules.loader import RuleLoadError, check_rules
+from rules.ruletest import run_rule_tests
 
 log = logging.getLogger(__name__)
 
@@ -116,25 +117,70 @@ def serve(config: CollectorConfig, log_level: str = "info") -> int:
 
 
 def rules_command(argv: Sequence[str]) -> int:
-    """`watchkeeper rules check PATH...`: validate rule files, `file:line: problem` on error."""
+    """`watchkeeper rules check PATH...` and `watchkeeper rules test FILE...`."""
     parser = argparse.ArgumentParser(prog="watchkeeper rules")
     sub = parser.add_subparsers(dest="action", required=True)
-    check = sub.add_parser("check", help="validate rule files or folders")
+    check = sub.add_parser(
+        "check",
+        help="validate rule and override files (with the built-in packs), every problem at once",
+    )
     check.add_argument("paths", type=Path, nargs="+")
+    test = sub.add_parser("test", help="run rule unit tests: input series, expected incidents")
+    test.add_argument("files", type=Path, nargs="+")
     args = parser.parse_args(list(argv))
-    missing = [p for p in args.paths if not p.exists()]
+    paths: list[Path] = args.paths if args.action == "check" else args.files
+    missing = [p for p in paths if not p.exists()]
     if missing:
         for path in missing:
             print(f"{path}: no such file or folder", file=sys.stderr)
         return 1
-    try:
-        rules = load_rules(args.paths, include_builtin=False)
-    except RuleLoadError as exc:
-        for error in exc.errors:
-            print(error, file=sys.stderr)
+    return _check_rules(paths) if args.action == "check" else _test_rules(paths)
+
+
+def _check_rules(paths: list[Path]) -> int:
+    """Every error and warning, each `file:line: problem`, the way the collector would see them."""
+    result = check_rules(paths)
+    warnings = result.user_warnings
+    problems = [(e, "") for e in result.errors] + [(w, "warning: ") for w in warnings]
+    for problem, kind in sorted(problems, key=lambda p: (p[0].source, p[0].line or 0)):
+        where = f"{problem.source}:{problem.line}" if problem.line else problem.source
+        print(f"{where}: {kind}{problem.message}", file=sys.stderr)
+    if result.errors or warnings:
+        print(
+            f"FAILED: {len(result.errors)} errors (the collector would refuse to start), "
+            f"{len(warnings)} warnings (rules that would load but never match)",
+            file=sys.stderr,
+        )
         return 1
-    print(f"OK: {len(rules.rules)} rules in {len(expand_paths(args.paths))} files")
+    print(
+        f"OK: {result.user_rules} rules and {result.overrides} overrides "
+        f"in {len(result.files)} files"
+    )
     return 0
+
+
+def _test_rules(files: list[Path]) -> int:
+    """Run each test file; failures printed like promtool's, exit 1 if any test failed."""
+    failed = False
+    for file in files:
+        try:
+            outcome = run_rule_tests(file)
+        except (ConfigError, RuleLoadError) as exc:
+            errors = exc.errors if isinstance(exc, RuleLoadError) else [exc]
+            for error in errors:
+                print(error, file=sys.stderr)
+            failed = True
+            continue
+        for warning in outcome.warnings:
+            print(f"warning: {warning}", file=sys.stderr)
+        for failure in outcome.failures:
+            print(failure)
+        if outcome.failures:
+            failed = True
+            print(f"{file}: FAILED ({len(outcome.failures)} of {outcome.checks} checks)")
+        else:
+            print(f"{file}: SUCCESS ({outcome.tests} tests, {outcome.checks} checks)")
+    return 1 if failed else 0
 
 
 def up_command(argv: Sequence[str]) -> int:

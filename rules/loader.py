@@ -1,66 +1,73 @@
-"""Rule files -> compiled rules, with every problem reported as `file:line: what is wrong`."""
+"""Rule files -> compiled rules, with every problem reported as `file:line: what is wrong`.
+
+Everything is checked in one pass: each rule on its own (a broken one never hides the next),
+then names across files, inhibitors and overrides. Errors stop the collector; warnings (what
+rules refer to, checked against the metric catalogue) are logged by the collector and make
+`watchkeeper rules check` fail.
+"""
 
 from __future__ import annotations
 
 import difflib
+import logging
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from pydantic import BaseModel, ValidationError
 
-from agent.configfile import ConfigError, YamlDocument, load_yaml_file
-from rules.matcher import LabelMatcher, compile_matcher
-from rules.model import Rule, RuleFile
-from rules.template import SummaryTemplate, compile_summary
+from agent.catalogue import MetricCatalogue, load_catalogue
+from agent.configfile import ConfigError, YamlDocument
+from rules.compiled import CompiledRule, RuleSet
+from rules.matcher import compile_matcher
+from rules.model import Rule
+from rules.overrides import LocatedOverride, apply_overrides
+from rules.references import reference_problems
+from rules.rulefile import ParsedFile, read_rule_file
+from rules.template import compile_summary
+
+__all__ = [
+    "CompiledRule",
+    "RuleCheck",
+    "RuleLoadError",
+    "RuleSet",
+    "builtin_pack_paths",
+    "check_rules",
+    "expand_paths",
+    "load_rules",
+    "validation_errors",
+]
+
+log = logging.getLogger(__name__)
 
 PACKS_DIR = Path(__file__).resolve().parent / "packs"
-
-
-@dataclass(frozen=True)
-class CompiledRule:
-    """A validated rule with its matchers and templates compiled, ready to evaluate."""
-
-    rule: Rule
-    group: str
-    source: str
-    matcher: LabelMatcher
-    summary: SummaryTemplate
-
-    @property
-    def name(self) -> str:
-        """The rule's name."""
-        return self.rule.name
 
 
 class RuleLoadError(ValueError):
     """One or more rule files are invalid; `errors` holds each located problem."""
 
-    def __init__(self, errors: Sequence[ConfigError]) -> None:
+    def __init__(self, errors: Sequence[ConfigError], warnings: Sequence[ConfigError] = ()) -> None:
         self.errors = list(errors)
+        self.warnings = list(warnings)
         super().__init__("\n".join(str(error) for error in self.errors))
 
 
-class RuleSet:
-    """All loaded rules, indexed the way evaluation looks them up."""
+@dataclass
+class RuleCheck:
+    """The outcome of reading rule files: the rules, and every problem found on the way."""
 
-    def __init__(self, rules: Sequence[CompiledRule]) -> None:
-        self.rules = tuple(rules)
-        by_metric: dict[str, list[CompiledRule]] = {}
-        for compiled in self.rules:
-            if compiled.rule.metric:
-                by_metric.setdefault(compiled.rule.metric, []).append(compiled)
-        self.by_metric = {metric: tuple(found) for metric, found in by_metric.items()}
-        self.absent_rules = tuple(c for c in self.rules if c.rule.absent is not None)
-        by_event: dict[str, list[CompiledRule]] = {}
-        for compiled in self.rules:
-            if compiled.rule.event:
-                by_event.setdefault(compiled.rule.event, []).append(compiled)
-        self.by_event = {kind: tuple(found) for kind, found in by_event.items()}
+    rules: RuleSet
+    errors: list[ConfigError] = field(default_factory=list)
+    warnings: list[ConfigError] = field(default_factory=list)
+    files: list[Path] = field(default_factory=list)
+    user_rules: int = 0
+    overrides: int = 0
+    builtin_sources: frozenset[str] = frozenset()
 
-    def get(self, name: str) -> CompiledRule | None:
-        """The rule called `name`, if loaded."""
-        return next((c for c in self.rules if c.name == name), None)
+    @property
+    def user_warnings(self) -> list[ConfigError]:
+        """Warnings about the given files (the built-in packs' own are for their tests)."""
+        return [w for w in self.warnings if w.source not in self.builtin_sources]
 
 
 def builtin_pack_paths() -> list[Path]:
@@ -79,70 +86,93 @@ def expand_paths(paths: Iterable[Path]) -> list[Path]:
     return files
 
 
-def load_rules(paths: Iterable[Path] = (), include_builtin: bool = True) -> RuleSet:
-    """Load the built-in packs and `paths`; raise RuleLoadError listing every problem found."""
-    files = (builtin_pack_paths() if include_builtin else []) + expand_paths(paths)
-    errors: list[ConfigError] = []
+def load_rules(
+    paths: Iterable[Path] = (),
+    include_builtin: bool = True,
+    catalogue: MetricCatalogue | None = None,
+) -> RuleSet:
+    """Load the built-in packs and `paths`; raise RuleLoadError listing every problem found.
+
+    Warnings are logged: the rules load, but a metric or label they name is not catalogued.
+    """
+    check = check_rules(paths, include_builtin, catalogue)
+    if check.errors:
+        raise RuleLoadError(check.errors, check.warnings)
+    for warning in check.warnings:
+        log.warning("%s", warning)
+    return check.rules
+
+
+def check_rules(
+    paths: Iterable[Path] = (),
+    include_builtin: bool = True,
+    catalogue: MetricCatalogue | None = None,
+) -> RuleCheck:
+    """Read the built-in packs and `paths`, collecting every error and warning in one pass."""
+    builtin = builtin_pack_paths() if include_builtin else []
+    user = expand_paths(paths)
+    parsed = [read_rule_file(file, validation_errors) for file in builtin + user]
+    known = (catalogue or load_catalogue()).extended(m for p in parsed for m in p.metrics)
+    check = RuleCheck(RuleSet(()), files=user, builtin_sources=frozenset(map(str, builtin)))
+    check.errors = [error for p in parsed for error in p.errors]
+    check.errors += _duplicate_names(parsed, len(builtin))
     compiled: list[CompiledRule] = []
-    seen: dict[str, str] = {}
-    for file in files:
-        try:
-            document, rule_file = _read_rule_file(file)
-        except RuleLoadError as exc:
-            errors += exc.errors
-            continue
-        for index, rule in enumerate(rule_file.rules):
-            where = ("rules", index)
-            if rule.name in seen:
-                errors.append(
-                    document.error(
-                        (*where, "name"),
-                        f"rule {rule.name!r} is already "
-                        f"defined in {seen[rule.name]}; rule names must be unique",
-                    )
-                )
-                continue
-            seen[rule.name] = f"{document.source}:{document.line_of(where)}"
+    for file in parsed:
+        for where, rule in file.rules:
+            check.warnings += reference_problems(rule, file.document, where, known)
             try:
-                compiled.append(_compile(rule, rule_file.group, document, where))
+                compiled.append(_compile(rule, file.group, file.document, where))
             except ConfigError as exc:
-                errors.append(exc)
-    errors += _unknown_inhibitors(compiled)
-    if errors:
-        raise RuleLoadError(errors)
-    return RuleSet(tuple(compiled))
+                check.errors.append(exc)
+    check.errors += _unknown_inhibitors(parsed)
+    overrides: list[LocatedOverride] = [o for p in parsed for o in p.overrides]
+    final, problems = apply_overrides(compiled, overrides)
+    check.errors += problems
+    check.rules = RuleSet(final)
+    check.user_rules = sum(len(p.rules) for p in parsed[len(builtin) :])
+    check.overrides = len(overrides)
+    return check
 
 
-def _unknown_inhibitors(compiled: Sequence[CompiledRule]) -> list[ConfigError]:
-    names = {c.name for c in compiled}
-    errors = []
-    for c in compiled:
-        for name in c.rule.inhibited_by:
-            if name not in names:
-                file, _, line = c.source.rpartition(":")
-                errors.append(
-                    ConfigError(
-                        file,
-                        int(line) if line.isdigit() else None,
-                        f"rule {c.name!r}: inhibited_by names unknown rule {name!r}",
-                    )
+def _duplicate_names(parsed: Sequence[ParsedFile], builtin_files: int) -> list[ConfigError]:
+    errors: list[ConfigError] = []
+    seen: dict[str, tuple[str, bool]] = {}
+    for index, file in enumerate(parsed):
+        document = file.document
+        for where, name in file.names:
+            here = f"{document.source}:{document.line_of(where)}"
+            if name not in seen:
+                seen[name] = (here, index < builtin_files)
+                continue
+            first, is_builtin = seen[name]
+            if is_builtin and index >= builtin_files:
+                message = (
+                    f"rule {name!r} is a built-in rule ({first}); a rule file cannot define it "
+                    f"again. To change it, override it (overrides: [{{rule: {name}, set: "
+                    "{...}}] or disable: true); to add a rule of your own, give it another name"
                 )
+            else:
+                message = f"rule {name!r} is already defined in {first}; rule names must be unique"
+            errors.append(document.error((*where, "name"), message))
     return errors
 
 
-def _read_rule_file(path: Path) -> tuple[YamlDocument, RuleFile]:
-    try:
-        document = load_yaml_file(path)
-    except ConfigError as exc:
-        raise RuleLoadError([exc]) from exc
-    if not isinstance(document.data, dict):
-        raise RuleLoadError(
-            [document.error((), "a rule file is a mapping with `group:` and `rules:` keys")]
-        )
-    try:
-        return document, RuleFile.model_validate(document.data)
-    except ValidationError as exc:
-        raise RuleLoadError(validation_errors(exc, document, RuleFile)) from exc
+def _unknown_inhibitors(parsed: Sequence[ParsedFile]) -> list[ConfigError]:
+    names = sorted({name for file in parsed for _where, name in file.names})
+    errors = []
+    for file in parsed:
+        for where, rule in file.rules:
+            for index, name in enumerate(rule.inhibited_by):
+                if name not in names:
+                    close = difflib.get_close_matches(name, names, n=1)
+                    hint = f"; did you mean {close[0]!r}?" if close else ""
+                    errors.append(
+                        file.document.error(
+                            (*where, "inhibited_by", index),
+                            f"rule {rule.name!r}: inhibited_by names unknown rule {name!r}{hint}",
+                        )
+                    )
+    return errors
 
 
 def _compile(
@@ -161,9 +191,15 @@ def _compile(
 
 
 def validation_errors(
-    exc: ValidationError, document: YamlDocument, model: type[BaseModel]
+    exc: ValidationError,
+    document: YamlDocument,
+    model: type[BaseModel],
+    prefix: tuple[str | int, ...] = (),
 ) -> list[ConfigError]:
-    """Turn pydantic's errors into located ConfigErrors with a hint for misspelled keys."""
+    """Turn pydantic's errors into located ConfigErrors with a hint for misspelled keys.
+
+    `prefix` is where the validated item sits in the document (e.g. ("rules", 3)).
+    """
     found: list[ConfigError] = []
     for error in exc.errors():
         path = tuple(p for p in error["loc"] if isinstance(p, str | int))
@@ -173,7 +209,7 @@ def validation_errors(
         elif error["type"] == "missing" and path:
             message = f"missing required key `{path[-1]}`"
             path = path[:-1]
-        found.append(document.error(path, message))
+        found.append(document.error((*prefix, *path), message))
     return found
 
 

@@ -162,8 +162,79 @@ class Rule(RuleModel):
         return [name for name, value in candidates.items() if value is not None]
 
 
-class RuleFile(RuleModel):
-    """One rule file: a group name and its rules."""
+def _as_list(value: object) -> object:
+    return [value] if isinstance(value, str) else value
 
-    group: str = Field(description="Name of the pack, e.g. host, smart, raid.")
-    rules: list[Rule] = Field(description="The rules of this group.")
+
+class OverrideScope(RuleModel):
+    """Which series an override applies to: hosts by glob, series by label matchers."""
+
+    hosts: Annotated[list[str], BeforeValidator(_as_list)] = Field(
+        default_factory=list,
+        description='Host name globs, any of which matches: "backup-*", ["db-?", "pg-*"].',
+    )
+    labels: dict[str, str] = Field(
+        default_factory=dict,
+        description='Label matchers, as in a rule\'s `match`: {mountpoint: "~/srv/.*"}.',
+    )
+
+    @model_validator(mode="after")
+    def _check_not_empty(self) -> OverrideScope:
+        if not self.hosts and not self.labels:
+            raise ValueError(
+                "`when` needs `hosts`, `labels` or both; remove it to apply everywhere"
+            )
+        return self
+
+
+class OverrideChanges(RuleModel):
+    """What an override changes in a rule; keys left out keep the rule's own value."""
+
+    priority: Priority | None = Field(None, description="P1 .. P4.")
+    above: float | None = Field(None, description="New `above` threshold.")
+    below: float | None = Field(None, description="New `below` threshold.")
+    clear_below: float | None = Field(None, description="New recovery level of an `above` rule.")
+    clear_above: float | None = Field(None, description="New recovery level of a `below` rule.")
+    for_: Duration | None = Field(None, alias="for", description="New `for:` duration.")
+    match: dict[str, str] | None = Field(
+        None, description="Matchers merged over the rule's own (same label: this one wins)."
+    )
+
+    def given(self) -> dict[str, object]:
+        """The keys set, spelled as in a rule file (`for`, not `for_`)."""
+        return self.model_dump(by_alias=True, exclude_none=True)
+
+
+class Override(RuleModel):
+    """Disable a loaded rule, or change its threshold, `for:`, priority or matchers."""
+
+    rule: str = Field(description="Name of the rule to change (built-in or from a rule file).")
+    when: OverrideScope | None = Field(
+        None, description="Only for these hosts / labels; elsewhere the rule stays as it was."
+    )
+    set_: OverrideChanges | None = Field(None, alias="set", description="The changes.")
+    disable: bool = Field(False, description="Turn the rule off (within `when`, if given).")
+    reason: str = Field("", description="Why, for the next person who reads this file.")
+
+    @model_validator(mode="after")
+    def _check_action(self) -> Override:
+        if self.disable and self.set_ is not None:
+            raise ValueError("an override either disables the rule or sets values, not both")
+        if not self.disable and (self.set_ is None or not self.set_.given()):
+            raise ValueError("nothing to override: give `set:` with the values, or `disable: true`")
+        return self
+
+
+class RuleFile(RuleModel):
+    """One rule file: a group of rules, overrides of loaded rules, and declared metrics."""
+
+    group: str = Field("", description="Name of the pack, e.g. host, smart, raid.")
+    rules: list[Rule] = Field(default_factory=list, description="The rules of this group.")
+    overrides: list[Override] = Field(
+        default_factory=list, description="Changes to rules loaded from any file."
+    )
+    metrics: dict[str, dict[str, object]] = Field(
+        default_factory=dict,
+        description="Metrics the catalogue does not list (e.g. SNMP extra_oids): "
+        "name -> {type, unit, labels, description}.",
+    )

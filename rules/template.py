@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import jinja2
+from jinja2 import nodes
 from jinja2.sandbox import SandboxedEnvironment
 
 
@@ -80,3 +81,63 @@ def compile_summary(source: str | Mapping[str, str]) -> SummaryTemplate:
         except jinja2.TemplateSyntaxError as exc:
             raise ValueError(f"summary ({language}): template error: {exc.message}") from exc
     return SummaryTemplate(compiled)
+
+
+# What signals.py puts in a summary's context; anything else renders as nothing.
+CONTEXT_VARIABLES = ("host", "labels", "value", "rule", "priority")
+_DICT_METHODS = frozenset({"get", "items", "keys", "values"})
+_JINJA_SPECIAL = frozenset({"loop", "caller", "varargs", "kwargs"})
+
+
+@dataclass(frozen=True)
+class TemplateReference:
+    """A name a template reads, with its line within the template (1-based)."""
+
+    name: str
+    line: int
+
+
+def undeclared_variables(text: str) -> list[TemplateReference]:
+    """Top-level names the template reads that neither it nor Jinja defines."""
+    tree = _parse(text)
+    assigned = {node.name for node in tree.find_all(nodes.Name) if node.ctx in ("store", "param")}
+    known = set(CONTEXT_VARIABLES) | set(_ENV.globals) | _JINJA_SPECIAL | assigned
+    return [
+        TemplateReference(node.name, node.lineno)
+        for node in tree.find_all(nodes.Name)
+        if node.ctx == "load" and node.name not in known
+    ]
+
+
+def label_references(text: str) -> list[TemplateReference]:
+    """Labels the template reads: `labels.x`, `labels["x"]` and `labels.get("x")`."""
+    tree = _parse(text)
+    found: list[TemplateReference] = []
+    for node in tree.find_all(nodes.Getattr):
+        if _is_labels(node.node) and node.attr not in _DICT_METHODS:
+            found.append(TemplateReference(node.attr, node.lineno))
+    for item in tree.find_all(nodes.Getitem):
+        if _is_labels(item.node) and isinstance(item.arg, nodes.Const):
+            found.append(TemplateReference(str(item.arg.value), item.lineno))
+    for call in tree.find_all(nodes.Call):
+        target = call.node
+        if (
+            isinstance(target, nodes.Getattr)
+            and target.attr == "get"
+            and _is_labels(target.node)
+            and call.args
+            and isinstance(call.args[0], nodes.Const)
+        ):
+            found.append(TemplateReference(str(call.args[0].value), call.lineno))
+    return found
+
+
+def _is_labels(node: nodes.Node) -> bool:
+    return isinstance(node, nodes.Name) and node.name == "labels"
+
+
+def _parse(text: str) -> nodes.Template:
+    try:
+        return _ENV.parse(text)
+    except jinja2.TemplateSyntaxError:
+        return nodes.Template([], lineno=1)  # reported by compile_summary with its message
