@@ -152,11 +152,13 @@ def _check_rules(paths: list[Path]) -> int:
             file=sys.stderr,
         )
         return 1
-    print(
-        f"OK: {result.user_rules} rules and {result.overrides} overrides "
-        f"in {len(result.files)} files"
-    )
+    rules, overrides = _count(result.user_rules, "rule"), _count(result.overrides, "override")
+    print(f"OK: {rules} and {overrides} in {_count(len(result.files), 'file')}")
     return 0
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
 
 
 def _test_rules(files: list[Path]) -> int:

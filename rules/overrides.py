@@ -10,9 +10,10 @@ an override of another host group was added, and exactly one variant watches any
 from __future__ import annotations
 
 import difflib
+import fnmatch
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from fnmatch import fnmatchcase
 
 from pydantic import ValidationError
 
@@ -46,14 +47,21 @@ class LocatedOverride:
 class Scope:
     """Hosts by glob and series by label matchers; both must accept."""
 
-    hosts: tuple[str, ...]
+    hosts: re.Pattern[str] | None  # the globs as one anchored pattern, compiled once
     labels: LabelMatcher
 
     def matches(self, labels: Mapping[str, str], host: str) -> bool:
         """True when the series is inside the scope."""
-        if self.hosts and not any(fnmatchcase(host, glob) for glob in self.hosts):
+        if self.hosts is not None and self.hosts.match(host) is None:
             return False
         return self.labels.matches(labels, host)
+
+
+def host_pattern(globs: Sequence[str]) -> re.Pattern[str] | None:
+    """Host globs ("backup-*", "db-?") as one pattern; None when there are none."""
+    if not globs:
+        return None
+    return re.compile("|".join(f"(?:{fnmatch.translate(glob)})" for glob in globs))
 
 
 @dataclass(frozen=True)
@@ -175,7 +183,7 @@ def _scope(located: LocatedOverride, errors: list[ConfigError]) -> Scope | None:
     when = located.override.when
     assert when is not None
     try:
-        return Scope(tuple(when.hosts), compile_matcher(when.labels))
+        return Scope(host_pattern(when.hosts), compile_matcher(when.labels))
     except ValueError as exc:
         errors.append(located.error(("when", "labels"), str(exc)))
         return None

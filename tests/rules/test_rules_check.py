@@ -86,7 +86,7 @@ def _write(tmp_path: Path, text: str, name: str = "site.yaml") -> Path:
 
 def test_a_good_file_passes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert rules_command(["check", str(_write(tmp_path, GOOD))]) == 0
-    assert capsys.readouterr().out == "OK: 1 rules and 0 overrides in 1 files\n"
+    assert capsys.readouterr().out == "OK: 1 rule and 0 overrides in 1 file\n"
 
 
 def test_every_problem_is_reported_in_one_pass_at_its_line(
@@ -159,7 +159,7 @@ def test_a_builtin_name_is_fine_once_made_an_override(
 ) -> None:
     text = "overrides:\n  - rule: FilesystemAlmostFull\n    set: {above: 0.95, clear_below: 0.9}\n"
     assert rules_command(["check", str(_write(tmp_path, text))]) == 0
-    assert capsys.readouterr().out == "OK: 0 rules and 1 overrides in 1 files\n"
+    assert capsys.readouterr().out == "OK: 0 rules and 1 override in 1 file\n"
 
 
 def test_names_clashing_across_user_files_keep_the_old_message(
@@ -174,3 +174,20 @@ def test_names_clashing_across_user_files_keep_the_old_message(
 def test_a_missing_path_is_named(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert rules_command(["check", str(tmp_path / "nope.yaml")]) == 1
     assert "nope.yaml: no such file or folder" in capsys.readouterr().err
+
+
+def test_the_collector_itself_refuses_to_start_with_those_messages(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from collector.app import build_collector
+    from collector.config import CollectorConfig
+
+    path = _write(tmp_path, BROKEN)
+    rules_command(["check", str(path)])
+    printed = capsys.readouterr().err.splitlines()
+    config = CollectorConfig(database=f"sqlite:///{tmp_path / 'wk.db'}", rules=[path])
+    with pytest.raises(RuleLoadError) as caught:
+        build_collector(config)
+    errors = [line for line in printed if "warning:" not in line and path.name in line]
+    assert sorted(str(caught.value).splitlines()) == sorted(errors)
+    assert len(errors) == 4

@@ -173,5 +173,5 @@ def test_the_annotated_examples_check_and_pass(capsys: pytest.CaptureFixture[str
     assert rules_command(["check", str(CONFIG / "overrides.example.yaml")]) == 0
     assert rules_command(["test", str(CONFIG / "rules-test.example.yaml")]) == 0
     out = capsys.readouterr().out
-    assert "OK: 0 rules and 5 overrides in 1 files" in out
+    assert "OK: 0 rules and 5 overrides in 1 file" in out
     assert "rules-test.example.yaml: SUCCESS (2 tests, 3 checks)" in out
