@@ -129,6 +129,15 @@ class Collector:
                 self.incidents.apply_rule(RuleCleared(incident.key, None, "rule no longer loaded"))
         return len(active)
 
+    def reload_tokens(self, config: CollectorConfig) -> None:
+        """Take agent and API tokens from `config` (SIGHUP): a token removed from the file
+        is refused from the next request on, without a restart."""
+        agents = TokenBook(config.agents)
+        self.redactor.add(filter(None, (t.secret() for t in (*config.agents, *config.api_tokens))))
+        self.ingest.use_tokens(agents)
+        self.access.use_config_tokens(config.api_tokens)
+        log.info("tokens reloaded: %d agent, %d API", len(config.agents), len(config.api_tokens))
+
     def flush(self) -> None:
         """Write changed host states now (each host on its own if the batch fails)."""
         retry = self.repository.save_hosts(self.hosts.take_dirty())
@@ -234,7 +243,9 @@ def build_collector(
     incidents = IncidentService(
         database,
         [Audience(c.describe(), c.min_priority) for c in chosen],
-        _incident_settings(config, directory),
+        _incident_settings(
+            config, directory, frozenset(c.name for c in evaluator.engine.rules.absent_rules)
+        ),
         clock,
         on_commit=delivery.wake,
         on_transition=metrics.count_transition,
@@ -330,7 +341,9 @@ def _keypad_ack(incidents: IncidentService, note: Notification, person: str) -> 
 
 
 def _incident_settings(
-    config: CollectorConfig, directory: ResponseDirectory | None
+    config: CollectorConfig,
+    directory: ResponseDirectory | None,
+    host_level_rules: frozenset[str] = frozenset(),
 ) -> IncidentSettings:
     settings = config.incidents
     policy = LifecyclePolicy(
@@ -341,6 +354,7 @@ def _incident_settings(
     if directory is not None:
         policy = replace(policy, plan_for=directory.plan_for, deadline=directory.deadline)
     return IncidentSettings(
+        host_level_rules=host_level_rules,
         number_prefix=settings.number_prefix,
         language=config.language,
         console_url=config.console_url,

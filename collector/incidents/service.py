@@ -83,6 +83,9 @@ class IncidentSettings:
     language: Language = "en"
     console_url: str | None = None
     policy: LifecyclePolicy = field(default_factory=LifecyclePolicy)
+    # Rules that say a whole host is gone (its agent silent): while one is active on a host,
+    # that host's other incidents are recorded but not told.
+    host_level_rules: frozenset[str] = frozenset()
 
 
 class IncidentService:
@@ -201,13 +204,39 @@ class IncidentService:
             elif isinstance(command, WithdrawPages):
                 withdraw(conn, stored.id, now)
         held = in_force(conn, now) if notices else []
+        blocker = self._host_down(conn, stored) if notices else None
         for notice in notices:
             found = silencing(held, stored.match_labels(), now)
             if found is not None:
                 self._hold(conn, stored, notice, found, now)
+            elif blocker is not None:
+                self._inhibit(conn, stored, notice, blocker, now)
             else:
                 enqueue(conn, self._messages(stored, notice, now), now)
+        if stored.rule in self._settings.host_level_rules and not stored.active:
+            timers.release_held(conn, stored.host, now)  # the host is back: tell the rest
         return stored
+
+    def _host_down(self, conn: Connection, incident: Incident) -> Incident | None:
+        rules = self._settings.host_level_rules
+        if not rules or not incident.host or incident.rule in rules:
+            return None
+        return rows.active_host_level(conn, incident.host, rules)
+
+    def _inhibit(
+        self, conn: Connection, incident: Incident, command: Notify, blocker: Incident, now: float
+    ) -> None:
+        """Hold a message while the host itself is down; told when the host is back."""
+        assert incident.id is not None
+        detail = f"{command.event} held back while {blocker.number} ({blocker.rule}) is open"
+        rows.append_timeline(
+            conn, incident.id, now, "transition", "INHIBITED", "system", detail,
+            {"by": blocker.number, "event": command.event},
+        )  # fmt: skip
+        timers.schedule(
+            conn, TimerKind.UNSILENCE, incident.id, timers.NEVER, now, tag=timers.HELD_TAG
+        )
+        timers.cancel(conn, TimerKind.RENOTIFY, incident.id, now)
 
     def _hold(
         self,

@@ -5,7 +5,8 @@ two instances that both keep reporting (each at least twice within two intervals
 restart, where the old instance falls silent, is not a duplicate) is a duplicate: the later
 instance's reports are filed under a host name of their own, so the two never merge into one
 set of series (which made incidents open and resolve every few seconds), and the original
-host carries a `host_agent_instances` series (rules.engine.AGENT_INSTANCES) naming both, for the HostDuplicateAgents rule.
+host carries a `host_agent_instances` series (rules.engine.AGENT_INSTANCES) naming both, for
+the HostDuplicateAgents rule.
 """
 
 from __future__ import annotations

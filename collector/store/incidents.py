@@ -73,6 +73,20 @@ def active_by_key(conn: Connection, key: str) -> Incident | None:
     return _one(conn, _locked(conn, query))
 
 
+def active_host_level(conn: Connection, host: str, rules: frozenset[str]) -> Incident | None:
+    """An active incident that says the whole host is gone (e.g. its agent is silent)."""
+    query = (
+        select(incidents)
+        .where(
+            incidents.c.host == host,
+            incidents.c.rule.in_(sorted(rules)),
+            incidents.c.state.in_([s.value for s in ACTIVE_STATES]),
+        )
+        .limit(1)
+    )
+    return _one(conn, query)
+
+
 def reopenable_by_key(conn: Connection, key: str, resolved_since: float) -> Incident | None:
     """The newest incident of a series resolved (not closed) at or after `resolved_since`."""
     query = (

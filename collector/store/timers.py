@@ -11,7 +11,10 @@ from dataclasses import dataclass, field
 from sqlalchemy import ColumnElement, Connection, insert, or_, select, update
 
 from collector.incidents.events import TimerKind
-from collector.store.schema import timers
+from collector.store.schema import incidents, timers
+
+NEVER = 1e18  # due only when something moves it (held by a host-level incident)
+HELD_TAG = "held"
 
 
 @dataclass(frozen=True)
@@ -105,4 +108,21 @@ def finish(conn: Connection, timer_id: int, now: float) -> None:
         update(timers)
         .where(timers.c.id == timer_id, timers.c.status == "pending")
         .values(status="done", done_at=now)
+    )
+
+
+def release_held(conn: Connection, host: str, now: float) -> None:
+    """Make the held messages of the host's active incidents due now (the host is back)."""
+    active = select(incidents.c.id).where(
+        incidents.c.host == host, incidents.c.state.in_(["triggered", "acknowledged"])
+    )
+    conn.execute(
+        update(timers)
+        .where(
+            timers.c.kind == TimerKind.UNSILENCE.value,
+            timers.c.tag == HELD_TAG,
+            timers.c.status == "pending",
+            timers.c.incident_id.in_(active),
+        )
+        .values(due_at=now)
     )
