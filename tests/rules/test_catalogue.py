@@ -7,6 +7,8 @@ capture, or be one of the few no capture reaches, each with the reason.
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -131,3 +133,14 @@ def test_did_you_mean_finds_the_near_name(catalogue: MetricCatalogue) -> None:
     assert catalogue.closest("filesytem_used_ratio") == "filesystem_used_ratio"
     assert catalogue.closest("smart_reallocated_sector") == "smart_reallocated_sectors"
     assert catalogue.closest("completely_unrelated") is None
+
+
+def test_reading_the_catalogue_pulls_in_no_collector_or_probe_library() -> None:
+    heavy = ["pydantic", "psutil", "jinja2", "msgspec", "rules", "collector"]
+    code = (
+        "import sys, agent.catalogue as c; c.load_catalogue(); "
+        f"found = sorted(set({heavy!r}) & set(sys.modules)); "
+        "sys.exit(f'imported {found}' if found else 0)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], check=False, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr

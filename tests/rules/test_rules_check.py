@@ -191,3 +191,17 @@ def test_the_collector_itself_refuses_to_start_with_those_messages(
     errors = [line for line in printed if "warning:" not in line and path.name in line]
     assert sorted(str(caught.value).splitlines()) == sorted(errors)
     assert len(errors) == 4
+
+
+def test_a_declared_metric_gets_its_labels_checked_too(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = GOOD.replace("filesystem_used_ratio", "pdu_load_amperes") + (
+        "metrics:\n"
+        "  pdu_load_amperes: {type: gauge, unit: amperes, labels: [outlet], description: PDU}\n"
+    )
+    path = _write(tmp_path, text)
+    assert rules_command(["check", str(path)]) == 1
+    err = capsys.readouterr().err
+    assert f"{path}:6: warning: rules[0].match.mountpoint: pdu_load_amperes has no label" in err
+    assert f"{path}:8: warning: rules[0].summary: `labels.mountpoint`: pdu_load_amperes" in err
