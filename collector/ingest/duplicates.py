@@ -60,8 +60,12 @@ class DuplicateWatch:
                 key=lambda item: item[1].first_seen,
             )
         if len(live) < 2 or report.instance not in dict(live):
-            return Verdict(report.host, 1, "")
-        detail = ", ".join(f"{n[:8]} ({i.version} from {i.peer or '?'})" for n, i in live)
+            return Verdict(report.host, 1, _described([(report.instance, mine)]))
+        detail = _described(live)
         if live[0][0] == report.instance:
             return Verdict(report.host, len(live), detail)
         return Verdict(f"{report.host}#dup-{report.instance[:8]}", len(live), detail)
+
+
+def _described(instances: list[tuple[str, _Instance]]) -> str:
+    return ", ".join(f"{n[:8]} ({i.version} from {i.peer or '?'})" for n, i in instances)

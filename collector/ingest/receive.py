@@ -99,6 +99,10 @@ class Ingest:
         self._hosts_of_token: dict[str, set[str]] = {}
         self._quota_lock = threading.Lock()
 
+    def use_tokens(self, tokens: TokenBook) -> None:
+        """Accept these agent tokens from now on (a reload)."""
+        self._tokens = tokens
+
     def identify(self, authorization: str | None) -> AgentIdentity:
         """The agent token in an Authorization header, or IngestError (read no body first)."""
         identity = self._tokens.identify(authorization)
@@ -255,12 +259,10 @@ def _with_collector_samples(report: Report, skew: float | None, verdict: Verdict
     clock skew, and how many agents report under this host name."""
     samples = [] if skew is None else [Sample(CLOCK_SKEW, round(skew, 3))]
     if report.instance and "#dup-" not in report.host:
-        samples.append(Sample(AGENT_INSTANCES, float(verdict.instances), _named(verdict)))
+        # The label names the agents (one, or the duplicates), so the incident can name them.
+        instances = {"instances": verdict.detail}
+        samples.append(Sample(AGENT_INSTANCES, float(verdict.instances), instances))
     if not samples:
         return report
     measured = ProbeResult(COLLECTOR_PROBE, "ok", 0.0, samples=samples)
     return msgspec.structs.replace(report, probes=[*report.probes, measured])
-
-
-def _named(verdict: Verdict) -> dict[str, str]:
-    return {"instances": verdict.detail} if verdict.detail else {}

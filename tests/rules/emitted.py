@@ -209,7 +209,7 @@ def collector_samples() -> Iterator[Sample]:
     """The series the collector adds to every report (rules/engine.py)."""
     yield Sample(PROBE_SUCCESS, 1.0, {"probe": "smart"})
     yield Sample(CLOCK_SKEW, 0.0)
-    yield Sample(AGENT_INSTANCES, 1.0)  # collector/ingest/receive.py: one agent...
+    yield Sample(AGENT_INSTANCES, 1.0, {"instances": "a1b2 (0.1.0, 192.0.2.5)"})  # one agent
     yield Sample(AGENT_INSTANCES, 2.0, {"instances": "a1b2 (0.1.0, 192.0.2.5), c3d4 (...)"})
 
 

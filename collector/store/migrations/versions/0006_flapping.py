@@ -19,9 +19,7 @@ def upgrade() -> None:
     """Add the columns; no incident is flapping yet."""
     with op.batch_alter_table("incidents") as batch:
         batch.add_column(sa.Column("flap_times", sa.JSON, nullable=True))
-        batch.add_column(
-            sa.Column("flapping", sa.Boolean, nullable=False, server_default="0")
-        )
+        batch.add_column(sa.Column("flapping", sa.Boolean, nullable=False, server_default="0"))
 
 
 def downgrade() -> None:
