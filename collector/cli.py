@@ -13,7 +13,7 @@ import secrets
 import signal
 import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from agent.configfile import ConfigError
@@ -62,7 +62,12 @@ def collector_command(argv: Sequence[str]) -> int:
     except (ConfigError, RuleLoadError) as exc:
         print(exc, file=sys.stderr)
         return 1
-    return serve(config, args.log_level)
+    path = args.config
+
+    def reload() -> CollectorConfig:
+        return _apply_flags(load_config(path) if path else CollectorConfig(), args)
+
+    return serve(config, args.log_level, reload)
 
 
 def _apply_flags(config: CollectorConfig, args: argparse.Namespace) -> CollectorConfig:
@@ -78,16 +83,21 @@ def _apply_flags(config: CollectorConfig, args: argparse.Namespace) -> Collector
     return CollectorConfig.model_validate({**config.model_dump(), **update}) if update else config
 
 
-def serve(config: CollectorConfig, log_level: str = "info") -> int:
+def serve(
+    config: CollectorConfig,
+    log_level: str = "info",
+    reload: Callable[[], CollectorConfig] | None = None,
+) -> int:
     """Build the collector and serve it with uvicorn; config errors exit 1 with the message."""
     import uvicorn
 
     from collector.access_cli import first_admin
     from collector.api.server import (
         raise_open_file_limit,
-        reload_tls_on_sighup,
+        reload_on_sighup,
         server_options,
         tls_options,
+        tls_reloader,
     )
     from collector.app import build_collector
     from collector.store.database import migrate
@@ -111,7 +121,11 @@ def serve(config: CollectorConfig, log_level: str = "info") -> int:
         **server_options(config.limits),
         **tls_options(config.tls),
     )
-    reload_tls_on_sighup(server_config, config.tls)
+    # SIGHUP: the certificate, and the tokens from the config file (revoked without a restart).
+    on_hangup = [tls_reloader(server_config, config.tls)] if config.tls else []
+    if reload is not None:
+        on_hangup.append(lambda: collector.reload_tokens(reload()))
+    reload_on_sighup(on_hangup)
     uvicorn.Server(server_config).run()
     return 0
 

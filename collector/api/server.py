@@ -12,6 +12,7 @@ import logging
 import resource
 import signal
 import ssl
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import uvicorn
@@ -101,22 +102,29 @@ def tls_options(tls: TlsConfig | None) -> dict[str, Any]:
     return options
 
 
-def reload_tls_on_sighup(config: uvicorn.Config, tls: TlsConfig | None) -> None:
-    """On SIGHUP, load the certificate and key again (renewed by certbot, say): new
-    connections get the new ones, open ones keep theirs."""
-    if tls is None:
-        return
+def tls_reloader(config: uvicorn.Config, tls: TlsConfig) -> Callable[[], None]:
+    """Load the certificate and key again (renewed by certbot, say): new connections get the
+    new ones, open ones keep theirs."""
 
-    def reload(_signum: int, _frame: object) -> None:
+    def reload() -> None:
         if config.ssl is None:
             return
-        try:
-            config.ssl.load_cert_chain(str(tls.cert_file), str(tls.key_file))
-            if tls.client_ca_file is not None:
-                config.ssl.load_verify_locations(str(tls.client_ca_file))
-        except (OSError, ssl.SSLError) as exc:
-            log.error("SIGHUP: kept the old certificate; could not load %s: %s", tls.cert_file, exc)
-            return
-        log.info("SIGHUP: loaded certificate %s", tls.cert_file)
+        config.ssl.load_cert_chain(str(tls.cert_file), str(tls.key_file))
+        if tls.client_ca_file is not None:
+            config.ssl.load_verify_locations(str(tls.client_ca_file))
+        log.info("loaded certificate %s", tls.cert_file)
 
-    signal.signal(signal.SIGHUP, reload)
+    return reload
+
+
+def reload_on_sighup(actions: Sequence[Callable[[], None]]) -> None:
+    """Run `actions` on SIGHUP; one that fails is logged and leaves its old settings."""
+
+    def handle(_signum: int, _frame: object) -> None:
+        for action in actions:
+            try:
+                action()
+            except Exception as exc:
+                log.error("SIGHUP: kept the old settings; %s", exc)
+
+    signal.signal(signal.SIGHUP, handle)

@@ -87,6 +87,10 @@ class AccessService:
         self._config_tokens = {_config_digest(t): _config_principal(t) for t in config_tokens}
         self._basic_cache: dict[str, tuple[float, Principal]] = {}
 
+    def use_config_tokens(self, config_tokens: Iterable[ApiToken]) -> None:
+        """Accept these config-defined API tokens from now on (a reload)."""
+        self._config_tokens = {_config_digest(t): _config_principal(t) for t in config_tokens}
+
     # --- credentials to principals -------------------------------------------------------
     def from_bearer(self, token: str) -> Principal | None:
         """The principal of an API token (config-defined or issued), or None if unknown,
