@@ -355,6 +355,8 @@ def _incident_settings(
         policy = replace(policy, plan_for=directory.plan_for, deadline=directory.deadline)
     return IncidentSettings(
         host_level_rules=host_level_rules,
+        group_wait=config.delivery.group_wait,
+        group_wait_p1=config.delivery.group_wait_p1,
         number_prefix=settings.number_prefix,
         language=config.language,
         console_url=config.console_url,

@@ -171,6 +171,15 @@ class DeliveryConfig(ConfigModel):
         24 * 3600.0, description="Stop retrying a message this long after it was decided."
     )
     send_timeout: Duration = Field(30.0, description="Longest one send may take.")
+    group_wait: Duration = Field(
+        0.0,
+        description="Storm grouping: hold a rule's open/resolve messages this long so that "
+        "those of many hosts go out as one message per channel (0: only those already "
+        "waiting are grouped).",
+    )
+    group_wait_p1: Duration = Field(
+        10.0, description="A P1 never waits longer than this for its storm message."
+    )
 
 
 class ChannelConfig(ConfigModel):

@@ -40,6 +40,9 @@ Clock = Callable[[], float]
 TransitionHook = Callable[[Incident, Transition], None]
 
 
+STORM_EVENTS = ("opened", "resolved")  # a rule's messages that many hosts may send at once
+
+
 class IncidentNotFoundError(LookupError):
     """No incident has that id or ticket number."""
 
@@ -86,6 +89,10 @@ class IncidentSettings:
     # Rules that say a whole host is gone (its agent silent): while one is active on a host,
     # that host's other incidents are recorded but not told.
     host_level_rules: frozenset[str] = frozenset()
+    # Storm grouping: a rule's open/resolve messages wait this long so that those of many
+    # hosts go out as one; a P1 never waits longer than group_wait_p1.
+    group_wait: float = 0.0
+    group_wait_p1: float = 10.0
 
 
 class IncidentService:
@@ -330,11 +337,17 @@ def _outbox_row(
         "in_reply_to": message.in_reply_to,
         "person": recipient.person,
     }
+    grouped = bool(incident.rule) and command.step is None and command.event in STORM_EVENTS
+    wait = 0.0
+    if grouped:
+        cap = settings.group_wait_p1 if incident.priority is Priority.P1 else settings.group_wait
+        wait = min(settings.group_wait, cap)
     return {
         "idempotency_key": message.idempotency_key,
         "incident_id": incident.id,
         "channel": recipient.channel,
         "event": command.event,
         "payload": payload,
-        "due_at": now + recipient.delay,
+        "due_at": now + recipient.delay + wait,
+        "group_key": f"{incident.rule}:{command.event}" if grouped else None,
     }

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from collector.notify.channels import Channel, DeliveryError
 from collector.notify.message import Notification
+from collector.notify.storm import compose_storm
 from collector.store.outbox import OutboxRow, OutboxStore
 from rules.priority import Priority
 
@@ -155,11 +156,40 @@ class DeliveryWorkers:
 
     def _pass(self, name: str) -> int:
         rows = self._store.claim(name, self._owner, self._clock(), self._lease(name), CLAIM_BATCH)
+        done: set[int] = set()
         for row in rows:
             if self._stopping:
                 break  # the lease is released at the next start; nothing is lost
-            self._send(name, row)
+            if row.id in done:
+                continue
+            storm = [r for r in rows if row.group_key and r.group_key == row.group_key]
+            if storm:
+                lease = self._lease(name)
+                storm += self._store.claim_group(row, self._owner, self._clock(), lease)
+            done.update(r.id for r in storm)
+            if len(storm) > 1:
+                self._send_storm(name, storm)
+            else:
+                self._send(name, row)
         return len(rows)
+
+    def _send_storm(self, name: str, rows: list[OutboxRow]) -> None:
+        """Many hosts' messages of one rule as one message; each row is recorded with it."""
+        error: str | None = None
+        try:
+            self._channels[name].send(compose_storm([notification_of(r) for r in rows]))
+        except DeliveryError as exc:
+            error = exc.reason
+        except Exception as exc:  # a channel bug must not kill the worker
+            log.exception("notification channel %s crashed", name)
+            error = f"{type(exc).__name__} in channel"
+        now = self._clock()
+        note = f" (one message for {len(rows)} hosts)"
+        for row in rows:
+            retry_at = self._retry.retry_at(row, now) if error else None
+            self._settle(row, now, error, retry_at, note)
+        log.info("%s of %s on %d hosts sent to %s as one message", rows[0].event,
+                 rows[0].payload.get("rule", ""), len(rows), name)  # fmt: skip
 
     def _send(self, name: str, row: OutboxRow) -> None:
         error: str | None = None
@@ -184,7 +214,7 @@ class DeliveryWorkers:
             log.error("%s of %s to %s failed (attempt %d): %s; giving up", *what, error)
 
     def _settle(
-        self, row: OutboxRow, now: float, error: str | None, retry_at: float | None
+        self, row: OutboxRow, now: float, error: str | None, retry_at: float | None, note: str = ""
     ) -> str | None:
         """Record the attempt, retrying while the database is away: a message that went out
         but is not recorded as sent would go out again when its lease expires. None if the
@@ -193,7 +223,7 @@ class DeliveryWorkers:
         delay = SETTLE_RETRY_SECONDS
         while True:
             try:
-                return self._store.settle(row, self._owner, now, error, retry_at)
+                return self._store.settle(row, self._owner, now, error, retry_at, note)
             except Exception as exc:
                 first_line = str(exc).partition("\n")[0][:200]
                 reason = f"{type(exc).__name__}: {first_line}"

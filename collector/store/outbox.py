@@ -31,6 +31,7 @@ class OutboxRow:
     payload: dict[str, Any]
     attempts: int
     created_at: float
+    group_key: str | None = None
 
 
 PERSON_CHANNEL_PREFIX = "person:"  # a person's contact method: person:<id>/<method>
@@ -121,6 +122,41 @@ class OutboxStore:
             rows = conn.execute(select(outbox).where(outbox.c.id.in_(ids)).order_by(outbox.c.id))
             return [_claimed(row._mapping) for row in rows]
 
+    def claim_group(
+        self, row: OutboxRow, owner: str, now: float, lease_seconds: float, limit: int = 500
+    ) -> list[OutboxRow]:
+        """Lease the other pending messages of `row`'s storm group on its channel, due or not:
+        they will go out in one message with it."""
+        query = (
+            select(outbox.c.id)
+            .where(
+                outbox.c.channel == row.channel,
+                outbox.c.group_key == row.group_key,
+                outbox.c.status == "pending",
+                outbox.c.id != row.id,
+                or_(outbox.c.lease_until.is_(None), outbox.c.lease_until < now),
+            )
+            .order_by(outbox.c.id)
+            .limit(limit)
+        )
+        with self._engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                query = query.with_for_update(skip_locked=True)
+            ids = list(conn.execute(query).scalars())
+            if not ids:
+                return []
+            conn.execute(
+                update(outbox)
+                .where(outbox.c.id.in_(ids))
+                .values(
+                    lease_owner=owner,
+                    lease_until=now + lease_seconds,
+                    attempts=outbox.c.attempts + 1,
+                )
+            )
+            rows = conn.execute(select(outbox).where(outbox.c.id.in_(ids)).order_by(outbox.c.id))
+            return [_claimed(r._mapping) for r in rows]
+
     def settle(
         self,
         row: OutboxRow,
@@ -128,6 +164,7 @@ class OutboxStore:
         now: float,
         error: str | None,
         retry_at: float | None,
+        note: str = "",
     ) -> str:
         """Record one attempt: sent, retry at `retry_at`, or failed for good (retry_at None).
 
@@ -156,7 +193,7 @@ class OutboxStore:
                     "delivery",
                     name,
                     "system",
-                    f"{row.event} to {row.channel}",
+                    f"{row.event} to {row.channel}{note}",
                     {
                         "channel": row.channel,
                         "event": row.event,
@@ -241,4 +278,5 @@ def _claimed(m: Mapping[str, Any] | Any) -> OutboxRow:
         payload=dict(m["payload"]),
         attempts=m["attempts"],
         created_at=m["created_at"],
+        group_key=m["group_key"],
     )

@@ -130,7 +130,9 @@ outbox = Table(
     Column("last_error", Text, nullable=True),
     Column("created_at", Float, nullable=False),
     Column("sent_at", Float, nullable=True),
+    Column("group_key", String(300), nullable=True),  # rule:event, for storm grouping
     Index("ix_outbox_due", "status", "channel", "due_at"),
+    Index("ix_outbox_group", "channel", "group_key", "status"),
     Index("ix_outbox_incident", "incident_id", "channel"),
 )
 
