@@ -17,7 +17,7 @@ from sqlalchemy import Engine
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 
-from collector.api.access import AccessMiddleware
+from collector.api.access import AccessMiddleware, check_rules
 from collector.api.admin import admin_routes
 from collector.api.errors import error_handlers
 from collector.api.redacting import RedactingMiddleware
@@ -303,6 +303,7 @@ def build_collector(
         *login_routes(context),
         *console_routes(context),
     ]
+    check_rules(routes)  # a route without an access rule stops the start, naming it
     guard = Middleware(
         AccessMiddleware,
         access=collector.access,

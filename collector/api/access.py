@@ -118,6 +118,10 @@ class AccessMiddleware:
         self.app = app
         self._access = access
         self._routes = [r for r in routes if isinstance(r, Route)]
+        # Paths without parameters are found by one dict lookup (the report path among them).
+        self._static = {
+            (method, path): need for (method, path), need in ROUTE_RULES.items() if "{" not in path
+        }
         self._metrics_public = metrics_public
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -156,6 +160,10 @@ class AccessMiddleware:
             await anyio.to_thread.run_sync(audit)
 
     def _need(self, scope: Scope, method: str) -> tuple[str, Need]:
+        path = scope["path"]
+        static = self._static.get((method, path))
+        if static is not None:
+            return path, static
         partial = ""
         for route in self._routes:
             match, _ = route.matches(scope)
