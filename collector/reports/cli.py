@@ -36,6 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sla.add_argument("--month", required=True, help="the month, e.g. 2026-10")
     sla.add_argument("--team", help="only incidents labelled team=T (default: all)")
+    sla.add_argument("--customer", help="only incidents labelled customer=C (default: all)")
     sla.add_argument("--timezone", default="UTC", help="where months begin, e.g. Asia/Shanghai")
     sla.add_argument("--format", choices=("html", "csv", "pdf"), default="html")
     sla.add_argument("--language", choices=("en", "zh"), default="en")
@@ -86,7 +87,7 @@ def sla_command(args: argparse.Namespace, now: float) -> bytes:
         raise ReportCommandError(str(exc)) from exc
     engine = open_database(database_url(args))
     try:
-        options = SlaOptions(month, args.team, args.commitment)
+        options = SlaOptions(month, args.team, args.customer, args.commitment)
         report = build_sla_report(engine, options, now)
     except SQLAlchemyError as exc:
         raise ReportCommandError(

@@ -56,6 +56,12 @@ def time_to_resolve(incident: IncidentRecord) -> float | None:
     return None if done is None else done - incident.opened_at
 
 
+def time_to_first_update(incident: IncidentRecord) -> float | None:
+    """Open → the first progress update carrying a person's note (None: there was none)."""
+    update = incident.first_update_at
+    return None if update is None else update - incident.opened_at
+
+
 def stats_by_priority(
     incidents: Iterable[IncidentRecord], duration: Callable[[IncidentRecord], float | None]
 ) -> dict[str, TimeStats]:

@@ -11,7 +11,7 @@ from collector.noise.silences import Recurrence, Silence
 from collector.reports.records import DeliveryRecord, IncidentRecord, Interval
 from collector.store.schema import hosts, incident_timeline, incidents, outbox, silences
 
-TIMELINE_NAMES = ("ACK", "UPDATE_MISSED", "FLAPPING")
+TIMELINE_NAMES = ("ACK", "UPDATE", "UPDATE_MISSED", "FLAPPING")
 
 
 def incidents_opened(conn: Connection, period: Interval) -> list[IncidentRecord]:
@@ -36,7 +36,7 @@ def _incidents(conn: Connection, where: ColumnElement[bool]) -> list[IncidentRec
 
 
 def _timeline_marks(conn: Connection, ids: Sequence[int]) -> dict[int, dict[str, Any]]:
-    """Per incident: the first ACK's time and how many UPDATE_MISSED and FLAPPING entries."""
+    """Per incident and name: the first entry's time and how many there are."""
     t = incident_timeline.c
     marks: dict[int, dict[str, Any]] = {}
     for chunk in (ids[i : i + 500] for i in range(0, len(ids), 500)):
@@ -64,6 +64,7 @@ def _record(m: Any, marks: dict[str, Any]) -> IncidentRecord:
         hosts=tuple(sorted(host_names)),
         state=m["state"],
         first_ack_at=first_ack,
+        first_update_at=marks["UPDATE"][0] if "UPDATE" in marks else None,
         resolved_at=m["resolved_at"],
         closed_at=m["closed_at"],
         labels={str(k): str(v) for k, v in (m["labels"] or {}).items()},
@@ -85,7 +86,7 @@ def deliveries(conn: Connection, period: Interval) -> list[DeliveryRecord]:
         .where(outbox.c.created_at >= start, outbox.c.created_at < end)
     )
     return [
-        DeliveryRecord(rule, channel, event, status, team=(labels or {}).get("team", ""))
+        DeliveryRecord(rule, channel, event, status, {k: str(v) for k, v in (labels or {}).items()})
         for rule, labels, channel, event, status in conn.execute(query)
     ]
 

@@ -19,6 +19,7 @@ class IncidentRecord:
     hosts: tuple[str, ...] = ()
     state: str = "triggered"
     first_ack_at: float | None = None  # the first ACK on the timeline (MTTA)
+    first_update_at: float | None = None  # the first progress update with a person's note
     resolved_at: float | None = None
     closed_at: float | None = None
     labels: dict[str, str] = field(default_factory=dict)
@@ -26,11 +27,6 @@ class IncidentRecord:
     update_target: float | None = None  # seconds between progress updates, when the SLA has one
     updates_missed: int = 0
     flaps: int = 0
-
-    @property
-    def team(self) -> str:
-        """The `team` label, or "" when the incident has none."""
-        return self.labels.get("team", "")
 
     @property
     def customer(self) -> str:
@@ -53,4 +49,4 @@ class DeliveryRecord:
     channel: str
     event: str
     status: str  # pending | sent | failed | withdrawn
-    team: str = ""  # the incident's `team` label
+    labels: dict[str, str] = field(default_factory=dict)  # the incident's labels

@@ -22,6 +22,7 @@ from collector.reports.figures import (
     p1_intervals,
     stats_by_priority,
     time_to_acknowledge,
+    time_to_first_update,
     time_to_resolve,
 )
 from collector.reports.maintenance import window_intervals
@@ -33,12 +34,23 @@ TREND_MONTHS = 2  # months before the report's month shown beside it
 
 @dataclass(frozen=True)
 class SlaOptions:
-    """What to report on: the month, one team or all, the availability commitment."""
+    """What to report on: the month, one team and/or customer or all, the commitment."""
 
     month: Month
-    team: str | None = None
+    team: str | None = None  # the incidents' `team` label
+    customer: str | None = None  # the incidents' `customer` label
     commitment: float = 99.9  # percent
     top_rules: int = 10
+
+    @property
+    def wanted(self) -> dict[str, str]:
+        """The labels an incident must carry to be in the report (none: all incidents)."""
+        pairs = {"team": self.team, "customer": self.customer}
+        return {k: v for k, v in pairs.items() if v is not None}
+
+    def selects(self, labels: dict[str, str]) -> bool:
+        """Whether an incident with `labels` belongs in the report."""
+        return all(labels.get(k) == v for k, v in self.wanted.items())
 
 
 @dataclass(frozen=True)
@@ -66,6 +78,7 @@ class SlaReport:
     volume_by_customer: dict[str, int]
     mtta: dict[str, TimeStats]
     mttr: dict[str, TimeStats]
+    first_update: dict[str, TimeStats]  # open → first progress update with a person's note
     attainment: list[Attainment]
     breaches: list[Breach]
     availability: list[HostAvailability]
@@ -73,7 +86,7 @@ class SlaReport:
 
 
 def read_month(engine: Engine, options: SlaOptions) -> MonthData:
-    """Read the month (and the months of the trend) from the store, filtered to the team."""
+    """Read the month (and the months of the trend) from the store, filtered by label."""
     month = options.month
     with engine.connect() as conn:
         opened = queries.incidents_opened(conn, (month.start, month.end))
@@ -85,18 +98,17 @@ def read_month(engine: Engine, options: SlaOptions) -> MonthData:
         windows = queries.maintenance_windows(conn, (month.start, month.end))
         hosts = queries.known_hosts(conn)
         sent = queries.deliveries(conn, (month.start, month.end))
-    if options.team is not None:
-        team = options.team
-        opened, p1s = _of_team(opened, team), _of_team(p1s, team)
-        previous = [_of_team(items, team) for items in previous]
-        hosts = []  # a team's hosts are those of its incidents
-        sent = [d for d in sent if d.team == team]
+    if options.wanted:
+        opened, p1s = _selected(opened, options), _selected(p1s, options)
+        previous = [_selected(items, options) for items in previous]
+        hosts = []  # a team's or customer's hosts are those of its incidents
+        sent = [d for d in sent if options.selects(d.labels)]
     hosts = sorted({*hosts, *(h for i in [*opened, *p1s] for h in i.hosts)})
     return MonthData(opened, previous, p1s, windows, hosts, sent)
 
 
-def _of_team(incidents: list[IncidentRecord], team: str) -> list[IncidentRecord]:
-    return [i for i in incidents if i.team == team]
+def _selected(incidents: list[IncidentRecord], options: SlaOptions) -> list[IncidentRecord]:
+    return [i for i in incidents if options.selects(i.labels)]
 
 
 def build_sla_report(engine: Engine, options: SlaOptions, now: float) -> SlaReport:
@@ -119,6 +131,7 @@ def compute_sla_report(data: MonthData, options: SlaOptions, now: float) -> SlaR
         volume_by_customer=count_by(data.opened, lambda i: i.customer or "(none)"),
         mtta=stats_by_priority(data.opened, time_to_acknowledge),
         mttr=stats_by_priority(data.opened, time_to_resolve),
+        first_update=stats_by_priority(data.opened, time_to_first_update),
         attainment=rows,
         breaches=breaches,
         availability=_availability(data, options, decided_at),

@@ -19,6 +19,7 @@ TITLES: dict[str, dict[Language, str]] = {
     "volume_customer": {"en": "Tickets by customer", "zh": "按客户统计的工单"},
     "mtta": {"en": "Time to acknowledge (MTTA)", "zh": "平均确认时间 (MTTA)"},
     "mttr": {"en": "Time to resolve (MTTR)", "zh": "平均解决时间 (MTTR)"},
+    "first_update": {"en": "Time to first update", "zh": "首次进展通报时间"},
     "attainment": {"en": "SLA attainment", "zh": "服务水平达成率"},
     "breaches": {"en": "SLA breaches", "zh": "服务水平违约"},
     "availability": {"en": "Availability", "zh": "可用性"},
@@ -113,6 +114,12 @@ def report_tables(report: SlaReport, language: Language = "en") -> list[Table]:
             t("mtta"),
             h("priority", "count", "mean_min", "median_min", "p90_min"),
             report.mtta,
+        ),
+        _times(
+            "first_update",
+            t("first_update"),
+            h("priority", "count", "mean_min", "median_min", "p90_min"),
+            report.first_update,
         ),
         _times(
             "mttr",

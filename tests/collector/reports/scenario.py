@@ -5,13 +5,14 @@ times chosen so that every figure of the SLA report can be worked out by hand.
     F      P1  db-1  db   T − 1 h (September)                 +600   +5400   1800 s in October
     G      P2  db-1  db   T − 10 d (September)                +300   +600
     C      P3  db-2  db   T + 1 h (still September in UTC)    +1200  +7200
-    A      P1  db-1  db   T + 1 d                             +300   +2400   no update by +1800
+    A      P1  db-1  db   T + 1 d                             +300   +2400   no note, upd +1800
     E      P1  web-1 web  T + 5 d                             +60    +600
-    B      P1  db-1  db   T + 10 d                            +900   +5400   maintenance 1 h
+    B      P1  db-1  db   T + 10 d                            +900   +5400   note +1000, upd +1800
     D      P3  db-2  db   T + 20 d                            +4000  +90000
     H      P4  —     —    T + 25 d (opened by a person)       never  never
 
 B's maintenance window on db-1 runs from +3600 to +7200: half an hour of B's outage.
+Team db's incidents are customer acme's, team web's are globex's.
 SLA: P1 ack 600 s, update 1800 s, resolve 3600 s; P2 and P3 ack 3600 s, resolve 86400 s.
 """
 
@@ -21,7 +22,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from collector.incidents.events import Acknowledge, PersonOpened, Resolve, RuleFired
+from collector.incidents.events import Acknowledge, AddNote, PersonOpened, Resolve, RuleFired
 from collector.incidents.model import Incident
 from collector.incidents.plan import ResponsePlan, SlaTargets
 from collector.incidents.service import Audience, IncidentService, IncidentSettings
@@ -38,6 +39,7 @@ HOUR, DAY = 3600.0, 86400.0
 P1_PLAN = ResponsePlan(policy="ops", sla=SlaTargets(ack=600.0, update=1800.0, resolve=3600.0))
 OTHER_PLAN = ResponsePlan(policy="ops", sla=SlaTargets(ack=3600.0, resolve=86400.0))
 MAINTENANCE = (T + 10 * DAY + 3600.0, T + 10 * DAY + 7200.0)
+CUSTOMERS = {"db": "acme", "web": "globex"}
 
 
 def plan_for(incident: Incident) -> ResponsePlan | None:
@@ -59,6 +61,7 @@ class Ticket:
     ack: float | None
     resolved: float | None
     update_check: float | None = None  # run the due timers then (an update comes due)
+    note: float | None = None  # a person writes a note then
 
 
 TICKETS = [
@@ -67,7 +70,7 @@ TICKETS = [
     Ticket("C", "DiskFull", "db-2", "db", Priority.P3, T + HOUR, 1200.0, 7200.0),
     Ticket("A", "HostDown", "db-1", "db", Priority.P1, T + DAY, 300.0, 2400.0, 1800.0),
     Ticket("E", "HostDown", "web-1", "web", Priority.P1, T + 5 * DAY, 60.0, 600.0),
-    Ticket("B", "HostDown", "db-1", "db", Priority.P1, T + 10 * DAY, 900.0, 5400.0),
+    Ticket("B", "HostDown", "db-1", "db", Priority.P1, T + 10 * DAY, 900.0, 5400.0, 1800.0, 1000.0),
     Ticket("D", "DiskFull", "db-2", "db", Priority.P3, T + 20 * DAY, 4000.0, 90000.0),
 ]
 PERSON_OPENED_AT = T + 25 * DAY  # H: a P4 from a person, never acknowledged
@@ -96,7 +99,7 @@ def _play(service: IncidentService, clock: FakeClock, ticket: Ticket) -> str:
         f"{ticket.rule}:{ticket.name}",
         ticket.rule,
         ticket.host,
-        {"team": ticket.team},
+        {"team": ticket.team, "customer": CUSTOMERS[ticket.team]},
         ticket.priority,
         f"{ticket.rule} on {ticket.host}",
         "",
@@ -105,14 +108,21 @@ def _play(service: IncidentService, clock: FakeClock, ticket: Ticket) -> str:
     )
     opened = service.apply_rule(fired)
     assert opened is not None
-    steps = [(ticket.ack, "ack"), (ticket.update_check, "timers"), (ticket.resolved, "resolve")]
-    for offset, what in sorted((s for s in steps if s[0] is not None), key=lambda s: s[0] or 0):
-        assert offset is not None
+    actions = {
+        "ack": Acknowledge("alice"),
+        "note": AddNote("alice", "disk replaced, array resyncing"),
+        "resolve": Resolve("alice"),
+    }
+    steps = [
+        (ticket.ack, "ack"),
+        (ticket.note, "note"),
+        (ticket.update_check, "timers"),
+        (ticket.resolved, "resolve"),
+    ]
+    for offset, what in sorted((o, w) for o, w in steps if o is not None):
         clock.now = ticket.opened + offset
-        if what == "ack":
-            service.act(opened.number, Acknowledge("alice"))
-        elif what == "resolve":
-            service.act(opened.number, Resolve("alice"))
+        if what in actions:
+            service.act(opened.number, actions[what])
         else:
             service.run_due_timers()
     return opened.number

@@ -45,6 +45,7 @@ def test_html_has_every_section_the_figures_and_inline_charts(
     for title in (
         "Tickets by priority",
         "Time to acknowledge (MTTA)",
+        "Time to first update",
         "SLA attainment",
         "SLA breaches",
         "Availability",
@@ -168,6 +169,7 @@ def test_chinese_pdf_has_the_section_titles_and_figures(database: str, tmp_path:
         "月度服务水平报告",
         "按优先级统计的工单",
         "平均确认时间",
+        "首次进展通报时间",
         "平均解决时间",
         "服务水平达成率",
         "服务水平违约",

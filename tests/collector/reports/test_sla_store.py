@@ -40,6 +40,23 @@ def test_volume_by_priority_source_rule_with_the_two_months_before(
     }
     assert everyone.volume_by_source == {"rule": 5, "person": 1}
     assert everyone.volume_by_rule == {"HostDown": 3, "DiskFull": 2, "(opened by a person)": 1}
+    assert everyone.volume_by_customer == {"acme": 4, "(none)": 1, "globex": 1}
+
+
+def test_a_customer_report_holds_only_its_incidents(
+    engine: sa.Engine, numbers: dict[str, str]
+) -> None:
+    acme = build_sla_report(engine, SlaOptions(MONTH, customer="acme"), NOW)
+    db = report(engine, "db")
+    assert (
+        acme.volume_by_priority
+        == db.volume_by_priority
+        == {"P1": [2, 1, 0], "P2": [0, 1, 0], "P3": [2, 0, 0]}
+    )
+    assert (acme.mtta, acme.mttr, acme.attainment) == (db.mtta, db.mttr, db.attainment)
+    assert [a.host for a in acme.availability] == ["db-1", "db-2"]
+    globex = build_sla_report(engine, SlaOptions(MONTH, team="db", customer="globex"), NOW)
+    assert globex.incident_count == 0 and globex.availability == []
 
 
 def test_mtta_and_mttr_per_priority(engine: sa.Engine, numbers: dict[str, str]) -> None:
@@ -56,6 +73,8 @@ def test_mtta_and_mttr_per_priority(engine: sa.Engine, numbers: dict[str, str]) 
         "P3": TimeStats(2, 48600.0, 48600.0, 90000.0),  # C 7200, D 90000
     }
     assert "P4" not in everyone.mtta  # H was never acknowledged
+    # B's note at +1000 went out with its update at +1800; A's update was missed (no note)
+    assert db.first_update == {"P1": TimeStats(1, 1800.0, 1800.0, 1800.0)}
 
 
 def test_attainment_and_each_breach_by_how_much(engine: sa.Engine, numbers: dict[str, str]) -> None:
