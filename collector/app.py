@@ -20,6 +20,7 @@ from starlette.middleware import Middleware
 from collector.api.access import AccessMiddleware, check_rules
 from collector.api.admin import admin_routes
 from collector.api.errors import error_handlers
+from collector.api.knowledge import knowledge_routes
 from collector.api.redacting import RedactingMiddleware
 from collector.api.routes import ApiContext, api_routes
 from collector.api.silences import silence_routes
@@ -297,6 +298,7 @@ def build_collector(
         body_timeout=config.limits.body_timeout,
     )
     routes = [
+        *knowledge_routes(context),  # before the incident actions' /{action} route
         *api_routes(context),
         *admin_routes(context),
         *silence_routes(context),

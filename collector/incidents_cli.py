@@ -57,7 +57,18 @@ class IncidentClient:
         """POST `body` as JSON to `path`, the decoded JSON answer."""
         return self._call("POST", path, json=body)
 
+    def get_text(self, path: str, params: Mapping[str, str] | None = None) -> str:
+        """GET `path`, the answer as text (a report)."""
+        return self._send("GET", path, params=params).text
+
     def _call(self, method: str, path: str, **kwargs: Any) -> Any:
+        response = self._send(method, path, **kwargs)
+        try:
+            return response.json()
+        except ValueError as exc:
+            raise CliError(f"{self.url}{path} answered something that is not JSON") from exc
+
+    def _send(self, method: str, path: str, **kwargs: Any) -> requests.Response:
         headers = {"Authorization": f"Bearer {self._token}"} if self._token else {}
         target = f"{self.url}{path}"
         try:
@@ -75,10 +86,7 @@ class IncidentClient:
             ) from exc
         if not response.ok:
             raise CliError(_error_message(response, target))
-        try:
-            return response.json()
-        except ValueError as exc:
-            raise CliError(f"{target} answered something that is not JSON") from exc
+        return response
 
 
 def _reason(exc: requests.RequestException) -> str:
@@ -267,6 +275,18 @@ def open_incident(client: IncidentClient, args: argparse.Namespace, now: float) 
         print(opened["number"])
 
 
+def report_incident(client: IncidentClient, args: argparse.Namespace, now: float) -> None:
+    """`report`: the fault analysis report, Markdown or HTML, to stdout or --output."""
+    text = client.get_text(_path(args.reference, "report"), {"format": args.format})
+    if args.output is None:
+        print(text, end="")
+        return
+    try:
+        Path(args.output).write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise CliError(f"--output: cannot write {args.output}: {exc.strerror}") from exc
+
+
 # CLI verb -> (API action, how the parsed arguments become its body)
 ACTIONS: dict[str, tuple[str, Callable[[argparse.Namespace], dict[str, Any]]]] = {
     "ack": ("ack", lambda a: {"note": a.note}),
@@ -331,6 +351,9 @@ def build_parser() -> argparse.ArgumentParser:
     listing.add_argument("--host", help="only incidents of this host")
     listing.add_argument("--limit", type=int, default=100, help="at most this many (100)")
     command("show", "one incident with its timeline")
+    report = command("report", "the fault analysis report (timeline, SLA, root cause)")
+    report.add_argument("--format", choices=["md", "html"], default="md", help="default md")
+    report.add_argument("--output", "-o", metavar="FILE", help="write here instead of stdout")
     opening = command("open", "open an incident by hand; prints its ticket number", False)
     opening.add_argument("title", help="what is wrong, in one line")
     opening.add_argument("--priority", choices=PRIORITIES, default="P3", help="default P3")
@@ -373,6 +396,7 @@ def parse_arguments(argv: Sequence[str]) -> argparse.Namespace:
 HANDLERS: dict[str, Callable[[IncidentClient, argparse.Namespace, float], None]] = {
     "list": list_incidents,
     "show": show_incident,
+    "report": report_incident,
     "open": open_incident,
     **dict.fromkeys(ACTIONS, act_on_incident),
 }

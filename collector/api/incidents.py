@@ -14,6 +14,7 @@ from starlette.routing import Route
 from collector.api.access import principal_of
 from collector.api.context import ApiContext
 from collector.api.errors import bad_request, incident_missing, not_found, refused
+from collector.api.knowledge import kb_matches
 from collector.api.requests import (
     AssignBody,
     NoteBody,
@@ -135,4 +136,5 @@ def _detail(ctx: ApiContext, reference: str) -> dict[str, Any] | None:
     view = incident_view(incident, ctx.clock())
     view["timeline"] = [timeline_view(e) for e in ctx.reader.timeline(incident.id)]
     view["deliveries"] = [delivery_view(d) for d in ctx.outbox.for_incident(incident.id)]
+    view["kb_matches"] = kb_matches(ctx, incident)
     return view

@@ -118,10 +118,13 @@ class RequestVerification:
 
 @dataclass(frozen=True)
 class Close:
-    """Done: nothing more will happen to this incident."""
+    """Done: nothing more will happen to this incident.
+
+    `has_root_cause` is filled by the service from the store (a P1/P2 needs one to close)."""
 
     actor: str
     note: str = ""
+    has_root_cause: bool = False
 
 
 @dataclass(frozen=True)

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sqlalchemy import Connection, Engine
 
 from collector.incidents.commands import Cancel, Notify, Schedule, WithdrawPages
 from collector.incidents.events import (
+    Close,
     PersonAction,
     PersonOpened,
     RuleCleared,
@@ -26,10 +27,11 @@ from collector.incidents.events import (
 from collector.incidents.model import Incident
 from collector.incidents.plan import Tier
 from collector.incidents.transitions import LifecyclePolicy, Outcome, Transition, transition
+from collector.knowledge.kb import entry_from
 from collector.noise.silences import Silence, silencing
 from collector.notify.message import Language, compose_notification, format_time
 from collector.store import incidents as rows
-from collector.store import timers
+from collector.store import knowledge, timers
 from collector.store.outbox import enqueue, withdraw
 from collector.store.silences import in_force
 from rules.priority import Priority
@@ -155,6 +157,8 @@ class IncidentService:
             current = rows.by_reference(conn, reference, lock=True)
             if current is None:
                 raise IncidentNotFoundError(f"no incident {reference}")
+            if isinstance(action, Close) and current.id is not None:
+                action = replace(action, has_root_cause=knowledge.has_root_cause(conn, current.id))
             outcome = transition(current, action, now, self.policy)
             assert outcome is not None  # person actions always change something or raise
             stored = self._record(conn, outcome, now)
@@ -222,6 +226,8 @@ class IncidentService:
                 enqueue(conn, self._messages(stored, notice, now), now)
         if stored.rule in self._settings.host_level_rules and not stored.active:
             timers.release_held(conn, stored.host, now)  # the host is back: tell the rest
+        if outcome.transition is Transition.CLOSE:
+            learn(conn, stored, now)
         return stored
 
     def _host_down(self, conn: Connection, incident: Incident) -> Incident | None:
@@ -302,6 +308,14 @@ class IncidentService:
             self._on_commit()
         if self.on_transition is not None:
             self.on_transition(stored, outcome.transition)
+
+
+def learn(conn: Connection, incident: Incident, now: float) -> None:
+    """A closed incident's cause and fix become (or refresh) its knowledge-base entry."""
+    assert incident.id is not None
+    root_cause = knowledge.root_cause_of(conn, incident.id)
+    if root_cause is not None:
+        knowledge.save_entry(conn, entry_from(incident, root_cause, now))
 
 
 def _outbox_row(

@@ -38,6 +38,7 @@ from collector.incidents.events import (
 from collector.incidents.flapping import FlapPolicy, damp, settled
 from collector.incidents.model import Incident, IncidentState, Source
 from collector.incidents.plan import ResponsePlan
+from collector.incidents.rootcause import closing_refusal
 from rules.priority import Priority
 
 S = IncidentState
@@ -321,6 +322,9 @@ def _person(  # noqa: PLR0911 - one branch per action reads best as a flat dispa
             Schedule(TimerKind.AUTO_CLOSE, now + policy.verify_timeout),
         )
         return Outcome(verifying, Transition.VERIFY, actor, event.note, commands)
+    refusal = closing_refusal(incident, event.has_root_cause)
+    if refusal is not None:
+        raise TransitionRefusedError(incident, "close", refusal)
     closed = _closed(incident, now)
     return Outcome(closed, Transition.CLOSE, actor, event.note, (Cancel(TimerKind.AUTO_CLOSE),))
 

@@ -251,3 +251,37 @@ silences = Table(
     Column("expired_at", Float, nullable=True),
     Index("ix_silences_window", "starts_at", "ends_at"),
 )
+
+# Root-cause records: one per incident (a P1/P2 needs one to close); re-recording replaces it.
+root_causes = Table(
+    "root_causes",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("incident_id", Integer, ForeignKey("incidents.id"), nullable=False, unique=True),
+    Column("cause", Text, nullable=False),
+    Column("fix", Text, nullable=False),
+    Column("category", String(16), nullable=False),
+    Column("actions", JSON, nullable=False),  # [{action, owner, due}]
+    Column("author", String(255), nullable=False),
+    Column("recorded_at", Float, nullable=False),
+)
+
+# The knowledge base: a closed incident's cause and fix (one entry per source incident), or an
+# entry written by hand; `text` is what full-text matching reads.
+kb_entries = Table(
+    "kb_entries",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("title", String(300), nullable=False),
+    Column("cause", Text, nullable=False),
+    Column("fix", Text, nullable=False),
+    Column("rule", String(255), nullable=False, server_default=""),
+    Column("labels", JSON, nullable=False),
+    Column("tags", JSON, nullable=False),
+    Column("source_incident_id", Integer, ForeignKey("incidents.id"), nullable=True, unique=True),
+    Column("text", Text, nullable=False),
+    Column("author", String(255), nullable=False),
+    Column("created_at", Float, nullable=False),
+    Column("updated_at", Float, nullable=False),
+    Index("ix_kb_entries_rule", "rule"),
+)

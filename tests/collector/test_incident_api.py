@@ -15,6 +15,12 @@ from collector.notify.channels import RecordingChannel
 from tests.collector.harness import FakeClock, RunningCollector, host_report, wait_for
 
 ALICE = {"Authorization": "Bearer alice-secret-1"}
+CAUSE = {
+    "cause": "upstream pool too small for month-end load",
+    "fix": "pool resized",
+    "category": "configuration",
+    "actions": [{"action": "load test before month end", "owner": "bob", "due": "2027-02-01"}],
+}
 
 
 @pytest.fixture
@@ -76,6 +82,9 @@ def test_a_person_walks_an_incident_through_its_whole_life(
     ]
     for action, body, state in steps:
         clock.advance(60)
+        if action == "close":  # a P1 closes only with its root cause recorded
+            recorded = call(running, "POST", f"/api/v1/incidents/{number}/root-cause", **CAUSE)
+            assert recorded.status_code == 201, recorded.text
         answer = call(running, "POST", f"/api/v1/incidents/{number}/{action}", **body)
         assert answer.status_code == 200, answer.text
         assert answer.json()["state"] == state, action
@@ -83,7 +92,7 @@ def test_a_person_walks_an_incident_through_its_whole_life(
     assert (detail["priority"], detail["assignee"]) == ("P1", "bob")
     names = [e["name"] for e in detail["timeline"] if e["kind"] == "transition"]
     lifecycle = ["OPEN", "ACK", "ASSIGN", "NOTE", "REGRADE", "RESOLVE", "REOPEN", "RESOLVE"]
-    assert names == [*lifecycle, "VERIFY", "CLOSE"]
+    assert names == [*lifecycle, "VERIFY", "ROOT_CAUSE", "CLOSE"]
     assert {e["actor"] for e in detail["timeline"] if e["kind"] == "transition"} == {"alice"}
     wait_for(
         lambda: (

@@ -22,6 +22,7 @@ from collector.incidents_cli import collector_url, incidents_command, parse_argu
 from collector.notify.channels import channel_from_url
 from rules.priority import Priority
 from tests.collector.harness import (
+    ADMIN_HEADERS,
     API_TOKEN,
     FakeClock,
     RunningCollector,
@@ -237,8 +238,14 @@ def test_acting_on_a_closed_incident_is_refused_naming_its_state(
     assert cli("resolve", number).code == 0
     verifying = cli("verify", number, "-m", "payroll, please confirm")
     assert verifying.code == 0 and verifying.out.split()[:3] == [number, "P2", "verifying"]
+    cause = {"cause": "export job lost its schedule", "fix": "rescheduled", "category": "software"}
+    cause["actions"] = [{"action": "alert on missed runs", "owner": "bob", "due": "2027-01-15"}]
+    recorded = running.session.post(
+        f"{running.url}/api/v1/incidents/{number}/root-cause", json=cause, headers=ADMIN_HEADERS
+    )
+    assert recorded.status_code == 201, recorded.text  # a P2 closes only with a root cause
     assert cli("close", number, "-m", "confirmed by payroll").out.split()[2] == "closed"
-    assert timeline_names(running, number) == ["OPEN", "RESOLVE", "VERIFY", "CLOSE"]
+    assert timeline_names(running, number) == ["OPEN", "RESOLVE", "VERIFY", "ROOT_CAUSE", "CLOSE"]
     refused = cli("ack", number)
     assert refused.code == 1 and refused.out == ""
     assert f"cannot ack {number}: it is closed; allowed now: note" in refused.err

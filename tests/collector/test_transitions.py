@@ -49,7 +49,7 @@ ACTIONS: dict[str, Event] = {
     "resolve": Resolve("alice", "fixed"),
     "reopen": Reopen("alice", "back"),
     "verify": RequestVerification("alice"),
-    "close": Close("alice"),
+    "close": Close("alice", has_root_cause=True),
 }
 
 # (state, action) -> (transition, new state); pairs not listed are refused.

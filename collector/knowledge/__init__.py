@@ -1,0 +1,1 @@
+"""Root-cause records, fault analysis reports and the knowledge base."""
