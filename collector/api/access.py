@@ -71,10 +71,25 @@ ROUTE_RULES: dict[tuple[str, str], Need] = {
     ("POST", "/logout"): Gate.SIGNED_IN,  # checks the form's CSRF field itself
     ("GET", "/"): Role.VIEWER,
     ("GET", "/incidents/{reference}"): Role.VIEWER,
+    ("GET", "/overview/live"): Role.VIEWER,
+    ("GET", "/incidents"): Role.VIEWER,
+    ("POST", "/incidents/{reference}/{action}"): Role.RESPONDER,  # form: checks its CSRF field
+    ("GET", "/silences"): Role.VIEWER,
+    ("POST", "/silences"): Role.RESPONDER,  # form: checks its CSRF field
+    ("POST", "/silences/{silence_id:int}/expire"): Role.RESPONDER,  # form: checks its CSRF field
+    ("GET", "/static/console.css"): Gate.PUBLIC,
+    ("GET", "/static/htmx.min.js"): Gate.PUBLIC,
 }
 
 # Session-authenticated writes that check the CSRF token of their form themselves.
-FORM_ROUTES = frozenset({("POST", "/logout")})
+FORM_ROUTES = frozenset(
+    {
+        ("POST", "/logout"),
+        ("POST", "/incidents/{reference}/{action}"),
+        ("POST", "/silences"),
+        ("POST", "/silences/{silence_id:int}/expire"),
+    }
+)
 
 
 def route_methods(routes: Iterable[BaseRoute]) -> list[tuple[str, str]]:

@@ -162,17 +162,32 @@ class IncidentReader:
         states: list[IncidentState] | None = None,
         limit: int = 500,
         host: str | None = None,
+        *,
+        priorities: list[Priority] | None = None,
+        rule: str | None = None,
+        number: str | None = None,
+        offset: int = 0,
     ) -> list[Incident]:
-        """Incidents newest first, optionally only some states or one host."""
+        """Incidents newest first, optionally only some states, priorities, one host, one rule,
+        or ticket numbers containing `number` (case-insensitive); `offset` pages."""
         query = select(incidents).order_by(incidents.c.opened_at.desc(), incidents.c.id.desc())
         if states:
             query = query.where(incidents.c.state.in_([s.value for s in states]))
+        if priorities:
+            query = query.where(incidents.c.priority.in_([p.value for p in priorities]))
+        if rule:
+            query = query.where(incidents.c.rule == rule)
+        if number:
+            query = query.where(
+                func.upper(incidents.c.number).contains(number.strip().upper(), autoescape=True)
+            )
         if host is not None:
             # The primary host, or any of the affected hosts (JSON text contains "host").
             listed = cast(incidents.c.hosts, Text).contains(json.dumps(host), autoescape=True)
             query = query.where(or_(incidents.c.host == host, listed))
         with self._engine.connect() as conn:
-            found = [incident_from(row) for row in conn.execute(query.limit(limit))]
+            rows = conn.execute(query.limit(limit).offset(offset))
+            found = [incident_from(row) for row in rows]
         return [i for i in found if host is None or i.host == host or host in i.hosts]
 
     def active(self) -> list[Incident]:

@@ -1,75 +1,134 @@
-"""The console pages: the overview, and one page per incident (the link in every message)."""
+"""The console's routes: overview (and its live fragment), incidents, the incident page and its
+actions, silences, and the vendored static files.
+
+Static files are served by StaticFiles through one route per file, not a Mount: the access
+middleware judges Routes against ROUTE_RULES, and the files must load on the sign-in page too.
+"""
 
 from __future__ import annotations
 
-from collections import Counter as Tally
-from pathlib import Path
-from typing import Any
-
-from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
+from starlette.staticfiles import StaticFiles
 
 from collector.api.access import principal_of
 from collector.api.context import ApiContext
-from collector.api.views import host_view, incident_view, timeline_view
-from collector.auth.roles import Principal
-from collector.incidents.model import IncidentState
-from collector.notify.units import format_quantity
+from collector.api.errors import see_other
+from collector.incidents.service import IncidentNotFoundError
+from collector.incidents.transitions import TransitionRefusedError
+from collector.web.incidents import ACTIONS, FormError, IncidentFilter, list_context, page_context
+from collector.web.overview import overview_context
+from collector.web.pages import STATIC_DIR, Pages, expired_form, form_csrf_ok, read_form
+from collector.web.silences import SilenceFormError, silence_from_form, silences_context
 
-_TEMPLATES = Environment(
-    loader=FileSystemLoader(Path(__file__).resolve().parent / "templates"),
-    autoescape=select_autoescape(["html"]),
-)
+STATIC_FILES = ("console.css", "htmx.min.js")
+POLL_SECONDS = 5
 
 
-def console_routes(ctx: ApiContext) -> list[Route]:
+def console_routes(ctx: ApiContext, poll_seconds: float = POLL_SECONDS) -> list[Route]:
     """The console's routes bound to `ctx`."""
+    pages = Pages(ctx.clock)
 
-    async def index(request: Request) -> Response:
-        page = await run_in_threadpool(_overview, ctx, principal_of(request))
-        return HTMLResponse(page)
+    async def overview(request: Request) -> Response:
+        live = await run_in_threadpool(overview_context, ctx)
+        return pages.render(request, "overview.html", poll=poll_seconds, **live)
+
+    async def overview_live(request: Request) -> Response:
+        live = await run_in_threadpool(overview_context, ctx)
+        return pages.render(request, "overview_live.html", poll=poll_seconds, **live)
+
+    async def incident_list(request: Request) -> Response:
+        chosen = IncidentFilter.parse(dict(request.query_params))
+        return pages.render(
+            request, "incidents.html", **await run_in_threadpool(list_context, ctx, chosen)
+        )
 
     async def incident(request: Request) -> Response:
-        reference = request.path_params["reference"]
-        page = await run_in_threadpool(_incident_page, ctx, reference, principal_of(request))
-        if page is None:
-            return HTMLResponse(f"<h1>No incident {reference}</h1>", 404)
-        return HTMLResponse(page)
+        return await _incident_page(ctx, pages, request, "", 200)
+
+    async def act(request: Request) -> Response:
+        reference, verb = request.path_params["reference"], request.path_params["action"]
+        form = await read_form(request)
+        if not form_csrf_ok(principal_of(request), form):
+            return expired_form(pages, request)
+        if verb not in ACTIONS:
+            return pages.render(request, "missing.html", 404, what=f"{reference}/{verb}")
+        try:
+            event = ACTIONS[verb](form, principal_of(request).name)
+            changed = await run_in_threadpool(ctx.incidents.act, reference, event)
+        except IncidentNotFoundError:
+            return pages.render(request, "missing.html", 404, what=reference)
+        except (FormError, TransitionRefusedError) as exc:
+            return await _incident_page(ctx, pages, request, str(exc), 409)
+        return see_other(f"/incidents/{changed.number}#timeline")
+
+    async def silence_list(request: Request) -> Response:
+        ended = request.query_params.get("ended", "") in ("1", "yes", "true")
+        return pages.render(
+            request, "silences.html", **await run_in_threadpool(silences_context, ctx, ended)
+        )
+
+    async def add_silence(request: Request) -> Response:
+        form = await read_form(request)
+        me = principal_of(request)
+        if not form_csrf_ok(me, form):
+            return expired_form(pages, request)
+        try:
+            silence = silence_from_form(form, me.name, ctx.clock())
+        except SilenceFormError as exc:
+            shown = await run_in_threadpool(silences_context, ctx, False)
+            shown.update(form=form, message=str(exc))
+            return pages.render(request, "silences.html", 400, **shown)
+        await run_in_threadpool(ctx.silences.add, silence, ctx.clock())
+        return see_other("/silences")
+
+    async def expire_silence(request: Request) -> Response:
+        form = await read_form(request)
+        if not form_csrf_ok(principal_of(request), form):
+            return expired_form(pages, request)
+        silence_id = int(request.path_params["silence_id"])
+        found = await run_in_threadpool(ctx.silences.expire, silence_id, ctx.clock())
+        if found is None:
+            return pages.render(request, "missing.html", 404, what=f"silence {silence_id}")
+        return see_other("/silences")
 
     return [
-        Route("/", index, methods=["GET"]),
+        Route("/", overview, methods=["GET"]),
+        Route("/overview/live", overview_live, methods=["GET"]),
+        Route("/incidents", incident_list, methods=["GET"]),
         Route("/incidents/{reference}", incident, methods=["GET"]),
+        Route("/incidents/{reference}/{action}", act, methods=["POST"]),
+        Route("/silences", silence_list, methods=["GET"]),
+        Route("/silences", add_silence, methods=["POST"]),
+        Route("/silences/{silence_id:int}/expire", expire_silence, methods=["POST"]),
+        *static_routes(),
     ]
 
 
-def _overview(ctx: ApiContext, me: Principal) -> str:
-    active = sorted(ctx.reader.active(), key=lambda i: (i.priority.rank, -i.opened_at))
-    open_by_host = Tally(i.host for i in active)
-    now = ctx.clock()
-    hosts = [
-        host_view(s, open_by_host[s.name], ctx.silent_after, now)
-        for s in sorted(ctx.hosts, key=lambda s: s.name)
-    ]
-    resolved = ctx.reader.search([IncidentState.RESOLVED, IncidentState.CLOSED], limit=20)
-    return _TEMPLATES.get_template("index.html").render(
-        hosts=hosts,
-        incidents=[incident_view(i) for i in active],
-        resolved=[incident_view(i) for i in resolved],
-        me=me,
-    )
+def static_routes() -> list[Route]:
+    """One GET route per vendored file (with ETag and Last-Modified from StaticFiles)."""
+    files = StaticFiles(directory=STATIC_DIR)
+
+    def serve(name: str) -> Route:
+        async def endpoint(request: Request) -> Response:
+            response = await files.get_response(name, request.scope)
+            response.headers["Cache-Control"] = "public, max-age=86400"
+            return response
+
+        return Route(f"/static/{name}", endpoint, methods=["GET"])
+
+    return [serve(name) for name in STATIC_FILES]
 
 
-def _incident_page(ctx: ApiContext, reference: str, me: Principal) -> str | None:
-    found = ctx.reader.get(reference)
+async def _incident_page(
+    ctx: ApiContext, pages: Pages, request: Request, message: str, status: int
+) -> Response:
+    reference = request.path_params["reference"]
+    found = await run_in_threadpool(ctx.reader.get, reference)
     if found is None or found.id is None:
-        return None
-    view: dict[str, Any] = incident_view(found)
-    return _TEMPLATES.get_template("incident.html").render(
-        i=view,
-        value=format_quantity(found.value, found.annotations.get("metric", "")),
-        timeline=[timeline_view(e) for e in ctx.reader.timeline(found.id)],
-        me=me,
-    )
+        return pages.render(request, "missing.html", 404, what=reference)
+    shown = await run_in_threadpool(page_context, ctx, found)
+    shown["message"] = message
+    return pages.render(request, "incident.html", status, **shown)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hmac
 import math
+import re
 import secrets
 from pathlib import Path
 from urllib.parse import parse_qs
@@ -26,6 +27,7 @@ from collector.auth.roles import PrincipalKind
 from collector.auth.service import LoginRefusedError
 
 LOGIN_CSRF_COOKIE = "wk_login_csrf"
+_LOGIN_TOKEN = re.compile(r"[A-Za-z0-9_-]{32}")
 MAX_FORM_BYTES = 8192
 
 _TEMPLATES = Environment(
@@ -91,7 +93,10 @@ def login_routes(ctx: ApiContext) -> list[Route]:
 
 
 def _form(request: Request, target: str, user: str, message: str, status: int) -> Response:
-    csrf = secrets.token_urlsafe(24)
+    # A token the browser already holds is kept: a second sign-in page (another tab, or the
+    # browser's own /favicon.ico redirected here) must not void the form already shown.
+    held = request.cookies.get(LOGIN_CSRF_COOKIE, "")
+    csrf = held if _LOGIN_TOKEN.fullmatch(held) else secrets.token_urlsafe(24)
     page = _TEMPLATES.get_template("login.html").render(
         csrf=csrf, next=target, user=user, message=message
     )

@@ -1,0 +1,162 @@
+"""The incident list (filtered, paged), the incident page, and its action forms.
+
+Every action is a plain form POSTed to /incidents/{number}/{action}: checked for the session's
+CSRF token, applied as the signed-in person, then redirected back to the page (POST-redirect-
+GET), so it works without JavaScript. A refused action re-renders the page with the reason.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode
+
+from collector.api.context import ApiContext
+from collector.api.views import incident_view, timeline_view
+from collector.incidents.events import (
+    Acknowledge,
+    AddNote,
+    Assign,
+    Close,
+    PersonAction,
+    Regrade,
+    Reopen,
+    Resolve,
+)
+from collector.incidents.model import ACTIVE_STATES, Incident, IncidentState
+from collector.incidents.transitions import allowed_actions
+from collector.notify.units import format_quantity
+from rules.priority import Priority
+
+PAGE_SIZE = 50
+MAX_TEXT = 20_000
+
+
+class FormError(ValueError):
+    """A form field is missing or wrong; the message names it."""
+
+
+def _text(form: dict[str, str], name: str, required: bool = False) -> str:
+    value = form.get(name, "").strip()
+    if required and not value:
+        raise FormError(f"{name} is required")
+    if len(value) > MAX_TEXT:
+        raise FormError(f"{name} is longer than {MAX_TEXT} characters")
+    return value
+
+
+def _regrade(form: dict[str, str], actor: str) -> PersonAction:
+    try:
+        priority = Priority(form.get("priority", ""))
+    except ValueError as exc:
+        raise FormError("priority must be one of P1, P2, P3, P4") from exc
+    return Regrade(actor, priority, _text(form, "reason", required=True))
+
+
+# Each form's verb and how its fields and the actor become the event (the API's verbs).
+ACTIONS: dict[str, Callable[[dict[str, str], str], PersonAction]] = {
+    "ack": lambda f, a: Acknowledge(a, _text(f, "note")),
+    "assign": lambda f, a: Assign(a, _text(f, "assignee", required=True)),
+    "note": lambda f, a: AddNote(a, _text(f, "text", required=True)),
+    "regrade": _regrade,
+    "resolve": lambda f, a: Resolve(a, _text(f, "note")),
+    "reopen": lambda f, a: Reopen(a, _text(f, "reason")),
+    "close": lambda f, a: Close(a, _text(f, "note")),
+}
+
+STATE_CHOICES = ("active", "triggered", "acknowledged", "resolved", "verifying", "closed", "all")
+
+
+@dataclass(frozen=True)
+class IncidentFilter:
+    """The incident list's query string, read leniently: an unknown value is no filter."""
+
+    state: str = "active"
+    priority: str = ""
+    host: str = ""
+    rule: str = ""
+    number: str = ""
+    page: int = 1
+
+    @staticmethod
+    def parse(query: dict[str, str]) -> IncidentFilter:
+        """The filter a query string asks for."""
+        state = query.get("state", "active")
+        priority = query.get("priority", "")
+        page = query.get("page", "1")
+        return IncidentFilter(
+            state=state if state in STATE_CHOICES else "active",
+            priority=priority if priority in {p.value for p in Priority} else "",
+            host=query.get("host", "").strip()[:255],
+            rule=query.get("rule", "").strip()[:255],
+            number=query.get("number", "").strip()[:64],
+            page=min(int(page), 10_000) if page.isdigit() and int(page) > 0 else 1,
+        )
+
+    def states(self) -> list[IncidentState] | None:
+        """The states asked for (None: all)."""
+        if self.state == "all":
+            return None
+        if self.state == "active":
+            return list(ACTIVE_STATES)
+        return [IncidentState(self.state)]
+
+    def url(self, page: int) -> str:
+        """The list's URL with this filter at `page`."""
+        fields = {
+            "state": self.state,
+            "priority": self.priority,
+            "host": self.host,
+            "rule": self.rule,
+            "number": self.number,
+            "page": str(page),
+        }
+        return "/incidents?" + urlencode({k: v for k, v in fields.items() if v})
+
+
+def shown(incident: Incident, now: float) -> dict[str, Any]:
+    """The API's view of an incident with its SLA clocks, plus its opening time as a number
+    (for durations)."""
+    return {**incident_view(incident, now), "opened_ts": incident.opened_at}
+
+
+def list_context(ctx: ApiContext, chosen: IncidentFilter) -> dict[str, Any]:
+    """One page of the incident list (call it off the event loop)."""
+    found = ctx.reader.search(
+        chosen.states(),
+        PAGE_SIZE + 1,
+        chosen.host or None,
+        priorities=[Priority(chosen.priority)] if chosen.priority else None,
+        rule=chosen.rule or None,
+        number=chosen.number or None,
+        offset=(chosen.page - 1) * PAGE_SIZE,
+    )
+    now = ctx.clock()
+    return {
+        "incidents": [shown(i, now) for i in found[:PAGE_SIZE]],
+        "filter": chosen,
+        "states": STATE_CHOICES,
+        "priorities": [p.value for p in Priority],
+        "previous": chosen.url(chosen.page - 1) if chosen.page > 1 else None,
+        "next": chosen.url(chosen.page + 1) if len(found) > PAGE_SIZE else None,
+    }
+
+
+def page_context(ctx: ApiContext, incident: Incident) -> dict[str, Any]:
+    """Everything the incident page shows (call it off the event loop)."""
+    assert incident.id is not None
+    view = incident_view(incident, ctx.clock())
+    plan = incident.plan
+    tier = view["escalation_tier"]
+    return {
+        "i": view,
+        "value": format_quantity(incident.value, incident.annotations.get("metric", "")),
+        "timeline": [{**timeline_view(e), "ts": e["at"]} for e in ctx.reader.timeline(incident.id)],
+        "raw": incident,
+        "tiers": len(plan.tiers) if plan else 0,
+        "tier_targets": plan.tiers[tier - 1].targets if plan and tier else (),
+        "allowed": [a for a in allowed_actions(incident.state) if a in ACTIONS],
+        "priorities": [p.value for p in Priority],
+        "message": "",
+    }

@@ -1,0 +1,154 @@
+"""The console in a real browser (Playwright driving Debian's chromium): an incident opened by
+posted reports appears on the overview without a reload, and a person acknowledges, notes,
+re-grades, resolves and closes it; every page in English and Chinese at desktop and phone
+width is screenshotted into build/screenshots/ and never scrolls sideways at 390 px."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from agent.report import SCHEMA_V1, ProbeResult, Report
+from tests.collector.harness import FakeClock, RunningCollector, host_report
+from tests.collector.web.conftest import PASSWORD, Browser, open_incident
+from tests.peers import REQUIRE_PEERS
+
+pytestmark = pytest.mark.peer
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
+SCREENSHOTS = Path(__file__).resolve().parents[3] / "build" / "screenshots"
+WIDTHS = {"desktop": (1280, 900), "phone": (390, 844)}
+WAIT_MS = 20_000  # the overview polls every 5 s
+
+
+def _missing() -> str | None:
+    if importlib.util.find_spec("playwright") is None:
+        return "the playwright package is not installed (pip install -e '.[test]')"
+    if not os.access(CHROMIUM, os.X_OK):
+        return f"{CHROMIUM} not installed (Debian package chromium; .ci/run installs it)"
+    return None
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    reason = _missing()
+    if reason:
+        if REQUIRE_PEERS:
+            pytest.fail(reason)
+        pytest.skip(reason)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
+        )
+        yield chromium
+        chromium.close()
+
+
+def signed_in(browser: Any, running: RunningCollector, size: tuple[int, int]) -> Any:
+    context = browser.new_context(viewport={"width": size[0], "height": size[1]})
+    context.set_default_timeout(WAIT_MS)
+    page = context.new_page()
+    page.goto(f"{running.url}/login")
+    page.fill("input[name=user]", "carol")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{running.url}/")
+    return page
+
+
+def trip_memory_rule(running: RunningCollector, clock: FakeClock) -> None:
+    for sequence in range(1, 8):  # HostMemoryHigh: above 90 % for 5 minutes
+        assert running.post(host_report("web1", clock, sequence, memory_used_ratio=0.95)).ok
+        running.tick()
+        clock.advance(60)
+
+
+def test_an_incident_appears_live_and_is_worked_to_closed(
+    browser: Any, running: RunningCollector, clock: FakeClock
+) -> None:
+    from playwright.sync_api import expect
+
+    page = signed_in(browser, running, WIDTHS["desktop"])
+    expect(page.locator("#no-incidents")).to_be_visible()
+    page.evaluate("window.notReloaded = true")
+    trip_memory_rule(running, clock)
+    row = page.locator("#live tr.incident")
+    expect(row).to_have_count(1, timeout=WAIT_MS)
+    expect(row).to_contain_text("web1")
+    assert page.evaluate("window.notReloaded === true"), "htmx swapped the fragment in place"
+
+    row.locator("a").click()
+    expect(page.locator("#state")).to_have_attribute("data-state", "triggered")
+    page.fill("#form-ack input[name=note]", "on it")
+    page.click("#form-ack button")
+    expect(page.locator("#state")).to_have_attribute("data-state", "acknowledged")
+    page.fill("#form-note textarea[name=text]", "restarted the leaking worker")
+    page.click("#form-note button")
+    expect(page.locator("#timeline")).to_contain_text("restarted the leaking worker")
+    page.select_option("#form-regrade select[name=priority]", "P3")
+    page.fill("#form-regrade input[name=reason]", "one worker, no customers")
+    page.click("#form-regrade button")
+    expect(page.locator("#title .badge")).to_have_text("P3")
+    page.click("#form-resolve button")
+    expect(page.locator("#state")).to_have_attribute("data-state", "resolved")
+    page.click("#form-close button")
+    expect(page.locator("#state")).to_have_attribute("data-state", "closed")
+    names = page.locator("#timeline tbody tr td:nth-child(2)").all_inner_texts()
+    assert names[-5:] == ["ACK", "NOTE", "REGRADE", "RESOLVE", "CLOSE"]
+    page.context.close()
+
+
+def test_every_page_in_both_languages_fits_a_phone_and_is_screenshotted(
+    browser: Any, running: RunningCollector, clock: FakeClock
+) -> None:
+    running.post(host_report("web1", clock, memory_used_ratio=0.42))
+    failing = ProbeResult(probe="smart", status="error", duration_seconds=0.1, error="timeout")
+    report = host_report("db-primary-with-a-long-name.example.internal", clock)
+    running.post(Report(SCHEMA_V1, report.host, clock(), 1, "test", 10.0, [failing]))
+    number = open_incident(
+        running,
+        "Replication lag on db-primary-with-a-long-name.example.internal above 300 s",
+        priority="P2",
+        description="Check the replica's disk and network; /var/lib/postgresql/data is " + "x" * 80,
+        hosts=["db-primary-with-a-long-name.example.internal"],
+    )["number"]
+    Browser(running, "carol").submit(
+        "/silences", matchers="host=web1\nrule=~Disk.*", duration="3h", reason="disk swap"
+    )
+    pages = {
+        "overview": "/",
+        "incidents": "/incidents?state=all",
+        "incident": f"/incidents/{number}",
+        "silences": "/silences",
+    }
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    for width_name, size in WIDTHS.items():
+        page = signed_in(browser, running, size)
+        for lang in ("en", "zh"):
+            for name, path in pages.items():
+                separator = "&" if "?" in path else "?"
+                page.goto(f"{running.url}{path}{separator}lang={lang}")
+                assert page.evaluate("document.documentElement.lang").startswith(lang)
+                overflow = page.evaluate(
+                    "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+                )
+                assert overflow <= 0, f"{name} ({lang}) scrolls sideways at {size[0]} px"
+                page.screenshot(
+                    path=str(SCREENSHOTS / f"{name}-{lang}-{width_name}.png"), full_page=True
+                )
+        page.context.close()
+    assert len(list(SCREENSHOTS.glob("*-phone.png"))) >= 8

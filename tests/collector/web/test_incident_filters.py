@@ -1,0 +1,54 @@
+"""The incident list's filters in the store, on SQLite and PostgreSQL: priority, rule, ticket
+number (any part, any case, no wildcards), and paging by offset."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import sqlalchemy as sa
+
+from collector.incidents.model import Incident, IncidentState, Source
+from collector.store.incidents import IncidentReader, insert_incident, next_number
+from rules.priority import Priority
+
+JAN_2026 = 1_767_225_600.0
+
+
+def store(engine: sa.Engine, count: int) -> list[Incident]:
+    base = Incident(
+        source=Source.RULE,
+        priority=Priority.P3,
+        state=IncidentState.TRIGGERED,
+        summary="x",
+        opened_at=JAN_2026,
+        updated_at=JAN_2026,
+        rule="DiskFull",
+        host="web1",
+    )
+    made = []
+    with engine.begin() as conn:
+        for n in range(count):
+            item = replace(
+                base,
+                opened_at=JAN_2026 + n,
+                priority=Priority.P1 if n % 4 == 0 else Priority.P3,
+                rule="DiskFull" if n % 2 else "HostDown",
+                key=f"k{n}",
+            )
+            made.append(insert_incident(conn, item, next_number(conn, "INC", item.opened_at)))
+    return made
+
+
+def test_filters_by_priority_rule_and_number_and_pages(engine: sa.Engine) -> None:
+    made = store(engine, 12)
+    reader = IncidentReader(engine)
+    p1 = reader.search(priorities=[Priority.P1])
+    assert [i.number for i in p1] == [made[n].number for n in (8, 4, 0)], "newest first"
+    assert {i.rule for i in reader.search(rule="DiskFull")} == {"DiskFull"}
+    assert len(reader.search(rule="DiskFull", priorities=[Priority.P1])) == 0
+    assert [i.number for i in reader.search(number="inc-2026-000007")] == [made[6].number]
+    assert [i.number for i in reader.search(number="00011")] == [made[10].number]
+    assert reader.search(number="%") == [] and reader.search(number="_") == []
+    pages = [reader.search(limit=5, offset=offset) for offset in (0, 5, 10)]
+    assert [len(page) for page in pages] == [5, 5, 2]
+    assert [i.number for page in pages for i in page] == [i.number for i in reversed(made)]
