@@ -183,13 +183,14 @@ class HostAvailability:
         return self.down_seconds <= self.allowed_seconds + 1e-9
 
 
-def p1_intervals(incidents: Iterable[IncidentRecord], host: str, now: float) -> list[Interval]:
-    """When a P1 was open on `host`: open → resolved (or closed, or `now` if neither)."""
-    found = []
+def p1_intervals(incidents: Iterable[IncidentRecord], now: float) -> dict[str, list[Interval]]:
+    """Per host, when a P1 was open on it: open → resolved (or closed, or `now` if neither)."""
+    found: dict[str, list[Interval]] = {}
     for incident in incidents:
-        if incident.priority == "P1" and host in incident.hosts:
+        if incident.priority == "P1":
             end = incident.resolved_at or incident.closed_at or now
-            found.append((incident.opened_at, end))
+            for host in incident.hosts:
+                found.setdefault(host, []).append((incident.opened_at, end))
     return found
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, and_, func, or_, select
@@ -12,6 +11,22 @@ from collector.reports.records import DeliveryRecord, IncidentRecord, Interval
 from collector.store.schema import hosts, incident_timeline, incidents, outbox, silences
 
 TIMELINE_NAMES = ("ACK", "UPDATE", "UPDATE_MISSED", "FLAPPING")
+COLUMNS = (  # only what the figures use: the other JSON columns cost time to decode
+    "id",
+    "number",
+    "source",
+    "rule",
+    "host",
+    "hosts",
+    "labels",
+    "priority",
+    "state",
+    "opened_at",
+    "acknowledged_at",
+    "resolved_at",
+    "closed_at",
+    "plan",
+)
 
 
 def incidents_opened(conn: Connection, period: Interval) -> list[IncidentRecord]:
@@ -20,33 +35,53 @@ def incidents_opened(conn: Connection, period: Interval) -> list[IncidentRecord]
     return _incidents(conn, and_(incidents.c.opened_at >= start, incidents.c.opened_at < end))
 
 
-def p1_incidents_overlapping(conn: Connection, period: Interval) -> list[IncidentRecord]:
-    """P1 incidents open at some moment of [start, end) (opened before, resolved after)."""
-    start, end = period
-    still_open = or_(incidents.c.resolved_at.is_(None), incidents.c.resolved_at > start)
+def p1_incidents_open_at(conn: Connection, at: float) -> list[IncidentRecord]:
+    """P1 incidents opened before `at` and not resolved by then."""
+    still_open = or_(incidents.c.resolved_at.is_(None), incidents.c.resolved_at > at)
     return _incidents(
-        conn, and_(incidents.c.priority == "P1", incidents.c.opened_at < end, still_open)
+        conn, and_(incidents.c.priority == "P1", incidents.c.opened_at < at, still_open)
     )
 
 
+def incidents_counted(conn: Connection, period: Interval) -> list[IncidentRecord]:
+    """Incidents opened in [start, end) with only what counting them needs (the trend)."""
+    start, end = period
+    c = incidents.c
+    query = select(c.number, c.priority, c.opened_at, c.source, c.rule, c.labels).where(
+        c.opened_at >= start, c.opened_at < end
+    )
+    return [
+        IncidentRecord(
+            number,
+            priority,
+            opened_at,
+            source,
+            rule,
+            labels={str(k): str(v) for k, v in (labels or {}).items()},
+        )
+        for number, priority, opened_at, source, rule, labels in conn.execute(query)
+    ]
+
+
 def _incidents(conn: Connection, where: ColumnElement[bool]) -> list[IncidentRecord]:
-    rows = conn.execute(select(incidents).where(where).order_by(incidents.c.opened_at)).all()
-    marks = _timeline_marks(conn, [r.id for r in rows])
+    columns = [incidents.c[name] for name in COLUMNS]
+    rows = conn.execute(select(*columns).where(where).order_by(incidents.c.opened_at)).all()
+    marks = _timeline_marks(conn, where)
     return [_record(row._mapping, marks.get(row.id, {})) for row in rows]
 
 
-def _timeline_marks(conn: Connection, ids: Sequence[int]) -> dict[int, dict[str, Any]]:
-    """Per incident and name: the first entry's time and how many there are."""
+def _timeline_marks(conn: Connection, where: ColumnElement[bool]) -> dict[int, dict[str, Any]]:
+    """Per incident matching `where` and name: the first entry's time and how many there are."""
     t = incident_timeline.c
+    query = (
+        select(t.incident_id, t.name, func.min(t.at), func.count())
+        .select_from(incident_timeline.join(incidents, t.incident_id == incidents.c.id))
+        .where(where, t.name.in_(TIMELINE_NAMES), t.kind == "transition")
+        .group_by(t.incident_id, t.name)
+    )
     marks: dict[int, dict[str, Any]] = {}
-    for chunk in (ids[i : i + 500] for i in range(0, len(ids), 500)):
-        query = (
-            select(t.incident_id, t.name, func.min(t.at), func.count())
-            .where(t.incident_id.in_(chunk), t.name.in_(TIMELINE_NAMES), t.kind == "transition")
-            .group_by(t.incident_id, t.name)
-        )
-        for incident_id, name, first, count in conn.execute(query):
-            marks.setdefault(incident_id, {})[name] = (first, count)
+    for incident_id, name, first, count in conn.execute(query):
+        marks.setdefault(incident_id, {})[name] = (first, count)
     return marks
 
 

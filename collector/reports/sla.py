@@ -59,7 +59,7 @@ class MonthData:
 
     opened: list[IncidentRecord]
     previous: list[list[IncidentRecord]]  # one list per earlier month, the latest first
-    p1_overlapping: list[IncidentRecord]
+    p1_overlapping: list[IncidentRecord]  # open at some moment of the month
     maintenance: list[Silence]
     hosts: list[str]
     deliveries: list[DeliveryRecord]
@@ -91,10 +91,11 @@ def read_month(engine: Engine, options: SlaOptions) -> MonthData:
     with engine.connect() as conn:
         opened = queries.incidents_opened(conn, (month.start, month.end))
         previous = [
-            queries.incidents_opened(conn, (m.start, m.end))
+            queries.incidents_counted(conn, (m.start, m.end))
             for m in (month.shifted(-n) for n in range(1, TREND_MONTHS + 1))
         ]
-        p1s = queries.p1_incidents_overlapping(conn, (month.start, month.end))
+        p1s = queries.p1_incidents_open_at(conn, month.start)
+        p1s += [i for i in opened if i.priority == "P1"]
         windows = queries.maintenance_windows(conn, (month.start, month.end))
         hosts = queries.known_hosts(conn)
         sent = queries.deliveries(conn, (month.start, month.end))
@@ -152,7 +153,8 @@ def _priority_trend(
 def _availability(data: MonthData, options: SlaOptions, now: float) -> list[HostAvailability]:
     month = options.month
     period = (month.start, month.end)
-    names = sorted({*data.hosts, *(h for i in data.p1_overlapping for h in i.hosts)})
+    down = p1_intervals(data.p1_overlapping, now)
+    names = sorted({*data.hosts, *down})
     result = []
     for host in names:
         windows = [
@@ -161,6 +163,5 @@ def _availability(data: MonthData, options: SlaOptions, now: float) -> list[Host
             if silence.matches({"host": host})
             for interval in window_intervals(silence, period)
         ]
-        down = p1_intervals(data.p1_overlapping, host, now)
-        result.append(availability(host, period, down, windows, options.commitment))
+        result.append(availability(host, period, down.get(host, []), windows, options.commitment))
     return result

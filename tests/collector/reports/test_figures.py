@@ -106,14 +106,17 @@ def test_availability_excludes_maintenance_from_downtime_and_from_the_month() ->
     assert not result.met
 
 
-def test_p1_intervals_only_p1_on_the_host_open_ones_until_now() -> None:
+def test_p1_intervals_per_host_only_p1_open_ones_until_now() -> None:
     items = [
         incident("A", opened=10.0, hosts=("db-1",), resolved_at=20.0),
         incident("B", opened=30.0, hosts=("db-1",)),
         incident("C", "P2", opened=0.0, hosts=("db-1",), resolved_at=99.0),
         incident("D", opened=0.0, hosts=("web-1",), resolved_at=99.0),
     ]
-    assert p1_intervals(items, "db-1", now=50.0) == [(10.0, 20.0), (30.0, 50.0)]
+    assert p1_intervals(items, now=50.0) == {
+        "db-1": [(10.0, 20.0), (30.0, 50.0)],
+        "web-1": [(0.0, 99.0)],
+    }
 
 
 def test_recurring_maintenance_in_its_own_time_zone() -> None:
