@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from html import escape
 
+from collector.reports.figures import HostAvailability
 from collector.reports.sla import SlaReport
 
 WIDTH = 520
@@ -12,6 +13,7 @@ BAR_HEIGHT = 22
 LABEL_WIDTH = 110
 COLOURS = {"P1": "#c0392b", "P2": "#e67e22", "P3": "#f1c40f", "P4": "#3498db", "P5": "#95a5a6"}
 DEFAULT_COLOUR = "#4a6fa5"
+MOST_DOWN_HOSTS = 15  # the availability chart shows the hosts with most downtime
 
 
 def bar_chart(
@@ -41,7 +43,8 @@ def bar_chart(
 
 
 def report_charts(report: SlaReport, titles: dict[str, str]) -> dict[str, str]:
-    """The report's charts by section: tickets per priority, mean MTTR, attainment."""
+    """The report's charts by section: tickets per priority, mean MTTR, attainment, and the
+    hosts with most downtime (minutes used)."""
     volume = [(p, float(counts[0])) for p, counts in report.volume_by_priority.items()]
     mttr = [(p, round(s.mean / 60, 1)) for p, s in report.mttr.items()]
     met = [
@@ -49,8 +52,17 @@ def report_charts(report: SlaReport, titles: dict[str, str]) -> dict[str, str]:
         for a in report.attainment
         if a.percent is not None
     ]
-    return {
+    down = sorted((a for a in report.availability if a.down_seconds > 0), key=_most_down)
+    used = [(a.host, round(a.down_seconds / 60, 1)) for a in down[:MOST_DOWN_HOSTS]]
+    charts = {
         "volume_priority": bar_chart(titles["volume_priority"], volume),
         "mttr": bar_chart(titles["mttr"], mttr, " min"),
         "attainment": bar_chart(titles["attainment"], met, " %", scale_max=100.0),
     }
+    if used:
+        charts["availability"] = bar_chart(titles["availability"], used, " min")
+    return charts
+
+
+def _most_down(host: HostAvailability) -> tuple[float, str]:
+    return (-host.down_seconds, host.host)

@@ -52,7 +52,7 @@ def test_html_has_every_section_the_figures_and_inline_charts(
         "Noise: where to tune",
     ):
         assert f"<h2>{title}</h2>" in html
-    assert html.count("<svg") == 3
+    assert html.count("<svg") == 4  # tickets, MTTR, attainment, downtime of db-1
     assert "<td>99.708</td>" in html and "<td>44.6</td>" in html  # db-1, allowed minutes
     assert "Asia/Shanghai" in html
 

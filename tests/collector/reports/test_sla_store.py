@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import pytest
 import sqlalchemy as sa
-from sqlalchemy import func, select, update
+from sqlalchemy import func, insert, select, update
 
 from collector.reports.figures import Attainment, TimeStats
 from collector.reports.period import Month
 from collector.reports.sla import SlaOptions, SlaReport, build_sla_report
+from collector.store.schema import hosts as host_table
 from collector.store.schema import incidents, outbox
 from tests.collector.reports.scenario import MAINTENANCE, MONTH, T, write_month
 
@@ -111,6 +112,16 @@ def test_availability_with_a_maintenance_window_and_a_p1_from_the_month_before(
     assert not db1.met
     assert hosts["db-2"].percent == 100.0 and hosts["db-2"].measured_seconds == OCTOBER
     assert {a.host for a in report(engine).availability} == {"db-1", "db-2", "web-1"}
+
+
+def test_a_reporting_host_without_incidents_is_fully_available(
+    engine: sa.Engine, numbers: dict[str, str]
+) -> None:
+    with engine.begin() as conn:
+        conn.execute(insert(host_table).values(name="app-9", first_seen=T, last_seen=T))
+    everyone = {a.host: a for a in report(engine).availability}
+    assert everyone["app-9"].percent == 100.0 and everyone["app-9"].down_seconds == 0.0
+    assert "app-9" not in {a.host for a in report(engine, "db").availability}
 
 
 def test_the_month_begins_at_midnight_in_its_time_zone(
