@@ -231,6 +231,7 @@ def build_collector(
             config.delivery.give_up_after,
         ),
         config.delivery.send_timeout,
+        config.delivery.storm_threshold,
     )
     incident_reader = IncidentReader(reader(database))
     silent_after = _silent_after(evaluator.engine.rules)

@@ -180,6 +180,12 @@ class DeliveryConfig(ConfigModel):
     group_wait_p1: Duration = Field(
         10.0, description="A P1 never waits longer than this for its storm message."
     )
+    storm_threshold: int = Field(
+        3,
+        ge=0,
+        description="Group a rule's waiting messages into one when at least this many wait "
+        "for one channel (0: never group).",
+    )
 
 
 class ChannelConfig(ConfigModel):
@@ -284,6 +290,11 @@ class CollectorConfig(ConfigModel):
         None,
         description="The response process file (people, schedules, escalation policies, "
         "SLA targets); see config/response.example.yaml. None: channels only, no clocks.",
+    )
+    customers: Path | None = Field(
+        None,
+        description="The customers file (contacts, VIP flag, SLA commitment, host patterns); "
+        "see config/customers.example.yaml. A VIP's incidents open one priority higher.",
     )
     access: AccessConfig = Field(default_factory=AccessConfig)
     tls: TlsConfig | None = Field(None, description="Serve HTTPS (recommended off loopback).")

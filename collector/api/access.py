@@ -46,6 +46,7 @@ ROUTE_RULES: dict[tuple[str, str], Need] = {
     ("POST", "/api/v1/reports"): Gate.AGENT,
     ("GET", "/metrics"): Gate.METRICS,
     ("GET", "/api/v1/whoami"): Gate.SIGNED_IN,
+    ("GET", "/api/v1/openapi.json"): Gate.SIGNED_IN,
     ("GET", "/api/v1/hosts"): Role.VIEWER,
     ("GET", "/api/v1/hosts/{name}/events"): Role.VIEWER,
     ("GET", "/api/v1/incidents"): Role.VIEWER,

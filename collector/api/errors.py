@@ -132,7 +132,16 @@ def error_handlers() -> dict[Any, Handler]:
         log.debug("%s went away during %s %s", client, request.method, request.url.path)
         return Response(status_code=400)
 
+    async def out_of_range(request: Request, exc: Exception) -> Response:
+        # A number from the request too large for the database (an id like 2**70).
+        return bad_request("a number in the request is out of range")
+
     async def server_error(request: Request, exc: Exception) -> Response:
         return error_response(500, "internal_error", "internal error; see the collector's log")
 
-    return {HTTPException: http_error, ClientDisconnect: client_gone, Exception: server_error}
+    return {
+        HTTPException: http_error,
+        ClientDisconnect: client_gone,
+        OverflowError: out_of_range,
+        Exception: server_error,
+    }

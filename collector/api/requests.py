@@ -68,7 +68,9 @@ class TokenBody(Body):
     name: str = Field(min_length=1, max_length=255)
     role: Role
     customer: str | None = Field(None, max_length=255)
-    expires_in: Duration | None = Field(None, description="e.g. 90d; none: never expires")
+    expires_in: Duration | None = Field(
+        None, gt=0, le=10 * 366 * 86400, description="e.g. 90d, at most 10 years; none: never"
+    )
 
 
 class UserBody(Body):

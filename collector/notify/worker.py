@@ -81,6 +81,7 @@ class DeliveryWorkers:
         clock: Callable[[], float] = time.time,
         retry: RetryPolicy | None = None,
         send_timeout: float = 30.0,
+        storm_threshold: int = 3,
     ) -> None:
         self._store = store
         self._channels = {channel.describe(): channel for channel in channels}
@@ -90,6 +91,7 @@ class DeliveryWorkers:
         self._clock = clock
         self._retry = retry or RetryPolicy()
         self._send_timeout = send_timeout
+        self._storm_threshold = storm_threshold
         self._wakeup = threading.Condition()
         self._stopping = False
         self._threads: list[threading.Thread] = []
@@ -163,14 +165,16 @@ class DeliveryWorkers:
             if row.id in done:
                 continue
             storm = [r for r in rows if row.group_key and r.group_key == row.group_key]
-            if storm:
+            if storm and self._storm_threshold:
                 lease = self._lease(name)
                 storm += self._store.claim_group(row, self._owner, self._clock(), lease)
-            done.update(r.id for r in storm)
-            if len(storm) > 1:
+            if self._storm_threshold and len(storm) >= max(self._storm_threshold, 2):
+                done.update(r.id for r in storm)
                 self._send_storm(name, storm)
-            else:
-                self._send(name, row)
+                continue
+            for single in storm or [row]:  # too few to group: each on its own
+                done.add(single.id)
+                self._send(name, single)
         return len(rows)
 
     def _send_storm(self, name: str, rows: list[OutboxRow]) -> None:

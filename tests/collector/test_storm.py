@@ -40,7 +40,7 @@ def test_fifty_hosts_one_message_per_channel_and_one_when_it_ends(tmp_path: Path
         assert len(running.get("/api/v1/incidents?limit=100")) == 50, "one ticket per host"
         clock.advance(6)
         running.collector.delivery.wake()
-        wait_for(lambda: len(mail.notifications) == 1 and len(chat.notifications) == 1)
+        wait_for(lambda: len(mail.notifications) == 1 and len(chat.notifications) == 1, 30)
         storm = mail.notifications[0]
         assert storm.title.startswith("[P2] STORM DiskLatencyHigh on 50 hosts: web00, web01")
         assert storm.body.count("INC-") == 20 and "... and 30 more" in storm.body
@@ -48,10 +48,32 @@ def test_fifty_hosts_one_message_per_channel_and_one_when_it_ends(tmp_path: Path
             running.post(host_report(host, clock, 2, disk_latency_seconds=0.1))
         clock.advance(6)
         running.collector.delivery.wake()
-        wait_for(lambda: len(mail.notifications) == 2 and len(chat.notifications) == 2)
+        wait_for(lambda: len(mail.notifications) == 2 and len(chat.notifications) == 2, 30)
         assert mail.notifications[1].title.startswith("[P2] RESOLVED DiskLatencyHigh on 50 hosts")
         [first] = running.get("/api/v1/incidents?state=resolved&host=web00")
         deliveries = running.get(f"/api/v1/incidents/{first['number']}")["deliveries"]
         assert [d["status"] for d in deliveries] == ["sent"] * 4, "each row recorded as sent"
+    finally:
+        running.stop()
+
+
+def test_a_few_messages_are_not_a_storm(tmp_path: Path) -> None:
+    path = tmp_path / "rules.yaml"
+    path.write_text(RULE)
+    clock, mail = FakeClock(), RecordingChannel("mail")
+    running = RunningCollector(
+        tmp_path,
+        clock,
+        channels=[mail],
+        rules=load_rules([path], include_builtin=False),
+        delivery=DeliveryConfig(group_wait=5.0, storm_threshold=3),
+    )
+    try:
+        for host in ("db1", "db2"):
+            running.post(host_report(host, clock, 1, disk_latency_seconds=0.9))
+        clock.advance(6)
+        running.collector.delivery.wake()
+        wait_for(lambda: len(mail.notifications) == 2)
+        assert sorted(n.host for n in mail.notifications) == ["db1", "db2"], "each on its own"
     finally:
         running.stop()

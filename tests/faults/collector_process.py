@@ -82,7 +82,14 @@ class CollectorProcess:
             "notify": [{"url": url} for url in notify],
             "agents": [{"name": "faults", "token": TOKEN}],
             "api_tokens": [{"name": "faults-test", "token": API_TOKEN}],
-            "delivery": {"first_retry": "0.2s", "max_retry": "1s", "send_timeout": "5s"},
+            # Each message on its own: these tests count per-incident deliveries (storm grouping
+            # of a backlog is tested in tests/collector/test_storm.py).
+            "delivery": {
+                "first_retry": "0.2s",
+                "max_retry": "1s",
+                "send_timeout": "5s",
+                "storm_threshold": 0,
+            },
             "evaluation_interval": "0.2s",
             "flush_interval": "0.5s",
             **settings,

@@ -1,0 +1,148 @@
+"""The OpenAPI 3.1 document of the HTTP API, built from the app's own routes and access rules,
+so it lists every endpoint there is and says which credentials each one takes."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import Any
+
+from pydantic import BaseModel
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from collector.api.access import ROUTE_RULES, Gate, route_methods
+from collector.api.requests import OpenBody, TokenBody, UserBody, UserPatch
+from collector.auth.roles import Role
+
+OPENAPI_PATH = "/api/v1/openapi.json"
+_PARAMETER = re.compile(r"\{(\w+)(?::(\w+))?\}")
+
+BODIES: dict[tuple[str, str], type[BaseModel]] = {
+    ("POST", "/api/v1/incidents"): OpenBody,
+    ("POST", "/api/v1/tokens"): TokenBody,
+    ("POST", "/api/v1/users"): UserBody,
+    ("PATCH", "/api/v1/users/{name}"): UserPatch,
+}
+
+QUERIES: dict[tuple[str, str], dict[str, dict[str, Any]]] = {
+    ("GET", "/api/v1/incidents"): {
+        "state": {"type": "string"},
+        "limit": {"type": "integer", "minimum": 1, "maximum": 10000},
+        "host": {"type": "string"},
+    },
+    ("GET", "/api/v1/audit"): {
+        "limit": {"type": "integer", "minimum": 1, "maximum": 5000},
+        "before": {"type": "integer", "minimum": 1},
+    },
+}
+
+_ERROR = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {
+        "error": {
+            "type": "object",
+            "required": ["code", "message"],
+            "properties": {"code": {"type": "string"}, "message": {"type": "string"}},
+        }
+    },
+}
+
+
+def openapi_document(routes: Iterable[BaseRoute]) -> dict[str, Any]:
+    """The document for the API part of `routes` (the console's pages are left out)."""
+    components: dict[str, Any] = {"Error": _ERROR}
+    paths: dict[str, dict[str, Any]] = {}
+    for method, path in route_methods(routes):
+        if not path.startswith(("/api/", "/metrics", "/-/")):
+            continue
+        template = _PARAMETER.sub(r"{\1}", path)
+        paths.setdefault(template, {})[method.lower()] = _operation(method, path, components)
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "Watchkeeper collector API", "version": "1"},
+        "paths": paths,
+        "components": {
+            "schemas": components,
+            "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer"},
+                "basic": {"type": "http", "scheme": "basic"},
+                "session": {"type": "apiKey", "in": "cookie", "name": "wk_session"},
+            },
+        },
+    }
+
+
+def _operation(method: str, path: str, components: dict[str, Any]) -> dict[str, Any]:
+    need = ROUTE_RULES[(method, path)]
+    operation: dict[str, Any] = {
+        "summary": f"{method} {path}",
+        "description": _who(need),
+        "responses": {
+            "default": {
+                "description": "an answer, or an error in the envelope",
+                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+            }
+        },
+        "security": _security(need),
+    }
+    parameters = [
+        {
+            "name": name,
+            "in": "path",
+            "required": True,
+            "schema": {"type": "integer"} if kind == "int" else {"type": "string"},
+        }
+        for name, kind in _PARAMETER.findall(path)
+    ]
+    parameters += [
+        {"name": name, "in": "query", "required": False, "schema": schema}
+        for name, schema in QUERIES.get((method, path), {}).items()
+    ]
+    if parameters:
+        operation["parameters"] = parameters
+    if method in ("POST", "PATCH", "PUT"):
+        operation["requestBody"] = _body(BODIES.get((method, path)), components)
+    return operation
+
+
+def _body(model: type[BaseModel] | None, components: dict[str, Any]) -> dict[str, Any]:
+    if model is None:
+        return {"content": {"application/json": {"schema": {"type": "object"}}}}
+    schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+    components.update(schema.pop("$defs", {}))
+    components[model.__name__] = schema
+    ref = {"$ref": f"#/components/schemas/{model.__name__}"}
+    return {"required": True, "content": {"application/json": {"schema": ref}}}
+
+
+def _who(need: Role | Gate) -> str:
+    if isinstance(need, Role):
+        return f"Needs role {need.value} (a token, or a console session with X-CSRF-Token)."
+    return {
+        Gate.PUBLIC: "Needs no credentials.",
+        Gate.AGENT: "Needs an agent token (agents: in the collector's config).",
+        Gate.SIGNED_IN: "Needs any valid token or session.",
+        Gate.METRICS: "Needs a viewer's bearer token or basic auth (or access.metrics_public).",
+    }[need]
+
+
+def _security(need: Role | Gate) -> list[dict[str, list[str]]]:
+    if need is Gate.PUBLIC:
+        return []
+    if need is Gate.METRICS:
+        return [{"bearer": []}, {"basic": []}]
+    if need is Gate.AGENT:
+        return [{"bearer": []}]
+    return [{"bearer": []}, {"session": []}]
+
+
+def openapi_routes() -> list[Route]:
+    """GET /api/v1/openapi.json, describing the app it is served by."""
+
+    async def document(request: Request) -> Response:
+        return JSONResponse(openapi_document(request.app.routes))
+
+    return [Route(OPENAPI_PATH, document, methods=["GET"])]
