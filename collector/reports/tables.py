@@ -87,124 +87,104 @@ def _utc(at: float) -> str:
     return dt.datetime.fromtimestamp(at, dt.UTC).strftime("%Y-%m-%d %H:%M")
 
 
+TIMES = ("priority", "count", "mean_min", "median_min", "p90_min")
+COLUMNS: dict[str, tuple[str, ...]] = {  # each table, in reading order, with its headings
+    "volume_priority": ("priority", "this_month", "month_minus_1", "month_minus_2"),
+    "volume_source": ("source", "tickets"),
+    "volume_rule": ("rule", "tickets"),
+    "volume_customer": ("customer", "tickets"),
+    "mtta": TIMES,
+    "first_update": TIMES,
+    "mttr": TIMES,
+    "attainment": ("priority", "clock", "met", "breached", "running", "percent_met"),
+    "breaches": ("ticket", "priority", "clock", "due", "late_min", "missed"),
+    "availability": (
+        "host", "availability_pct", "commitment_pct", "allowed_min", "used_min",
+        "maintenance_min", "within",
+    ),
+    "noise": ("rule", "tickets", "notifications", "flaps", "ack_rate"),
+}  # fmt: skip
+
+Rows = list[list[str]]
+
+
 def report_tables(report: SlaReport, language: Language = "en") -> list[Table]:
     """Every table of the report, in reading order."""
-
-    def t(key: str) -> str:
-        return TITLES[key][language]
-
-    def h(*keys: str) -> list[str]:
-        return [HEADINGS[k][language] for k in keys]
-
-    def counts(key: str, heading: str, values: dict[str, int]) -> Table:
-        return Table(key, t(key), h(heading, "tickets"), [[k, str(v)] for k, v in values.items()])
-
     return [
         Table(
-            "volume_priority",
-            t("volume_priority"),
-            h("priority", "this_month", "month_minus_1", "month_minus_2"),
-            [[p, *map(str, v)] for p, v in report.volume_by_priority.items()],
-        ),
-        counts("volume_source", "source", report.volume_by_source),
-        counts("volume_rule", "rule", report.volume_by_rule),
-        counts("volume_customer", "customer", report.volume_by_customer),
-        _times(
-            "mtta",
-            t("mtta"),
-            h("priority", "count", "mean_min", "median_min", "p90_min"),
-            report.mtta,
-        ),
-        _times(
-            "first_update",
-            t("first_update"),
-            h("priority", "count", "mean_min", "median_min", "p90_min"),
-            report.first_update,
-        ),
-        _times(
-            "mttr",
-            t("mttr"),
-            h("priority", "count", "mean_min", "median_min", "p90_min"),
-            report.mttr,
-        ),
-        Table(
-            "attainment",
-            t("attainment"),
-            h("priority", "clock", "met", "breached", "running", "percent_met"),
-            [
-                [
-                    a.priority,
-                    a.clock,
-                    str(a.met),
-                    str(a.breached),
-                    str(a.running),
-                    percent(a.percent),
-                ]
-                for a in report.attainment
-            ],
-        ),
-        Table(
-            "breaches",
-            t("breaches"),
-            h("ticket", "priority", "clock", "due", "late_min", "missed"),
-            [
-                [
-                    b.number,
-                    b.priority,
-                    b.clock,
-                    "" if b.clock == "update" else _utc(b.due_at),
-                    "" if b.clock == "update" else minutes(b.late_seconds),
-                    str(b.missed),
-                ]
-                for b in report.breaches
-            ],
-        ),
-        Table(
-            "availability",
-            t("availability"),
-            h(
-                "host",
-                "availability_pct",
-                "commitment_pct",
-                "allowed_min",
-                "used_min",
-                "maintenance_min",
-                "within",
-            ),
-            [
-                [
-                    a.host,
-                    f"{a.percent:.3f}",
-                    f"{a.commitment:g}",
-                    minutes(a.allowed_seconds),
-                    minutes(a.down_seconds),
-                    minutes(a.maintenance_seconds),
-                    HEADINGS["yes" if a.met else "no"][language],
-                ]
-                for a in report.availability
-            ],
-        ),
-        Table(
-            "noise",
-            t("noise"),
-            h("rule", "tickets", "notifications", "flaps", "ack_rate"),
-            [
-                [
-                    n.rule,
-                    str(n.incidents),
-                    str(n.notifications_sent),
-                    str(n.flaps),
-                    f"{n.ack_rate:.1f}",
-                ]
-                for n in report.noise
-            ],
-        ),
+            name,
+            TITLES[name][language],
+            [HEADINGS[key][language] for key in headings],
+            table_rows(report, name, language),
+        )
+        for name, headings in COLUMNS.items()
     ]
 
 
-def _times(name: str, title: str, columns: list[str], stats: dict[str, TimeStats]) -> Table:
-    rows = [
+def table_rows(report: SlaReport, name: str, language: Language) -> Rows:
+    """The cells of table `name` as text."""
+    if name == "volume_priority":
+        return [[p, *map(str, v)] for p, v in report.volume_by_priority.items()]
+    counted = {
+        "volume_source": report.volume_by_source,
+        "volume_rule": report.volume_by_rule,
+        "volume_customer": report.volume_by_customer,
+    }
+    if name in counted:
+        return [[k, str(v)] for k, v in counted[name].items()]
+    timed = {"mtta": report.mtta, "first_update": report.first_update, "mttr": report.mttr}
+    if name in timed:
+        return _times(timed[name])
+    if name == "availability":
+        return _availability(report, language)
+    return {"attainment": _attainment, "breaches": _breaches, "noise": _noise}[name](report)
+
+
+def _times(stats: dict[str, TimeStats]) -> Rows:
+    return [
         [p, str(s.count), minutes(s.mean), minutes(s.median), minutes(s.p90)]
         for p, s in stats.items()
     ]
-    return Table(name, title, columns, rows)
+
+
+def _attainment(report: SlaReport) -> Rows:
+    return [
+        [a.priority, a.clock, str(a.met), str(a.breached), str(a.running), percent(a.percent)]
+        for a in report.attainment
+    ]
+
+
+def _breaches(report: SlaReport) -> Rows:
+    return [
+        [
+            b.number,
+            b.priority,
+            b.clock,
+            "" if b.clock == "update" else _utc(b.due_at),
+            "" if b.clock == "update" else minutes(b.late_seconds),
+            str(b.missed),
+        ]
+        for b in report.breaches
+    ]
+
+
+def _availability(report: SlaReport, language: Language) -> Rows:
+    return [
+        [
+            a.host,
+            f"{a.percent:.3f}",
+            f"{a.commitment:g}",
+            minutes(a.allowed_seconds),
+            minutes(a.down_seconds),
+            minutes(a.maintenance_seconds),
+            HEADINGS["yes" if a.met else "no"][language],
+        ]
+        for a in report.availability
+    ]
+
+
+def _noise(report: SlaReport) -> Rows:
+    return [
+        [n.rule, str(n.incidents), str(n.notifications_sent), str(n.flaps), f"{n.ack_rate:.1f}"]
+        for n in report.noise
+    ]
