@@ -85,6 +85,7 @@ class Breach:
     due_at: float
     late_seconds: float  # for `update`: 0 (the count is in `missed`)
     missed: int = 1
+    cause: str = ""  # the incident's root cause, when one was recorded
 
 
 @dataclass(frozen=True)
@@ -134,7 +135,9 @@ def attainment(
                 due = incident.clocks[clock][1] if clock in incident.clocks else 0.0
                 missed = incident.updates_missed if clock == "update" else 1
                 breaches.append(
-                    Breach(incident.number, incident.priority, clock, due, late, missed)
+                    Breach(
+                        incident.number, incident.priority, clock, due, late, missed, incident.cause
+                    )
                 )
     order = {c: n for n, c in enumerate(CLOCKS)}
     rows = [

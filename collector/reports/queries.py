@@ -8,7 +8,14 @@ from sqlalchemy import ColumnElement, Connection, and_, func, or_, select
 
 from collector.noise.silences import Recurrence, Silence
 from collector.reports.records import DeliveryRecord, IncidentRecord, Interval
-from collector.store.schema import hosts, incident_timeline, incidents, outbox, silences
+from collector.store.schema import (
+    hosts,
+    incident_timeline,
+    incidents,
+    outbox,
+    root_causes,
+    silences,
+)
 
 TIMELINE_NAMES = ("ACK", "UPDATE", "UPDATE_MISSED", "FLAPPING")
 COLUMNS = (  # only what the figures use: the other JSON columns cost time to decode
@@ -65,7 +72,13 @@ def incidents_counted(conn: Connection, period: Interval) -> list[IncidentRecord
 
 def _incidents(conn: Connection, where: ColumnElement[bool]) -> list[IncidentRecord]:
     columns = [incidents.c[name] for name in COLUMNS]
-    rows = conn.execute(select(*columns).where(where).order_by(incidents.c.opened_at)).all()
+    query = (
+        select(*columns, root_causes.c.category, root_causes.c.cause)
+        .select_from(incidents.outerjoin(root_causes, root_causes.c.incident_id == incidents.c.id))
+        .where(where)
+        .order_by(incidents.c.opened_at)
+    )
+    rows = conn.execute(query).all()
     marks = _timeline_marks(conn, where)
     return [_record(row._mapping, marks.get(row.id, {})) for row in rows]
 
@@ -107,6 +120,8 @@ def _record(m: Any, marks: dict[str, Any]) -> IncidentRecord:
         update_target=(plan.get("sla") or {}).get("update"),
         updates_missed=marks.get("UPDATE_MISSED", (None, 0))[1],
         flaps=marks.get("FLAPPING", (None, 0))[1],
+        category=m["category"] or "",
+        cause=m["cause"] or "",
     )
 
 

@@ -27,6 +27,8 @@ class IncidentRecord:
     update_target: float | None = None  # seconds between progress updates, when the SLA has one
     updates_missed: int = 0
     flaps: int = 0
+    category: str = ""  # the root cause's category (hardware, software...), "" without one
+    cause: str = ""  # the root cause, "" without one
 
     @property
     def customer(self) -> str:

@@ -76,6 +76,7 @@ class SlaReport:
     volume_by_source: dict[str, int]
     volume_by_rule: dict[str, int]
     volume_by_customer: dict[str, int]
+    volume_by_category: dict[str, int]  # from root causes
     mtta: dict[str, TimeStats]
     mttr: dict[str, TimeStats]
     first_update: dict[str, TimeStats]  # open → first progress update with a person's note
@@ -130,6 +131,7 @@ def compute_sla_report(data: MonthData, options: SlaOptions, now: float) -> SlaR
         volume_by_source=count_by(data.opened, lambda i: i.source),
         volume_by_rule=count_by(data.opened, lambda i: i.rule or "(opened by a person)"),
         volume_by_customer=count_by(data.opened, lambda i: i.customer or "(none)"),
+        volume_by_category=count_by(data.opened, lambda i: i.category or "(no root cause)"),
         mtta=stats_by_priority(data.opened, time_to_acknowledge),
         mttr=stats_by_priority(data.opened, time_to_resolve),
         first_update=stats_by_priority(data.opened, time_to_first_update),

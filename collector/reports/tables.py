@@ -17,6 +17,7 @@ TITLES: dict[str, dict[Language, str]] = {
     "volume_source": {"en": "Tickets by source", "zh": "按来源统计的工单"},
     "volume_rule": {"en": "Tickets by rule", "zh": "按规则统计的工单"},
     "volume_customer": {"en": "Tickets by customer", "zh": "按客户统计的工单"},
+    "volume_category": {"en": "Tickets by root-cause category", "zh": "按故障类别统计的工单"},
     "mtta": {"en": "Time to acknowledge (MTTA)", "zh": "平均确认时间 (MTTA)"},
     "mttr": {"en": "Time to resolve (MTTR)", "zh": "平均解决时间 (MTTR)"},
     "first_update": {"en": "Time to first update", "zh": "首次进展通报时间"},
@@ -34,6 +35,8 @@ HEADINGS: dict[str, dict[Language, str]] = {
     "source": {"en": "Source", "zh": "来源"},
     "rule": {"en": "Rule", "zh": "规则"},
     "customer": {"en": "Customer", "zh": "客户"},
+    "category": {"en": "Category", "zh": "类别"},
+    "root_cause": {"en": "Root cause", "zh": "根本原因"},
     "tickets": {"en": "Tickets", "zh": "工单数"},
     "count": {"en": "Count", "zh": "数量"},
     "mean_min": {"en": "Mean (min)", "zh": "平均 (分钟)"},
@@ -93,11 +96,12 @@ COLUMNS: dict[str, tuple[str, ...]] = {  # each table, in reading order, with it
     "volume_source": ("source", "tickets"),
     "volume_rule": ("rule", "tickets"),
     "volume_customer": ("customer", "tickets"),
+    "volume_category": ("category", "tickets"),
     "mtta": TIMES,
     "first_update": TIMES,
     "mttr": TIMES,
     "attainment": ("priority", "clock", "met", "breached", "running", "percent_met"),
-    "breaches": ("ticket", "priority", "clock", "due", "late_min", "missed"),
+    "breaches": ("ticket", "priority", "clock", "due", "late_min", "missed", "root_cause"),
     "availability": (
         "host", "availability_pct", "commitment_pct", "allowed_min", "used_min",
         "maintenance_min", "within",
@@ -129,6 +133,7 @@ def table_rows(report: SlaReport, name: str, language: Language) -> Rows:
         "volume_source": report.volume_by_source,
         "volume_rule": report.volume_by_rule,
         "volume_customer": report.volume_by_customer,
+        "volume_category": report.volume_by_category,
     }
     if name in counted:
         return [[k, str(v)] for k, v in counted[name].items()]
@@ -163,6 +168,7 @@ def _breaches(report: SlaReport) -> Rows:
             "" if b.clock == "update" else _utc(b.due_at),
             "" if b.clock == "update" else minutes(b.late_seconds),
             str(b.missed),
+            b.cause,
         ]
         for b in report.breaches
     ]

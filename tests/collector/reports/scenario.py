@@ -12,12 +12,14 @@ times chosen so that every figure of the SLA report can be worked out by hand.
     H      P4  —     —    T + 25 d (opened by a person)       never  never
 
 B's maintenance window on db-1 runs from +3600 to +7200: half an hour of B's outage.
-Team db's incidents are customer acme's, team web's are globex's.
+Team db's incidents are customer acme's, team web's are globex's. B's root cause is hardware
+(a failed disk), D's software; the others have none.
 SLA: P1 ack 600 s, update 1800 s, resolve 3600 s; P2 and P3 ack 3600 s, resolve 86400 s.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -25,8 +27,10 @@ import sqlalchemy as sa
 from collector.incidents.events import Acknowledge, AddNote, PersonOpened, Resolve, RuleFired
 from collector.incidents.model import Incident
 from collector.incidents.plan import ResponsePlan, SlaTargets
+from collector.incidents.rootcause import Category, FollowUp, RootCause
 from collector.incidents.service import Audience, IncidentService, IncidentSettings
 from collector.incidents.transitions import LifecyclePolicy
+from collector.knowledge.service import KnowledgeService
 from collector.noise.silences import Silence
 from collector.reports.period import Month
 from collector.store.silences import SilenceStore
@@ -40,6 +44,10 @@ P1_PLAN = ResponsePlan(policy="ops", sla=SlaTargets(ack=600.0, update=1800.0, re
 OTHER_PLAN = ResponsePlan(policy="ops", sla=SlaTargets(ack=3600.0, resolve=86400.0))
 MAINTENANCE = (T + 10 * DAY + 3600.0, T + 10 * DAY + 7200.0)
 CUSTOMERS = {"db": "acme", "web": "globex"}
+CAUSES = [
+    ("B", Category.HARDWARE, "disk sdb failed in the array"),
+    ("D", Category.SOFTWARE, "log rotation stopped after an upgrade"),
+]
 
 
 def plan_for(incident: Incident) -> ResponsePlan | None:
@@ -90,6 +98,11 @@ def write_month(engine: sa.Engine) -> dict[str, str]:
         numbers[ticket.name] = _play(service, clock, ticket)
     clock.now = PERSON_OPENED_AT
     numbers["H"] = service.open(PersonOpened("bob", "printer on fire", Priority.P4)).number
+    knowledge = KnowledgeService(engine, clock)
+    for name, category, cause in CAUSES:
+        follow_up = FollowUp("check the others", "alice", dt.date(2026, 12, 1))
+        root_cause = RootCause(cause, "replaced", category, (follow_up,), "alice", clock())
+        knowledge.record_root_cause(numbers[name], root_cause)
     return numbers
 
 

@@ -74,6 +74,11 @@ def test_csv_zip_holds_one_file_per_table_and_table_picks_one(
     assert run(database, single, "--format", "csv", "--table", "availability") == 0
     lines = single.read_text(encoding="utf-8-sig").splitlines()
     assert lines[1] == "db-1,99.708,99.9,44.6,130.0,60.0,no"
+    breaches = tmp_path / "breaches.csv"
+    assert run(database, breaches, "--format", "csv", "--table", "breaches") == 0
+    assert "INC-2026-000006,P1,ack,2026-10-10 16:10,5.0,1,disk sdb failed in the array" in (
+        breaches.read_text(encoding="utf-8-sig")
+    )
 
 
 @pytest.mark.parametrize(
@@ -173,6 +178,8 @@ def test_chinese_pdf_has_the_section_titles_and_figures(database: str, tmp_path:
         "平均解决时间",
         "服务水平达成率",
         "服务水平违约",
+        "按故障类别统计的工单",
+        "根本原因",
         "可用性",
         "告警噪音",
     ):

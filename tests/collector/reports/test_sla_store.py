@@ -42,6 +42,7 @@ def test_volume_by_priority_source_rule_with_the_two_months_before(
     assert everyone.volume_by_source == {"rule": 5, "person": 1}
     assert everyone.volume_by_rule == {"HostDown": 3, "DiskFull": 2, "(opened by a person)": 1}
     assert everyone.volume_by_customer == {"acme": 4, "(none)": 1, "globex": 1}
+    assert everyone.volume_by_category == {"(no root cause)": 4, "hardware": 1, "software": 1}
 
 
 def test_a_customer_report_holds_only_its_incidents(
@@ -95,6 +96,8 @@ def test_attainment_and_each_breach_by_how_much(engine: sa.Engine, numbers: dict
         (numbers["D"], "resolve", 3600.0, 1),
     ]
     assert db.breaches[0].due_at == T + 10 * 86400 + 600
+    assert db.breaches[0].cause == "disk sdb failed in the array"
+    assert db.breaches[1].cause == ""  # A has no root cause
 
 
 def test_availability_with_a_maintenance_window_and_a_p1_from_the_month_before(
