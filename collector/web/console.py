@@ -66,9 +66,9 @@ def console_routes(ctx: ApiContext, poll_seconds: float = POLL_SECONDS) -> list[
 
     async def silence_list(request: Request) -> Response:
         ended = request.query_params.get("ended", "") in ("1", "yes", "true")
-        return pages.render(
-            request, "silences.html", **await run_in_threadpool(silences_context, ctx, ended)
-        )
+        prefill = request.query_params.get("matchers", "")
+        shown = await run_in_threadpool(silences_context, ctx, ended, prefill)
+        return pages.render(request, "silences.html", **shown)
 
     async def add_silence(request: Request) -> Response:
         form = await read_form(request)

@@ -27,6 +27,7 @@ from collector.incidents.events import (
 from collector.incidents.model import ACTIVE_STATES, Incident, IncidentState
 from collector.incidents.transitions import allowed_actions
 from collector.notify.units import format_quantity
+from collector.web.silences import similar_matchers
 from rules.priority import Priority
 
 PAGE_SIZE = 50
@@ -158,5 +159,7 @@ def page_context(ctx: ApiContext, incident: Incident) -> dict[str, Any]:
         "tier_targets": plan.tiers[tier - 1].targets if plan and tier else (),
         "allowed": [a for a in allowed_actions(incident.state) if a in ACTIONS],
         "priorities": [p.value for p in Priority],
+        "similar": "/silences?"
+        + urlencode({"matchers": similar_matchers(incident.host, incident.rule)}),
         "message": "",
     }

@@ -11,13 +11,11 @@ import hmac
 import math
 import re
 import secrets
-from pathlib import Path
 from urllib.parse import parse_qs
 
-from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
 from collector.api.access import SESSION_COOKIE, client_address, principal_of
@@ -25,30 +23,27 @@ from collector.api.context import ApiContext
 from collector.api.errors import see_other
 from collector.auth.roles import PrincipalKind
 from collector.auth.service import LoginRefusedError
+from collector.web.pages import Pages, expired_form
 
 LOGIN_CSRF_COOKIE = "wk_login_csrf"
 _LOGIN_TOKEN = re.compile(r"[A-Za-z0-9_-]{32}")
 MAX_FORM_BYTES = 8192
 
-_TEMPLATES = Environment(
-    loader=FileSystemLoader(Path(__file__).resolve().parent / "templates"),
-    autoescape=select_autoescape(["html"]),
-)
-
 
 def login_routes(ctx: ApiContext) -> list[Route]:
     """/login (form and submit) and /logout bound to `ctx`."""
     access = ctx.access
+    pages = Pages(ctx.clock)
 
     async def login_form(request: Request) -> Response:
-        return _form(request, _local(request.query_params.get("next")), "", "", 200)
+        return _form(pages, request, _local(request.query_params.get("next")), "", "", 200)
 
     async def login(request: Request) -> Response:
         form = await _read_form(request)
         user, target = form.get("user", ""), _local(form.get("next"))
         expected = request.cookies.get(LOGIN_CSRF_COOKIE, "")
         if not expected or not hmac.compare_digest(expected, form.get("csrf", "")):
-            return _form(request, target, user, "the form expired; sign in again", 403)
+            return _form(pages, request, target, user, "the form expired; sign in again", 403)
         address = client_address(request.scope)
         try:
             signed = await run_in_threadpool(access.login, user, form.get("password", ""), address)
@@ -56,7 +51,8 @@ def login_routes(ctx: ApiContext) -> list[Route]:
             await run_in_threadpool(
                 access.audit, user or "?", "password", address, "LOGIN", 401, exc.message
             )
-            response = _form(request, target, user, exc.message, 429 if exc.retry_after else 401)
+            status = 429 if exc.retry_after else 401
+            response = _form(pages, request, target, user, exc.message, status)
             if exc.retry_after:
                 response.headers["Retry-After"] = str(max(1, math.ceil(exc.retry_after)))
             return response
@@ -79,7 +75,7 @@ def login_routes(ctx: ApiContext) -> list[Route]:
         if principal.kind is not PrincipalKind.SESSION:
             return see_other("/login")  # a token has no session to end
         if not principal.csrf or not hmac.compare_digest(principal.csrf, form.get("csrf", "")):
-            return HTMLResponse("<h1>The form expired; go back and try again</h1>", 403)
+            return expired_form(pages, request)
         await run_in_threadpool(access.logout, request.cookies.get(SESSION_COOKIE, ""))
         response = see_other("/login")
         response.delete_cookie(SESSION_COOKIE)
@@ -92,15 +88,16 @@ def login_routes(ctx: ApiContext) -> list[Route]:
     ]
 
 
-def _form(request: Request, target: str, user: str, message: str, status: int) -> Response:
+def _form(
+    pages: Pages, request: Request, target: str, user: str, message: str, status: int
+) -> Response:
     # A token the browser already holds is kept: a second sign-in page (another tab, or the
     # browser's own /favicon.ico redirected here) must not void the form already shown.
     held = request.cookies.get(LOGIN_CSRF_COOKIE, "")
     csrf = held if _LOGIN_TOKEN.fullmatch(held) else secrets.token_urlsafe(24)
-    page = _TEMPLATES.get_template("login.html").render(
-        csrf=csrf, next=target, user=user, message=message
+    response = pages.render(
+        request, "login.html", status, csrf=csrf, next=target, user=user, message=message
     )
-    response = HTMLResponse(page, status)
     response.set_cookie(
         LOGIN_CSRF_COOKIE,
         csrf,

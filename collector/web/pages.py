@@ -14,7 +14,6 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
-from collector.api.access import principal_of
 from collector.auth.roles import Principal, PrincipalKind, Role, grants
 from collector.web.i18n import (
     LANG_COOKIE,
@@ -75,13 +74,13 @@ class Pages:
     ) -> HTMLResponse:
         """The page (or fragment) `template` for `request`, remembering a chosen language."""
         lang, chosen = choose_language(request)
-        me = principal_of(request)
+        me: Principal | None = getattr(request.state, "principal", None)  # none when public
         page = (
             self._environments[lang]
             .get_template(template)
             .render(
                 me=me,
-                can_act=grants(me.role, Role.RESPONDER),
+                can_act=me is not None and grants(me.role, Role.RESPONDER),
                 lang=lang,
                 lang_tag=LANGUAGES[lang][1],
                 languages=[(c, n, switch_url(request, c)) for c, (n, _tag) in LANGUAGES.items()],

@@ -57,12 +57,18 @@ def silence_from_form(form: dict[str, str], author: str, now: float) -> Silence:
     )
 
 
-def silences_context(ctx: ApiContext, show_ended: bool) -> dict[str, Any]:
-    """The silences to list (call it off the event loop)."""
+def similar_matchers(host: str, rule: str) -> str:
+    """The silence form's matchers for incidents like one of `rule` on `host`."""
+    return "\n".join(f"{k}={v}" for k, v in (("host", host), ("rule", rule)) if v)
+
+
+def silences_context(ctx: ApiContext, show_ended: bool, matchers: str = "") -> dict[str, Any]:
+    """The silences to list, and the form prefilled with `matchers` (call it off the event
+    loop)."""
     now = ctx.clock()
     return {
         "silences": [(s, s.active_until(now)) for s in ctx.silences.search(now, show_ended)],
         "show_ended": show_ended,
-        "form": {"matchers": "", "duration": "2h", "reason": ""},
+        "form": {"matchers": matchers[:2000], "duration": "2h", "reason": ""},
         "message": "",
     }

@@ -4,6 +4,7 @@ the page, and viewers shown no forms and refused."""
 
 from __future__ import annotations
 
+import html
 import re
 
 import requests
@@ -119,3 +120,13 @@ def test_silences_are_added_checked_and_expired_through_the_form(
     assert requests.get(f"{running.url}/api/v1/silences", headers=ADMIN_HEADERS).json() == []
     assert "disk swap" in carol.get("/silences?ended=1").text
     assert carol.submit("/silences/999/expire").status_code == 404
+
+
+def test_silence_similar_prefills_the_form_from_the_incident(
+    running: RunningCollector, carol: Browser
+) -> None:
+    number = open_incident(running, "fan failing", hosts=["web7"])["number"]
+    link = re.search(r'href="([^"]+)" id="silence-similar"', carol.get(f"/incidents/{number}").text)
+    assert link, "responders get a link to silence incidents like this one"
+    form = carol.get(html.unescape(link.group(1))).text
+    assert ">host=web7</textarea>" in form

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import requests
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 
@@ -93,6 +94,8 @@ def test_language_follows_the_switch_then_the_cookie_then_the_browser(
     assert "时间线" in page and "确认" in page and "UTC" in page, "remembered by the cookie"
     carol.get("/?lang=en")
     assert "Timeline" in carol.get(f"/incidents/{number}").text
+    sign_in = requests.get(f"{running.url}/login", headers={"Accept-Language": "zh"}, timeout=5)
+    assert "登录" in sign_in.text and 'name="csrf"' in sign_in.text
     for cookie in [c for c in carol.session.cookies if c.name == "lang"]:
         carol.session.cookies.clear(cookie.domain, cookie.path, cookie.name)
     chinese = carol.get("/", headers={"Accept-Language": "zh-CN,zh;q=0.9"}).text
