@@ -109,6 +109,11 @@ def test_an_incident_appears_live_and_is_worked_to_closed(
     expect(page.locator("#state")).to_have_attribute("data-state", "closed")
     names = page.locator("#timeline tbody tr td:nth-child(2)").all_inner_texts()
     assert names[-5:] == ["ACK", "NOTE", "REGRADE", "RESOLVE", "CLOSE"]
+
+    page.goto(f"{running.url}/")
+    expect(page.locator("#no-incidents")).to_be_visible()
+    page.context.clear_cookies()  # the session ends: the next poll leads to the sign-in page
+    page.wait_for_url(f"{running.url}/login?next=/")
     page.context.close()
 
 

@@ -52,6 +52,7 @@ def test_overview_shows_sla_clocks_amber_then_red_and_refreshes_as_a_fragment(
     clock.advance(200)  # 400 s: the ack clock is breached
     live = carol.get("/overview/live").text
     assert live.startswith('<div id="live"') and "<html" not in live, "only the fragment"
+    assert "location.reload()" in live, "a poll that meets the sign-in page reloads the page"
     assert 'hx-trigger="every 5s"' in live
     assert sla_classes(live, p1["number"]) == ["sla-breached", "sla-ok"]
     assert "ack: 1 min overdue" in live
