@@ -22,6 +22,8 @@ from types import TracebackType
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 TOKEN = "bench-token"
+READER_TOKEN = "bench-reader-token"  # reads the API and /metrics, as Prometheus would
+READER = {"Authorization": f"Bearer {READER_TOKEN}"}
 STORM_RULE = "BenchMemoryStorm"
 # HostMemoryHigh waits `for: 5m`; this twin opens on the first breaching report and resolves
 # on the first recovered one, so every storm report is a transition.
@@ -149,7 +151,8 @@ class CollectorProcess:
             f"listen: 127.0.0.1:{self.port}\n"
             f"database: '{self.database}'\n"
             f"rules: ['{rules}']\n"
-            f"agents: [{{name: bench, token: {TOKEN}}}]\n"
+            f"agents: [{{name: bench, token: {TOKEN}, max_hosts: 1000000}}]\n"
+            f"api_tokens: [{{name: bench-reader, token: {READER_TOKEN}, role: viewer}}]\n"
             "notify: [{url: 'memory://bench'}]\n"
         )
         return config
@@ -219,7 +222,7 @@ class CollectorProcess:
         """A GET on the collector's API."""
         connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
         try:
-            connection.request("GET", path)
+            connection.request("GET", path, headers=READER)
             response = connection.getresponse()
             return response.status, response.read()
         finally:

@@ -18,6 +18,7 @@ import json
 import time
 from dataclasses import dataclass, field
 
+from bench.collector_process import READER
 from bench.fleet import SimulatedHost
 
 STORM_BREACH, STORM_RECOVER = 0.99, 0.5
@@ -275,7 +276,7 @@ def run_scrapes(plan: ScrapePlan) -> ScrapeResult:
         began = time.monotonic()
         try:
             connection = http.client.HTTPConnection("127.0.0.1", plan.port, timeout=plan.timeout)
-            connection.request("GET", "/metrics")
+            connection.request("GET", "/metrics", headers=READER)
             response = connection.getresponse()
             size = len(response.read())
             connection.close()
