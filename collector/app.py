@@ -33,6 +33,7 @@ from collector.evaluation.evaluator import Evaluator
 from collector.evaluation.signals import rule_event
 from collector.evaluation.writer import IncidentWriter
 from collector.exposition import HostExposition
+from collector.incidents.customers import load_customers
 from collector.incidents.events import Acknowledge, RuleCleared
 from collector.incidents.model import Incident, Source
 from collector.incidents.service import Audience, IncidentService, IncidentSettings
@@ -357,6 +358,8 @@ def _incident_settings(
     )
     if directory is not None:
         policy = replace(policy, plan_for=directory.plan_for, deadline=directory.deadline)
+    if config.customers is not None:
+        policy = replace(policy, adjust_priority=load_customers(config.customers).adjust_priority)
     return IncidentSettings(
         host_level_rules=host_level_rules,
         group_wait=config.delivery.group_wait,

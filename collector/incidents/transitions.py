@@ -73,6 +73,10 @@ def _no_plan(_incident: Incident) -> ResponsePlan | None:
     return None
 
 
+def _same_priority(incident: Incident) -> Priority:
+    return incident.priority
+
+
 @dataclass(frozen=True)
 class LifecyclePolicy:
     """The settings the lifecycle needs (the collector's `incidents:` config and, through
@@ -82,6 +86,8 @@ class LifecyclePolicy:
     verify_timeout: float = 72 * 3600.0
     renotify_after: Mapping[Priority, float] = field(default_factory=dict)
     plan_for: Callable[[Incident], ResponsePlan | None] = _no_plan
+    # At OPEN, before the plan is chosen: e.g. a VIP customer's incident one level higher.
+    adjust_priority: Callable[[Incident], Priority] = _same_priority
     deadline: Deadline = always
     flap: FlapPolicy = field(default_factory=FlapPolicy)
 
@@ -228,6 +234,10 @@ def _opened_by_person(event: PersonOpened, now: float, policy: LifecyclePolicy) 
 def _opening(
     opened: Incident, actor: str, detail: str, now: float, policy: LifecyclePolicy
 ) -> Outcome:
+    priority = policy.adjust_priority(opened)
+    if priority != opened.priority:
+        detail = f"{detail}; raised from {opened.priority.value} to {priority.value} (VIP customer)"
+        opened = replace(opened, priority=priority)
     armed, clocks = arm(replace(opened, plan=policy.plan_for(opened)), now, policy.deadline)
     commands = (Notify("opened"), *policy.renotify(armed, now), *clocks)
     return Outcome(armed, Transition.OPEN, actor, detail, commands)
