@@ -136,6 +136,14 @@ def append_timeline(
     )
 
 
+# The incident list's orders (ties broken by id, so paging is stable).
+_ORDERS = {
+    "newest": (incidents.c.opened_at.desc(), incidents.c.id.desc()),
+    "oldest": (incidents.c.opened_at.asc(), incidents.c.id.asc()),
+    "priority": (incidents.c.priority.asc(), incidents.c.opened_at.desc(), incidents.c.id.desc()),
+}
+
+
 class IncidentReader:
     """Read-only queries for the API, console, CLI and /metrics."""
 
@@ -167,10 +175,15 @@ class IncidentReader:
         rule: str | None = None,
         number: str | None = None,
         offset: int = 0,
+        opened_after: float | None = None,
+        order: str = "newest",
     ) -> list[Incident]:
-        """Incidents newest first, optionally only some states, priorities, one host, one rule,
-        or ticket numbers containing `number` (case-insensitive); `offset` pages."""
-        query = select(incidents).order_by(incidents.c.opened_at.desc(), incidents.c.id.desc())
+        """Incidents newest first (or `order`: oldest, priority), optionally only some states,
+        priorities, one host, one rule, ticket numbers containing `number` (case-insensitive),
+        or those opened after `opened_after`; `offset` pages."""
+        query = select(incidents).order_by(*_ORDERS[order])
+        if opened_after is not None:
+            query = query.where(incidents.c.opened_at > opened_after)
         if states:
             query = query.where(incidents.c.state.in_([s.value for s in states]))
         if priorities:

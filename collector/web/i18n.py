@@ -36,6 +36,7 @@ WORDS = (
     *(N_("ok"), N_("warning"), N_("breached"), N_("met")),
     *(N_("critical"), N_("probe-failing"), N_("silent")),
     *(N_("silence"), N_("maintenance")),
+    *(N_("newest"), N_("oldest"), N_("priority")),
 )
 
 

@@ -67,6 +67,8 @@ ACTIONS: dict[str, Callable[[dict[str, str], str], PersonAction]] = {
 }
 
 STATE_CHOICES = ("active", "triggered", "acknowledged", "resolved", "verifying", "closed", "all")
+SINCE_CHOICES = {"1h": 3600.0, "24h": 86400.0, "7d": 7 * 86400.0, "30d": 30 * 86400.0}
+ORDER_CHOICES = ("newest", "oldest", "priority")
 
 
 @dataclass(frozen=True)
@@ -78,6 +80,8 @@ class IncidentFilter:
     host: str = ""
     rule: str = ""
     number: str = ""
+    since: str = ""
+    order: str = "newest"
     page: int = 1
 
     @staticmethod
@@ -86,12 +90,15 @@ class IncidentFilter:
         state = query.get("state", "active")
         priority = query.get("priority", "")
         page = query.get("page", "1")
+        since, order = query.get("since", ""), query.get("order", "newest")
         return IncidentFilter(
             state=state if state in STATE_CHOICES else "active",
             priority=priority if priority in {p.value for p in Priority} else "",
             host=query.get("host", "").strip()[:255],
             rule=query.get("rule", "").strip()[:255],
             number=query.get("number", "").strip()[:64],
+            since=since if since in SINCE_CHOICES else "",
+            order=order if order in ORDER_CHOICES else "newest",
             page=min(int(page), 10_000) if page.isdigit() and int(page) > 0 else 1,
         )
 
@@ -111,6 +118,8 @@ class IncidentFilter:
             "host": self.host,
             "rule": self.rule,
             "number": self.number,
+            "since": self.since,
+            "order": "" if self.order == "newest" else self.order,
             "page": str(page),
         }
         return "/incidents?" + urlencode({k: v for k, v in fields.items() if v})
@@ -132,12 +141,16 @@ def list_context(ctx: ApiContext, chosen: IncidentFilter) -> dict[str, Any]:
         rule=chosen.rule or None,
         number=chosen.number or None,
         offset=(chosen.page - 1) * PAGE_SIZE,
+        opened_after=ctx.clock() - SINCE_CHOICES[chosen.since] if chosen.since else None,
+        order=chosen.order,
     )
     now = ctx.clock()
     return {
         "incidents": [shown(i, now) for i in found[:PAGE_SIZE]],
         "filter": chosen,
         "states": STATE_CHOICES,
+        "since_choices": list(SINCE_CHOICES),
+        "orders": ORDER_CHOICES,
         "priorities": [p.value for p in Priority],
         "previous": chosen.url(chosen.page - 1) if chosen.page > 1 else None,
         "next": chosen.url(chosen.page + 1) if len(found) > PAGE_SIZE else None,

@@ -52,3 +52,14 @@ def test_filters_by_priority_rule_and_number_and_pages(engine: sa.Engine) -> Non
     pages = [reader.search(limit=5, offset=offset) for offset in (0, 5, 10)]
     assert [len(page) for page in pages] == [5, 5, 2]
     assert [i.number for page in pages for i in page] == [i.number for i in reversed(made)]
+
+
+def test_orders_and_opened_after(engine: sa.Engine) -> None:
+    made = store(engine, 6)
+    reader = IncidentReader(engine)
+    assert [i.number for i in reader.search(order="oldest")] == [i.number for i in made]
+    by_priority = reader.search(order="priority")
+    assert [i.priority for i in by_priority] == [Priority.P1] * 2 + [Priority.P3] * 4
+    assert by_priority[0].number == made[4].number, "newest first within a priority"
+    recent = reader.search(opened_after=JAN_2026 + 3)
+    assert [i.number for i in recent] == [made[5].number, made[4].number]

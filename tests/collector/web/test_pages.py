@@ -84,7 +84,7 @@ def test_hosts_by_health_a_failing_probe_is_never_ok_and_silences_are_listed(
 
 
 def test_incident_list_filters_by_state_priority_rule_host_and_number_and_pages(
-    running: RunningCollector, carol: Browser
+    running: RunningCollector, clock: FakeClock, carol: Browser
 ) -> None:
     opened = [
         open_incident(running, f"case {n}", priority="P2" if n % 2 else "P4", hosts=[f"h{n % 3}"])
@@ -106,7 +106,14 @@ def test_incident_list_filters_by_state_priority_rule_host_and_number_and_pages(
     assert exact.count('class="incident"') == 1
     assert 'id="no-incidents"' in carol.get("/incidents?state=closed").text
     assert 'id="no-incidents"' in carol.get("/incidents?rule=HostMemoryHigh").text
-    odd = carol.get("/incidents?state=bogus&priority=P9&page=-3")
+    oldest = carol.get("/incidents?order=oldest").text
+    assert oldest.index(opened[0]["number"]) < oldest.index(opened[1]["number"])
+    assert 'order=oldest&amp;page=2" rel="next"' in oldest, "paging keeps the order"
+    clock.advance(7200)
+    newer = open_incident(running, "after two hours")["number"]
+    recent = carol.get("/incidents?since=1h").text
+    assert recent.count('class="incident"') == 1 and newer in recent
+    odd = carol.get("/incidents?state=bogus&priority=P9&page=-3&since=5y&order=random")
     assert odd.status_code == 200 and odd.text.count('class="incident"') == 50
 
 
