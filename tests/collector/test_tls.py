@@ -88,6 +88,7 @@ def test_the_agent_reports_over_https_verified_by_its_ca(
     assert send(https.url) == "spooled", "the system's CAs do not know a private CA"
 
 
+@pytest.mark.filterwarnings("ignore::urllib3.exceptions.InsecureRequestWarning")
 def test_an_expired_collector_certificate_is_refused(
     tmp_path: Path, pki: dict[str, Any], caplog: pytest.LogCaptureFixture
 ) -> None:
