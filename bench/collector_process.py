@@ -151,7 +151,9 @@ class CollectorProcess:
             f"listen: 127.0.0.1:{self.port}\n"
             f"database: '{self.database}'\n"
             f"rules: ['{rules}']\n"
-            f"agents: [{{name: bench, token: {TOKEN}, max_hosts: 1000000}}]\n"
+            # One token speaks for the whole simulated fleet: no per-token host cap or rate.
+            f"agents: [{{name: bench, token: {TOKEN}, max_hosts: 1000000,"
+            " reports_per_second: 0}]\n"
             f"api_tokens: [{{name: bench-reader, token: {READER_TOKEN}, role: viewer}}]\n"
             "notify: [{url: 'memory://bench'}]\n"
         )
