@@ -21,6 +21,7 @@ from collector.api.access import AccessMiddleware, check_rules
 from collector.api.admin import admin_routes
 from collector.api.errors import error_handlers
 from collector.api.knowledge import knowledge_routes
+from collector.api.openapi import openapi_routes
 from collector.api.redacting import RedactingMiddleware
 from collector.api.routes import ApiContext, api_routes
 from collector.api.silences import silence_routes
@@ -303,6 +304,7 @@ def build_collector(
         *knowledge_routes(context),  # before the incident actions' /{action} route
         *api_routes(context),
         *admin_routes(context),
+        *openapi_routes(),
         *silence_routes(context),
         *login_routes(context),
         *console_routes(context),
