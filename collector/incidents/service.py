@@ -29,7 +29,7 @@ from collector.incidents.plan import Tier
 from collector.incidents.transitions import LifecyclePolicy, Outcome, Transition, transition
 from collector.knowledge.kb import entry_from
 from collector.noise.silences import Silence, silencing
-from collector.notify.message import Language, compose_notification, format_time
+from collector.notify.message import Language, compose_notification, format_time, sms_text
 from collector.store import incidents as rows
 from collector.store import knowledge, timers
 from collector.store.outbox import enqueue, withdraw
@@ -74,6 +74,7 @@ class Recipient:
     delay: float
     language: Language
     person: str = ""
+    sms: bool = False  # one text message: the title alone, sized to one SMS
 
 
 # (tier, incident, now) -> the people's contact methods to page for that tier.
@@ -334,9 +335,12 @@ def _outbox_row(
         now=now,
         text=command.text,
     )
+    body = message.body
+    if recipient.sms:
+        body = sms_text(message.title, recipient.language)
     payload = {
         "title": message.title,
-        "body": message.body,
+        "body": body,
         "event": message.event,
         "priority": message.priority.value,
         "number": message.number,

@@ -238,6 +238,17 @@ def _compose_body(
     return "\n".join([*lead, ""] + [f"{words[k]}{colon}{v}" for k, v in fields])
 
 
+# One SMS segment: 160 GSM-7 characters, or 70 once a Chinese (UCS-2) character is in it.
+SMS_CHARS = {"en": 160, "zh": 70}
+
+
+def sms_text(title: str, language: Language) -> str:
+    """The title cut to one SMS; the ticket number stays (it is at the front)."""
+    wide = language == "zh" or any(c >= "\u2e80" for c in title)  # CJK needs UCS-2
+    limit = SMS_CHARS["zh"] if wide else SMS_CHARS["en"]
+    return _shorten(title, limit)
+
+
 def incident_link(console_url: str, incident: Incident) -> str:
     """The console page of an incident (by ticket number: stable and readable)."""
     return f"{console_url.rstrip('/')}/incidents/{incident.number or incident.id}"

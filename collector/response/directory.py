@@ -80,7 +80,10 @@ class ResponseDirectory:
                     continue
                 for method in rule.methods:
                     channel = person_channel(person.id, method)
-                    found.append(Recipient(channel, float(rule.after), person.language, person.id))
+                    contact = person.contacts.get(method)
+                    sms = contact is not None and contact.kind == "sms"
+                    delay = float(rule.after)
+                    found.append(Recipient(channel, delay, person.language, person.id, sms))
         return found
 
     def channels(

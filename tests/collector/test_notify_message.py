@@ -197,3 +197,15 @@ def test_duration_format(seconds: float, text: str) -> None:
 )
 def test_values_in_human_units(value: float | str, metric: str, text: str) -> None:
     assert format_quantity(value, metric) == text
+
+
+def test_an_sms_is_the_title_cut_to_one_segment_with_the_ticket_first(
+    make_incident: Callable[..., Incident],
+) -> None:
+    from collector.notify.message import sms_text
+
+    english = compose_notification(make_incident(summary="x" * 300), "opened").title
+    assert len(sms_text(english, "en")) == 160
+    chinese = compose_notification(make_incident(summary="磁盘" * 80), "opened", "zh").title
+    text = sms_text(chinese, "zh")
+    assert len(text) == 70 and text.startswith("[P1] INC-2024-000017")

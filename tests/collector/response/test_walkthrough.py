@@ -108,7 +108,9 @@ def test_a_p1_walks_the_whole_response_process(
         mails = smtp.wait_for(1)
         assert mails[0].rcpt_tos == ["alice@example.test"] and number in mails[0].subject
         wait_for(lambda: len(sink.requests) == 1)
-        assert number in sink.requests[0].json()["title"], "the SMS carries the ticket"
+        sms = sink.requests[0].json()
+        assert number in sms["title"], "the SMS carries the ticket"
+        assert sms["message"].startswith("[P1] ") and len(sms["message"]) <= 160, "one SMS"
 
         def at(seconds: float) -> None:
             clock.now = opened_at + seconds
