@@ -1,5 +1,4 @@
-"""Response clocks: the plan frozen into each incident, escalation step, notes and updates;
-timer tags and data.
+"""Response clocks: incident plan, escalation step, notes and updates; timer tags and data.
 
 Revision ID: 0004
 Revises: 0003
