@@ -10,7 +10,7 @@ import argparse
 import os
 from collections.abc import Callable
 
-from bench import agent_cycle, collector_ingest, rule_evaluation
+from bench import agent_cycle, collector_ingest, notify_burst, rule_evaluation, timers
 
 
 def main() -> int:
@@ -27,6 +27,11 @@ def main() -> int:
             lambda: agent_cycle.main(["--cycles", str(args.cycles or (100 if quick else 500))]),
         ),
         ("rule evaluation", lambda: rule_evaluation.main(["--hours", "6"] if quick else [])),
+        ("notification burst", lambda: notify_burst.main([])),
+        (
+            "durable timers",
+            lambda: timers.main(["--incidents", "2000" if quick else "10000"]),
+        ),
     ]
     for name, part in parts:
         try:

@@ -14,6 +14,7 @@ from sqlalchemy import (
     Row,
     Select,
     Text,
+    bindparam,
     cast,
     func,
     insert,
@@ -46,20 +47,68 @@ def next_number(conn: Connection, prefix: str, now: float) -> str:
     return f"{name}-{value:06d}"
 
 
+_ROW_COLUMNS = (
+    "source",
+    "key",
+    "rule",
+    "host",
+    "hosts",
+    "labels",
+    "priority",
+    "state",
+    "summary",
+    "description",
+    "value",
+    "auto_resolve",
+    "opened_at",
+    "updated_at",
+    "acknowledged_at",
+    "acknowledged_by",
+    "resolved_at",
+    "closed_at",
+    "assignee",
+    "reporter",
+    "contact",
+    "reopen_count",
+    "annotations",
+    "plan",
+    "escalation_step",
+    "last_note",
+    "last_note_at",
+    "last_update_at",
+    "flap_times",
+    "flapping",
+)
+
+
+# Statements built once with bound parameters: SQLAlchemy compiles and caches them once,
+# instead of building a cache key over ~35 literal values per write (most of a transition's
+# cost before).
+_INSERT = insert(incidents).returning(incidents.c.id)
+_UPDATE = (
+    update(incidents)
+    .where(incidents.c.id == bindparam("where_id"), incidents.c.version == bindparam("where_v"))
+    .values({name: bindparam(name) for name in (*_ROW_COLUMNS, "version")})
+)
+_TIMELINE = insert(incident_timeline)
+
+
 def insert_incident(conn: Connection, incident: Incident, number: str) -> Incident:
     """Store a new incident under `number`; returns it with id and number."""
     row = {**_row_of(incident), "number": number, "version": 1}
-    new_id = conn.execute(insert(incidents).values(**row).returning(incidents.c.id)).scalar_one()
+    new_id = conn.execute(_INSERT, row).scalar_one()
     return replace(incident, id=new_id, number=number, version=1)
 
 
 def update_incident(conn: Connection, incident: Incident) -> Incident:
     """Write a changed incident if nobody else changed it since it was read."""
-    result = conn.execute(
-        update(incidents)
-        .where(incidents.c.id == incident.id, incidents.c.version == incident.version)
-        .values(**_row_of(incident), version=incident.version + 1)
-    )
+    params = {
+        **_row_of(incident),
+        "version": incident.version + 1,
+        "where_id": incident.id,
+        "where_v": incident.version,
+    }
+    result = conn.execute(_UPDATE, params)
     if result.rowcount != 1:
         raise StaleIncidentError(f"incident {incident.number} changed meanwhile")
     return replace(incident, version=incident.version + 1)
@@ -124,15 +173,16 @@ def append_timeline(
 ) -> None:
     """Add one entry to an incident's timeline."""
     conn.execute(
-        insert(incident_timeline).values(
-            incident_id=incident_id,
-            at=at,
-            kind=kind,
-            name=name,
-            actor=actor,
-            detail=detail,
-            data=dict(data) if data else None,
-        )
+        _TIMELINE,
+        {
+            "incident_id": incident_id,
+            "at": at,
+            "kind": kind,
+            "name": name,
+            "actor": actor,
+            "detail": detail,
+            "data": dict(data) if data else None,
+        },
     )
 
 

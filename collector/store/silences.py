@@ -4,20 +4,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, Engine, insert, or_, select, update
+from sqlalchemy import Connection, Engine, bindparam, insert, or_, select, update
 
 from collector.noise.silences import Recurrence, Silence
 from collector.store.schema import silences
 
+_IN_FORCE = select(silences).where(
+    silences.c.expired_at.is_(None) | (silences.c.expired_at > bindparam("now")),
+    silences.c.starts_at <= bindparam("now"),
+    or_(silences.c.ends_at.is_(None), silences.c.ends_at > bindparam("now")),
+)
+
 
 def in_force(conn: Connection, now: float) -> list[Silence]:
     """Silences that may hold back a message at `now` (not expired, started, not ended)."""
-    query = select(silences).where(
-        silences.c.expired_at.is_(None) | (silences.c.expired_at > now),
-        silences.c.starts_at <= now,
-        or_(silences.c.ends_at.is_(None), silences.c.ends_at > now),
-    )
-    return [_silence(row._mapping) for row in conn.execute(query)]
+    return [_silence(row._mapping) for row in conn.execute(_IN_FORCE, {"now": now})]
 
 
 class SilenceStore:

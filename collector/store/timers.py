@@ -8,11 +8,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import ColumnElement, Connection, insert, or_, select, update
+from sqlalchemy import ColumnElement, Connection, bindparam, insert, or_, select, update
 
 from collector.incidents.events import TimerKind
 from collector.store.schema import incidents, timers
 
+_INSERT = insert(timers)
+_FINISH = (
+    update(timers)
+    .where(timers.c.id == bindparam("timer"), timers.c.status == "pending")
+    .values(status="done", done_at=bindparam("done"))
+)
 NEVER = 1e18  # due only when something moves it (held by a host-level incident)
 HELD_TAG = "held"
 
@@ -39,18 +45,17 @@ def schedule(
     data: dict[str, object] | None = None,
 ) -> None:
     """Replace any pending timer of `kind` and `tag` for the incident with one at `due_at`."""
-    _cancel(conn, kind, incident_id, now, timers.c.tag == tag)
-    conn.execute(
-        insert(timers).values(
-            kind=kind.value,
-            incident_id=incident_id,
-            due_at=due_at,
-            status="pending",
-            created_at=now,
-            tag=tag,
-            data=data or None,
-        )
-    )
+    _cancel(conn, kind, incident_id, now, timers.c.tag == bindparam("scope_tag"), tag)
+    row = {
+        "kind": kind.value,
+        "incident_id": incident_id,
+        "due_at": due_at,
+        "status": "pending",
+        "created_at": now,
+        "tag": tag,
+        "data": data or None,
+    }
+    conn.execute(_INSERT, row)
 
 
 def cancel(
@@ -68,15 +73,23 @@ def _cancel(
     incident_id: int,
     now: float,
     scope: ColumnElement[bool] | None,
+    tag: str | None = None,
 ) -> None:
     query = update(timers).where(
-        timers.c.incident_id == incident_id,
-        timers.c.kind == kind.value,
+        timers.c.incident_id == bindparam("for_incident"),
+        timers.c.kind == bindparam("for_kind"),
         timers.c.status == "pending",
     )
     if scope is not None:
         query = query.where(scope)
-    conn.execute(query.values(status="cancelled", done_at=now))
+    params: dict[str, object] = {
+        "for_incident": incident_id,
+        "for_kind": kind.value,
+        "done": now,
+    }
+    if tag is not None:
+        params |= {"scope_tag": tag, "scope_prefix": f"{tag}:"}
+    conn.execute(query.values(status="cancelled", done_at=bindparam("done")), params)
 
 
 def claim_due(conn: Connection, now: float, limit: int) -> list[DueTimer]:
@@ -104,11 +117,7 @@ def claim_due(conn: Connection, now: float, limit: int) -> list[DueTimer]:
 
 def finish(conn: Connection, timer_id: int, now: float) -> None:
     """Mark a claimed timer done (same transaction as its effects)."""
-    conn.execute(
-        update(timers)
-        .where(timers.c.id == timer_id, timers.c.status == "pending")
-        .values(status="done", done_at=now)
-    )
+    conn.execute(_FINISH, {"timer": timer_id, "done": now})
 
 
 def release_held(conn: Connection, host: str, now: float) -> None:
