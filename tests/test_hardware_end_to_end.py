@@ -77,7 +77,8 @@ def test_ups_on_battery_then_low_pages_and_recovers_through_the_collector(
         },
         SnmpSettings,
     )
-    agent = ProbeRunner(build_snmp_probes(settings), "monitor-1", 10.0)
+    # The agent stamps its reports with the collector's test clock: time moves for both at once.
+    agent = ProbeRunner(build_snmp_probes(settings), "monitor-1", 10.0, clock=running.clock)
 
     def cycle() -> None:
         report = agent.run_cycle()
@@ -132,7 +133,7 @@ def test_bmc_sensors_page_and_recover_and_a_lost_bmc_is_its_own_incident(
             IpmiSettings,
         )
         probes = build_ipmi_probes(settings, FixtureRunner({}))
-        agent = ProbeRunner(probes, "monitor-1", 10.0)
+        agent = ProbeRunner(probes, "monitor-1", 10.0, clock=running.clock)
 
         def cycle() -> None:
             assert running.post(agent.run_cycle()).status_code == 202
