@@ -63,6 +63,8 @@ class _MailCollector(CollectorProcess):
             "builtin_rules: false\n"
             f"agents: [{{name: bench, token: {TOKEN}}}]\n"
             f"notify: [{{url: '{mail}'}}]\n"
+            # One message per page: this measures the outbox's throughput, not storm grouping.
+            "delivery: {storm_threshold: 0}\n"
         )
         return config
 
