@@ -13,7 +13,19 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, delete, exists, func, insert, or_, select, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Select,
+    and_,
+    delete,
+    exists,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 
 from collector.store.incidents import append_timeline
 from collector.store.schema import outbox
@@ -104,23 +116,7 @@ class OutboxStore:
             .order_by(outbox.c.due_at, outbox.c.id)
             .limit(limit)
         )
-        with self._engine.begin() as conn:
-            if conn.dialect.name == "postgresql":
-                candidates = candidates.with_for_update(skip_locked=True, of=outbox)
-            ids = list(conn.execute(candidates).scalars())
-            if not ids:
-                return []
-            conn.execute(
-                update(outbox)
-                .where(outbox.c.id.in_(ids))
-                .values(
-                    lease_owner=owner,
-                    lease_until=now + lease_seconds,
-                    attempts=outbox.c.attempts + 1,
-                )
-            )
-            rows = conn.execute(select(outbox).where(outbox.c.id.in_(ids)).order_by(outbox.c.id))
-            return [_claimed(row._mapping) for row in rows]
+        return self._lease(candidates, owner, now + lease_seconds)
 
     def claim_group(
         self, row: OutboxRow, owner: str, now: float, lease_seconds: float, limit: int = 500
@@ -139,23 +135,23 @@ class OutboxStore:
             .order_by(outbox.c.id)
             .limit(limit)
         )
+        return self._lease(query, owner, now + lease_seconds)
+
+    def _lease(self, candidates: Select[Any], owner: str, until: float) -> list[OutboxRow]:
+        """Lease the rows `candidates` selects (skipping rows another collector has locked)."""
         with self._engine.begin() as conn:
             if conn.dialect.name == "postgresql":
-                query = query.with_for_update(skip_locked=True)
-            ids = list(conn.execute(query).scalars())
+                candidates = candidates.with_for_update(skip_locked=True, of=outbox)
+            ids = list(conn.execute(candidates).scalars())
             if not ids:
                 return []
             conn.execute(
                 update(outbox)
                 .where(outbox.c.id.in_(ids))
-                .values(
-                    lease_owner=owner,
-                    lease_until=now + lease_seconds,
-                    attempts=outbox.c.attempts + 1,
-                )
+                .values(lease_owner=owner, lease_until=until, attempts=outbox.c.attempts + 1)
             )
             rows = conn.execute(select(outbox).where(outbox.c.id.in_(ids)).order_by(outbox.c.id))
-            return [_claimed(r._mapping) for r in rows]
+            return [_claimed(row._mapping) for row in rows]
 
     def settle(
         self,
