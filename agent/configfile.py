@@ -122,6 +122,18 @@ def parse_duration(value: str | float | int) -> float:
     return seconds
 
 
+def check_duration(what: str, value: str | None, *, positive: bool = True) -> None:
+    """Raise ValueError naming `what` when `value` is not a duration (or not above 0)."""
+    if value is None:
+        return
+    try:
+        seconds = parse_duration(value)
+    except ValueError as exc:
+        raise ValueError(f"{what}: {exc}") from exc
+    if positive and seconds <= 0:
+        raise ValueError(f"{what}: must be longer than 0, got {value!r}")
+
+
 _MSGSPEC_PATH = re.compile(r"\.([A-Za-z_][\w-]*)|\[(\d+)\]|\[\"?([^\]\"]+)\"?\]")
 
 

@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 import msgspec
 
-from agent.configfile import parse_duration
+from agent.configfile import check_duration, parse_duration
 from agent.exec import CommandRunner
 from agent.probe import Probe, ProbeData
 from agent.probes.ipmi_session import (
@@ -38,15 +38,6 @@ from agent.probes.ipmitool import (
     health_name,
     unique_names,
 )
-
-
-def _check_duration(value: str, what: str) -> None:
-    try:
-        seconds = parse_duration(value)
-    except ValueError as exc:
-        raise ValueError(f"{what}: {exc}") from exc
-    if seconds <= 0:
-        raise ValueError(f"{what}: must be longer than 0, got {value!r}")
 
 
 class BmcSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
@@ -83,7 +74,7 @@ class BmcSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_on
             raise ValueError(f"bmc {self.name!r}: port must be 1..65535, got {self.port}")
         if self.sel_initial_entries < 0:
             raise ValueError(f"bmc {self.name!r}: sel_initial_entries must not be negative")
-        _check_duration(self.timeout, f"bmc {self.name!r}: timeout")
+        check_duration(f"bmc {self.name!r}: timeout", self.timeout)
 
     def __repr__(self) -> str:
         fields = ", ".join(f"{name}={value!r}" for name, value in self.__rich_repr__())
@@ -115,7 +106,7 @@ class InbandSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw
     sel_initial_entries: int = 0
 
     def __post_init__(self) -> None:
-        _check_duration(self.timeout, "inband: timeout")
+        check_duration("inband: timeout", self.timeout)
 
 
 class IpmiSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
@@ -131,7 +122,7 @@ class IpmiSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_o
     interval: str = "30s"
 
     def __post_init__(self) -> None:
-        _check_duration(self.interval, "interval")
+        check_duration("interval", self.interval)
         names = [bmc.name for bmc in self.bmcs]
         doubles = sorted({name for name in names if names.count(name) > 1})
         if doubles:

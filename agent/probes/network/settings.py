@@ -7,20 +7,9 @@ from urllib.parse import urlsplit
 
 import msgspec
 
-from agent.configfile import parse_duration
+from agent.configfile import check_duration, parse_duration
 
 _MAX_ECHOES = 100
-
-
-def _check_duration(name: str, value: str | None, *, positive: bool = True) -> None:
-    if value is None:
-        return
-    try:
-        seconds = parse_duration(value)
-    except ValueError as exc:
-        raise ValueError(f"{name}: {exc}") from exc
-    if positive and seconds <= 0:
-        raise ValueError(f"{name}: must be longer than 0, got {value!r}")
 
 
 class _TargetBase(
@@ -35,8 +24,8 @@ class _TargetBase(
     def __post_init__(self) -> None:
         if not self.name.strip():
             raise ValueError("name: must not be empty (it becomes the `target` label)")
-        _check_duration("timeout", self.timeout)
-        _check_duration("latency_threshold", self.latency_threshold)
+        check_duration("timeout", self.timeout)
+        check_duration("latency_threshold", self.latency_threshold)
 
 
 class IcmpTarget(_TargetBase, frozen=True, tag="icmp"):
@@ -55,7 +44,7 @@ class IcmpTarget(_TargetBase, frozen=True, tag="icmp"):
         super().__post_init__()
         if not 1 <= self.count <= _MAX_ECHOES:
             raise ValueError(f"count: expected 1 to {_MAX_ECHOES} echo requests, got {self.count}")
-        _check_duration("interval", self.interval)
+        check_duration("interval", self.interval)
 
 
 class TcpTarget(_TargetBase, frozen=True, tag="tcp"):
@@ -123,9 +112,9 @@ class NetworkSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, k
     max_concurrency: int = 8
 
     def __post_init__(self) -> None:
-        _check_duration("timeout", self.timeout)
-        _check_duration("latency_threshold", self.latency_threshold)
-        _check_duration("min_interval", self.min_interval, positive=False)
+        check_duration("timeout", self.timeout)
+        check_duration("latency_threshold", self.latency_threshold)
+        check_duration("min_interval", self.min_interval, positive=False)
         if not 1 <= self.max_concurrency <= 64:
             raise ValueError(f"max_concurrency: expected 1 to 64, got {self.max_concurrency}")
         for target in self.targets:

@@ -6,16 +6,7 @@ from urllib.parse import urlsplit
 
 import msgspec
 
-from agent.configfile import parse_duration
-
-
-def _check_duration(value: str, what: str) -> None:
-    try:
-        seconds = parse_duration(value)
-    except ValueError as exc:
-        raise ValueError(f"{what}: {exc}") from exc
-    if seconds <= 0:
-        raise ValueError(f"{what}: must be longer than 0, got {value!r}")
+from agent.configfile import check_duration, parse_duration
 
 
 class RedfishBmcSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
@@ -64,8 +55,8 @@ class RedfishBmcSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True
             raise ValueError(f"{what}: `ca_file` has no effect with verify_tls: false; drop one")
         if self.log_initial_entries < 0 or self.log_max_pages < 1:
             raise ValueError(f"{what}: log_initial_entries >= 0 and log_max_pages >= 1 expected")
-        _check_duration(self.timeout, f"{what}: timeout")
-        _check_duration(self.request_timeout, f"{what}: request_timeout")
+        check_duration(f"{what}: timeout", self.timeout)
+        check_duration(f"{what}: request_timeout", self.request_timeout)
         if parse_duration(self.request_timeout) > parse_duration(self.timeout):
             raise ValueError(f"{what}: request_timeout must not be longer than timeout")
 
@@ -82,7 +73,7 @@ class RedfishSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, k
     interval: str = "60s"
 
     def __post_init__(self) -> None:
-        _check_duration(self.interval, "interval")
+        check_duration("interval", self.interval)
         names = [bmc.name for bmc in self.bmcs]
         doubles = sorted({name for name in names if names.count(name) > 1})
         if doubles:
