@@ -164,11 +164,8 @@ class DeliveryWorkers:
                 break  # the lease is released at the next start; nothing is lost
             if row.id in done:
                 continue
-            storm = [r for r in rows if row.group_key and r.group_key == row.group_key]
-            if storm and self._storm_threshold:
-                lease = self._lease(name)
-                storm += self._store.claim_group(row, self._owner, self._clock(), lease)
-            if self._storm_threshold and len(storm) >= max(self._storm_threshold, 2):
+            storm = self._storm_of(name, row, rows, done)
+            if len(storm) >= max(self._storm_threshold, 2):
                 done.update(r.id for r in storm)
                 self._send_storm(name, storm)
                 continue
@@ -176,6 +173,22 @@ class DeliveryWorkers:
                 done.add(single.id)
                 self._send(name, single)
         return len(rows)
+
+    def _storm_of(
+        self, name: str, row: OutboxRow, batch: list[OutboxRow], done: set[int]
+    ) -> list[OutboxRow]:
+        """`row` and the waiting messages of other incidents in its storm group (one each)."""
+        if not row.group_key or not self._storm_threshold:
+            return []
+        storm: list[OutboxRow] = []
+        for other in batch:
+            taken = {r.incident_id for r in storm}
+            candidate = other.id not in done and other.group_key == row.group_key
+            if candidate and other.incident_id not in taken and not _behind(other, batch, done):
+                storm.append(other)
+        incidents = {r.incident_id for r in storm}
+        lease = self._lease(name)
+        return storm + self._store.claim_group(row, self._owner, self._clock(), lease, incidents)
 
     def _send_storm(self, name: str, rows: list[OutboxRow]) -> None:
         """Many hosts' messages of one rule as one message; each row is recorded with it."""
@@ -239,3 +252,10 @@ class DeliveryWorkers:
                 if not self._stopping:
                     self._wakeup.wait(delay)
             delay = min(2 * delay, POLL_SECONDS)
+
+
+def _behind(row: OutboxRow, batch: list[OutboxRow], done: set[int]) -> bool:
+    """Whether an older message of the same incident in this batch is not sent yet."""
+    return any(
+        r.incident_id == row.incident_id and r.id < row.id and r.id not in done for r in batch
+    )

@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import (
     Connection,
     Engine,
+    Exists,
     Select,
     and_,
     delete,
@@ -95,13 +96,6 @@ class OutboxStore:
         A message waits while an older one of the same incident and channel is unsent, so a
         "resolved" never overtakes its "opened".
         """
-        earlier = outbox.alias("earlier")
-        blocked = exists().where(
-            earlier.c.channel == outbox.c.channel,
-            earlier.c.incident_id == outbox.c.incident_id,
-            earlier.c.status == "pending",
-            earlier.c.id < outbox.c.id,
-        )
         candidates = (
             select(outbox.c.id)
             .where(
@@ -111,7 +105,7 @@ class OutboxStore:
                 outbox.c.status == "pending",
                 outbox.c.due_at <= now,
                 or_(outbox.c.lease_until.is_(None), outbox.c.lease_until < now),
-                ~blocked,
+                ~_blocked(),
             )
             .order_by(outbox.c.due_at, outbox.c.id)
             .limit(limit)
@@ -119,18 +113,30 @@ class OutboxStore:
         return self._lease(candidates, owner, now + lease_seconds)
 
     def claim_group(
-        self, row: OutboxRow, owner: str, now: float, lease_seconds: float, limit: int = 500
+        self,
+        row: OutboxRow,
+        owner: str,
+        now: float,
+        lease_seconds: float,
+        incidents: set[int | None],
+        limit: int = 500,
     ) -> list[OutboxRow]:
-        """Lease the other pending messages of `row`'s storm group on its channel, due or not:
-        they will go out in one message with it."""
+        """Lease the other pending messages of `row`'s storm group on its channel, due or not,
+        of incidents not in `incidents`: they will go out in one message with it.
+
+        As in `claim`, a message waits while an older one of its incident is unsent, so a
+        storm never overtakes an incident's own earlier message.
+        """
+        known = [i for i in incidents if i is not None]
         query = (
             select(outbox.c.id)
             .where(
                 outbox.c.channel == row.channel,
                 outbox.c.group_key == row.group_key,
                 outbox.c.status == "pending",
-                outbox.c.id != row.id,
+                outbox.c.incident_id.not_in(known),
                 or_(outbox.c.lease_until.is_(None), outbox.c.lease_until < now),
+                ~_blocked(),
             )
             .order_by(outbox.c.id)
             .limit(limit)
@@ -262,6 +268,17 @@ class OutboxStore:
         )
         with self._engine.connect() as conn:
             return [dict(row._mapping) for row in conn.execute(query)]
+
+
+def _blocked() -> Exists:
+    """An older message of the same incident and channel is still unsent."""
+    earlier = outbox.alias("earlier")
+    return exists().where(
+        earlier.c.channel == outbox.c.channel,
+        earlier.c.incident_id == outbox.c.incident_id,
+        earlier.c.status == "pending",
+        earlier.c.id < outbox.c.id,
+    )
 
 
 def _claimed(m: Mapping[str, Any] | Any) -> OutboxRow:
