@@ -19,17 +19,18 @@ class IncidentState(StrEnum):
 
     TRIGGERED = "triggered"
     ACKNOWLEDGED = "acknowledged"
+    WAITING = "waiting"  # on the customer: resolve and update clocks pause
     RESOLVED = "resolved"
     VERIFYING = "verifying"
     CLOSED = "closed"
 
     @property
     def active(self) -> bool:
-        """Still a problem: someone has to act (triggered or acknowledged)."""
-        return self in (IncidentState.TRIGGERED, IncidentState.ACKNOWLEDGED)
+        """Still a problem: triggered, acknowledged or waiting on the customer."""
+        return self in ACTIVE_STATES
 
 
-ACTIVE_STATES = (IncidentState.TRIGGERED, IncidentState.ACKNOWLEDGED)
+ACTIVE_STATES = (IncidentState.TRIGGERED, IncidentState.ACKNOWLEDGED, IncidentState.WAITING)
 
 
 class Source(StrEnum):
@@ -79,7 +80,7 @@ class Incident:
 
     @property
     def active(self) -> bool:
-        """Triggered or acknowledged."""
+        """Triggered, acknowledged or waiting."""
         return self.state.active
 
     def match_labels(self) -> dict[str, str]:

@@ -39,7 +39,7 @@ hosts = Table(
     Column("clock_skew_seconds", Float, nullable=False, server_default="0"),
 )
 
-ACTIVE_STATE_SQL = "state IN ('triggered', 'acknowledged')"
+ACTIVE_STATE_SQL = "state IN ('triggered', 'acknowledged', 'waiting')"
 
 incidents = Table(
     "incidents",
@@ -284,4 +284,26 @@ kb_entries = Table(
     Column("created_at", Float, nullable=False),
     Column("updated_at", Float, nullable=False),
     Index("ix_kb_entries_rule", "rule"),
+)
+
+# People and teams managed through the API: each row overrides (same id) or adds to the entries
+# of response.yaml; `record` is the entry as the response file would write it.
+response_people = Table(
+    "response_people",
+    metadata,
+    Column("id", String(100), primary_key=True),
+    Column("record", JSON, nullable=False),
+    Column("disabled", Boolean, nullable=False, server_default=false()),
+    Column("updated_at", Float, nullable=False),
+    Column("updated_by", String(255), nullable=False),
+)
+
+response_teams = Table(
+    "response_teams",
+    metadata,
+    Column("id", String(100), primary_key=True),
+    Column("record", JSON, nullable=False),
+    Column("disabled", Boolean, nullable=False, server_default=false()),
+    Column("updated_at", Float, nullable=False),
+    Column("updated_by", String(255), nullable=False),
 )

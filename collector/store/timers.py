@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import ColumnElement, Connection, bindparam, insert, or_, select, update
 
 from collector.incidents.events import TimerKind
+from collector.incidents.model import ACTIVE_STATES
 from collector.store.schema import incidents, timers
 
 _INSERT = insert(timers)
@@ -123,7 +124,7 @@ def finish(conn: Connection, timer_id: int, now: float) -> None:
 def release_held(conn: Connection, host: str, now: float) -> None:
     """Make the held messages of the host's active incidents due now (the host is back)."""
     active = select(incidents.c.id).where(
-        incidents.c.host == host, incidents.c.state.in_(["triggered", "acknowledged"])
+        incidents.c.host == host, incidents.c.state.in_([s.value for s in ACTIVE_STATES])
     )
     conn.execute(
         update(timers)
