@@ -47,7 +47,7 @@ def wobble(seed: int, step: int) -> float:
 def host_samples(seed: int, step: int, memory_used_ratio: float | None = None) -> list[Sample]:
     """About 150 samples of one host probe cycle: `step` is how many cycles came before."""
     v = wobble(seed, step)
-    s = [Sample("cpu_count", 8.0), Sample("cpu_usage_ratio", 0.2 + v / 5, {"cpu": "total"})]
+    s = [Sample("logical_cpus", 8.0), Sample("cpu_usage_ratio", 0.2 + v / 5, {"cpu": "total"})]
     s += [Sample("cpu_usage_ratio", 0.1 + v / 4, {"cpu": str(c)}) for c in range(8)]
     for name in ("load1", "load5", "load15"):
         s += [Sample(name, 2.0 + v), Sample(f"{name}_per_core", 0.25 + v / 8)]

@@ -261,7 +261,7 @@ class HostProbe:
         if not current:
             raise ValueError(f"{self._procfs}/stat lists no CPU")
         previous, self._cpu = self._cpu.previous, _CpuState(current, len(current))
-        data.add("cpu_count", float(len(current)))
+        data.add("logical_cpus", float(len(current)))
         if len(previous) != len(current):  # first cycle, or a CPU went on/offline
             return
         total = busy_ratio(_sum_pairs(previous), _sum_pairs(current))

@@ -52,7 +52,7 @@ def value(data: ProbeData, metric: str, **labels: str) -> float | str:
 def test_load_per_core_divides_by_the_cpus_in_procfs_stat(fake_procfs: FakeProcfs) -> None:
     fake_procfs.set_load(7.5, 3.0, 1.0)
     data = probe_for(fake_procfs).collect()
-    assert value(data, "cpu_count") == 2
+    assert value(data, "logical_cpus") == 2
     assert (value(data, "load1"), value(data, "load5"), value(data, "load15")) == (7.5, 3.0, 1.0)
     assert value(data, "load1_per_core") == 3.75
     assert value(data, "load15_per_core") == 0.5
