@@ -42,6 +42,8 @@ from collector.incidents.transitions import LifecyclePolicy, TransitionRefusedEr
 from collector.ingest.hosts import HostRegistry
 from collector.ingest.receive import Ingest
 from collector.metrics import CollectorMetrics
+from collector.noise.maintenance import MaintenanceGate
+from collector.noise.silences import Silence
 from collector.notify.channels import Channel, channel_from_url
 from collector.notify.message import Notification
 from collector.notify.worker import DeliveryWorkers, RetryPolicy
@@ -53,7 +55,7 @@ from collector.store.database import migrate, open_database, reader
 from collector.store.incidents import IncidentReader
 from collector.store.outbox import OutboxStore
 from collector.store.repository import Repository
-from collector.store.silences import SilenceStore
+from collector.store.silences import SilenceStore, in_force
 from collector.web.console import console_routes
 from collector.web.login import login_routes
 from rules.engine import AlertSignal, RuleEngine
@@ -205,7 +207,7 @@ def build_collector(
     database = open_database(config.database)
     repository = Repository(database)
     hosts = HostRegistry()
-    evaluator = Evaluator(RuleEngine(rules or load_rules(config.rules, config.builtin_rules)))
+    evaluator = _evaluator(database, rules or load_rules(config.rules, config.builtin_rules))
     outbox = OutboxStore(database)
     chosen = list(channels) if channels is not None else channels_from_config(config)
     directory = ResponseDirectory(load_response(config.response)) if config.response else None
@@ -323,6 +325,17 @@ def build_collector(
         exception_handlers=error_handlers(),
     )
     return collector
+
+
+def _evaluator(database: Engine, rules: RuleSet) -> Evaluator:
+    """The engine, with host-silence rules held back inside maintenance windows."""
+
+    def windows(now: float) -> list[Silence]:
+        with database.connect() as conn:
+            return in_force(conn, now)
+
+    host_level = frozenset(c.name for c in rules.absent_rules)
+    return Evaluator(RuleEngine(rules), MaintenanceGate(host_level, windows))
 
 
 def _access_service(

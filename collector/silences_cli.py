@@ -48,6 +48,11 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--cron", help="a recurring maintenance window: '0 2 * * SUN'")
     add.add_argument("--window", help="with --cron: how long each window lasts, e.g. 2h")
     add.add_argument("--timezone", default="UTC", help="with --cron: IANA zone (UTC)")
+    add.add_argument(
+        "--maintenance",
+        action="store_true",
+        help="a one-off maintenance window (hosts may go silent: no AgentSilent)",
+    )
     listing = sub.add_parser("list", parents=[common], help="silences in force or to come")
     listing.add_argument("--ended", action="store_true", help="ended ones too")
     expire = sub.add_parser("expire", parents=[common], help="end a silence now")
@@ -68,6 +73,8 @@ def _body(args: argparse.Namespace) -> dict[str, Any]:
             body[key] = value
     if args.duration:
         body["duration"] = args.duration
+    if args.maintenance:
+        body["kind"] = "maintenance"
     if args.cron:
         if not args.window:
             raise CliError("--cron needs --window, e.g. --cron '0 2 * * SUN' --window 2h", 2)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from starlette.concurrency import run_in_threadpool
@@ -39,6 +39,11 @@ class SilenceBody(BaseModel):
     ends_at: datetime | None = None
     duration: Duration | None = None
     recurrence: RecurrenceBody | None = None
+    kind: Literal["silence", "maintenance"] | None = Field(
+        None,
+        description="maintenance: planned work (host silence is expected, no AgentSilent); "
+        "default: maintenance with a recurrence, else silence.",
+    )
 
     @model_validator(mode="after")
     def _check(self) -> SilenceBody:
@@ -104,7 +109,7 @@ def silence_routes(ctx: ApiContext) -> list[Route]:
             ends_at=ends,
             author=principal_of(request).name,
             reason=body.reason,
-            kind="maintenance" if recurrence else "silence",
+            kind=body.kind or ("maintenance" if recurrence else "silence"),
             recurrence=Recurrence(recurrence.cron, recurrence.duration, recurrence.timezone)
             if recurrence
             else None,

@@ -11,16 +11,18 @@ from concurrent.futures import Future
 
 from agent.report import Report
 from collector.evaluation.writer import IncidentWriter
+from collector.noise.maintenance import MaintenanceGate
 from rules.engine import AlertSignal, RuleEngine
 
 
 class Evaluator:
     """The engine, its lock and the writer its signals go to."""
 
-    def __init__(self, engine: RuleEngine) -> None:
+    def __init__(self, engine: RuleEngine, gate: MaintenanceGate | None = None) -> None:
         self.engine = engine
         self.lock = threading.Lock()
         self.writer: IncidentWriter | None = None
+        self.gate = gate
 
     def attach(self, writer: IncidentWriter) -> None:
         """Where signals are stored (wired after the service exists)."""
@@ -29,7 +31,7 @@ class Evaluator:
     def evaluate(self, report: Report, now: float) -> tuple[int, Future[int] | None]:
         """Judge a fresh report now; the number of signals and their storing future."""
         with self.lock:
-            return self._hand_over(self.engine.evaluate(report, now))
+            return self._hand_over(self.engine.evaluate(report, now), now)
 
     def replay(self, report: Report, at: float) -> tuple[int, Future[int] | None]:
         """A replayed report: its numbers feed the histories at `at`; only events are judged."""
@@ -40,15 +42,28 @@ class Evaluator:
     def tick(self, now: float) -> tuple[int, Future[int] | None]:
         """Time-based checks (for: elapsed, silent hosts)."""
         with self.lock:
-            return self._hand_over(self.engine.tick(now))
+            return self._hand_over(self.engine.tick(now), now)
 
     def revert(self, signal: AlertSignal) -> None:
         """Undo a signal the writer could not store."""
         with self.lock:
             self.engine.revert(signal)
 
-    def _hand_over(self, signals: list[AlertSignal]) -> tuple[int, Future[int] | None]:
+    def _hand_over(
+        self, signals: list[AlertSignal], now: float | None = None
+    ) -> tuple[int, Future[int] | None]:
+        if self.gate is not None and now is not None and signals:
+            signals = self._past_the_gate(signals, now)
         if not signals:
             return 0, None
         assert self.writer is not None, "attach() a writer before evaluating"
         return len(signals), self.writer.submit_signals(signals)
+
+    def _past_the_gate(self, signals: list[AlertSignal], now: float) -> list[AlertSignal]:
+        """Drop what a maintenance window defers; the engine keeps it pending (next tick)."""
+        assert self.gate is not None
+        waiting = self.gate.deferred(signals, now)
+        for signal in waiting:
+            self.engine.revert(signal)  # under self.lock already
+        held = {id(s) for s in waiting}
+        return [s for s in signals if id(s) not in held]
