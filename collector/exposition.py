@@ -2,24 +2,30 @@
 
 Building prometheus_client objects for ~150 samples x every host on each scrape took seconds
 (2 s for 1,000 hosts). Here each probe result is formatted once, when it is new, and kept as
-ready lines per metric family; a scrape only regroups the cached lines. A host that has gone
-silent is left out: its last values are frozen, and Prometheus would record them as fresh.
+ready lines per metric family; a scrape only regroups the cached lines. The text before a
+sample's value (name and labels) rarely changes between reports, so it is kept per series too.
+A scrape is done in slices (`Rendering.step`), so the event loop can answer agents between
+them. A host that has gone silent is left out: its last values are frozen, and Prometheus would
+record them as fresh.
 """
 
 from __future__ import annotations
 
 import re
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from agent.report import ProbeResult
-from collector.ingest.hosts import HostRegistry
+from agent.report import ProbeResult, Sample
+from collector.ingest.hosts import HostRegistry, HostState
 
 PREFIX = "watchkeeper_"
 VALID_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
 RESERVED_LABELS = frozenset({"host", "probe"})
 Lines = list[tuple[str, str, str]]  # (family name, counter or gauge, one exposition line)
+SeriesKey = tuple[str, tuple[tuple[str, str], ...], str | None]  # metric, labels, state
+Series = tuple[str, str, str] | None  # (family, kind, text before the value); None: not shown
 
 
 @dataclass(frozen=True)
@@ -38,74 +44,128 @@ class HostExposition:
         self._silent_after = silent_after
         self._clock = clock
         self._cache: dict[tuple[str, str], _Formatted] = {}
+        self._series: dict[tuple[str, str], dict[SeriesKey, Series]] = {}
         self._lock = threading.Lock()
 
     def render(self) -> str:
-        """The text of every live host's samples, one block per metric family."""
+        """The text of every live host's samples, one block per metric family, in one go."""
+        rendering = self.start()
+        while rendering.step(float("inf")):
+            pass
+        return rendering.text()
+
+    def start(self) -> Rendering:
+        """A rendering of the hosts live now, to be advanced with `step` until it is done."""
+        cutoff = self._clock() - self._silent_after
+        return Rendering(self, [s for s in self._hosts if s.last_seen >= cutoff])
+
+    def lines(self, key: tuple[str, str], result: ProbeResult) -> Lines:
+        """The lines of one host's probe result, formatted once per result."""
+        cached = self._cache.get(key)
+        if cached is not None and cached.result is result:
+            return cached.lines
+        series = self._series.setdefault(key, {})
+        if len(series) > 2 * len(result.samples) + 64:
+            series.clear()  # label values that keep changing must not grow the cache forever
+        lines = format_result(key[0], result, series)
+        self._cache[key] = _Formatted(result, lines)
+        return lines
+
+    def forget_all_but(self, seen: set[tuple[str, str]]) -> None:
+        """Drop what is cached for probe results that are no longer exported."""
         with self._lock:
-            families: dict[str, list[str]] = {}
-            types: dict[str, str] = {}
-            seen: set[tuple[str, str]] = set()
-            cutoff = self._clock() - self._silent_after
-            for state in self._hosts:
-                if state.last_seen < cutoff:
-                    continue
-                for probe, result in list(state.probes.items()):
-                    key = (state.name, probe)
-                    seen.add(key)
-                    for family, kind, line in self._lines(key, result):
-                        bucket = families.get(family)
-                        if bucket is None:
-                            bucket = families[family] = []
-                            types[family] = kind
-                        elif types[family] != kind:
-                            continue  # one name, two types: the first one seen wins
-                        bucket.append(line)
             for gone in self._cache.keys() - seen:
                 del self._cache[gone]
+                self._series.pop(gone, None)
+
+
+class Rendering:
+    """One scrape's walk over the live hosts, in slices of bounded time."""
+
+    def __init__(self, exposition: HostExposition, states: list[HostState]) -> None:
+        self._exposition = exposition
+        self._states = states
+        self._next = 0
+        self._families: dict[str, list[str]] = {}
+        self._types: dict[str, str] = {}
+        self._seen: set[tuple[str, str]] = set()
+
+    def step(self, budget_seconds: float) -> bool:
+        """Format hosts for about `budget_seconds`; True while hosts are left."""
+        deadline = time.perf_counter() + budget_seconds
+        while self._next < len(self._states):
+            self._add(self._states[self._next])
+            self._next += 1
+            if time.perf_counter() >= deadline:
+                break
+        if self._next < len(self._states):
+            return True
+        self._exposition.forget_all_but(self._seen)
+        return False
+
+    def text(self) -> str:
+        """The exposition of the hosts walked so far."""
         out: list[str] = []
-        for family, lines in families.items():
-            kind = types[family]
+        for family, lines in self._families.items():
+            kind = self._types[family]
             name = f"{family}_total" if kind == "counter" else family  # as prometheus_client
             out.append(f"# HELP {name} Agent {kind} {name}.\n# TYPE {name} {kind}\n")
             out.extend(lines)
         return "".join(out)
 
-    def _lines(self, key: tuple[str, str], result: ProbeResult) -> Lines:
-        cached = self._cache.get(key)
-        if cached is not None and cached.result is result:
-            return cached.lines
-        lines = format_result(key[0], result)
-        self._cache[key] = _Formatted(result, lines)
-        return lines
+    def _add(self, state: HostState) -> None:
+        families, types = self._families, self._types
+        for probe, result in list(state.probes.items()):
+            key = (state.name, probe)
+            self._seen.add(key)
+            for family, kind, line in self._exposition.lines(key, result):
+                bucket = families.get(family)
+                if bucket is None:
+                    bucket = families[family] = []
+                    types[family] = kind
+                elif types[family] != kind:
+                    continue  # one name, two types: the first one seen wins
+                bucket.append(line)
 
 
-def format_result(host: str, result: ProbeResult) -> Lines:
-    """The exposition lines of one probe result of one host."""
+def format_result(
+    host: str, result: ProbeResult, series: dict[SeriesKey, Series] | None = None
+) -> Lines:
+    """The exposition lines of one probe result of one host; `series` keeps the text before
+    each series' value from one result of this host's probe to the next."""
+    known = {} if series is None else series
     lines: Lines = []
-    base = f'host="{_escape(host)}",probe="{_escape(result.probe)}"'
     for sample in result.samples:
-        metric = sample.metric
-        if not VALID_NAME.match(metric):
-            continue
-        counter = metric.endswith("_total")
         value = sample.value
-        labels = base
-        for name, text in sample.labels.items():
-            if VALID_NAME.match(name):
-                shown = f"exported_{name}" if name in RESERVED_LABELS else name
-                labels += f',{shown}="{_escape(text)}"'
-        if isinstance(value, str):
-            if counter:
-                continue  # a state under a counter's name cannot be exposed as a counter
-            # A state has no number: exposed the StateSet way, as a label with the value 1.
-            labels += f',state="{_escape(value)}"'
-            value = 1.0
-        family = PREFIX + (metric[: -len("_total")] if counter else metric)
-        name = family + "_total" if counter else family
-        kind = "counter" if counter else "gauge"
-        lines.append((family, kind, f"{name}{{{labels}}} {float(value)!r}\n"))
+        state = value if isinstance(value, str) else None
+        key = (sample.metric, tuple(sample.labels.items()), state)
+        if key in known:
+            shown = known[key]
+        else:
+            shown = known[key] = _series(host, result.probe, sample)
+        if shown is not None:
+            family, kind, head = shown
+            lines.append((family, kind, f"{head}{1.0 if state is not None else float(value)!r}\n"))
     return lines
+
+
+def _series(host: str, probe: str, sample: Sample) -> Series:
+    """How one series is shown: its family, type and the text before its value."""
+    metric = sample.metric
+    counter = metric.endswith("_total")
+    if not VALID_NAME.match(metric) or (counter and isinstance(sample.value, str)):
+        return None  # a state under a counter's name cannot be exposed as a counter
+    labels = f'host="{_escape(host)}",probe="{_escape(probe)}"'
+    for name, text in sample.labels.items():
+        if VALID_NAME.match(name):
+            shown = f"exported_{name}" if name in RESERVED_LABELS else name
+            labels += f',{shown}="{_escape(text)}"'
+    if isinstance(sample.value, str):
+        # A state has no number: exposed the StateSet way, as a label with the value 1.
+        labels += f',state="{_escape(sample.value)}"'
+    family = PREFIX + (metric[: -len("_total")] if counter else metric)
+    name = family + "_total" if counter else family
+    return family, "counter" if counter else "gauge", f"{name}{{{labels}}} "
 
 
 def _escape(text: str) -> str:

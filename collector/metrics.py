@@ -6,10 +6,12 @@ scrape); the collector's own metrics live in its own prometheus_client registry.
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from collections.abc import Callable, Iterator
 
+import anyio.to_thread
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
@@ -39,6 +41,7 @@ class CollectorMetrics:
         self._cache_seconds = cache_seconds
         self._cached: tuple[float, bytes] | None = None
         self._render_lock = threading.Lock()
+        self._scrape_lock = asyncio.Lock()
         self.reports = Counter(
             "watchkeeper_reports_received",
             "Reports received, by outcome (accepted, late, or the rejection reason).",
@@ -79,6 +82,23 @@ class CollectorMetrics:
                 own = generate_latest(self.registry)
                 self._cached = (now, self._host_samples.render().encode() + own)
             return self._cached[1]
+
+    async def scrape(self, slice_seconds: float = 0.002) -> bytes:
+        """`render` on the event loop, in slices of `slice_seconds` between which agents'
+        reports are answered (a worker thread rendering 1,000 hosts held the GIL for most of a
+        second, and ingest p99 rose from 34 to 600 ms while /metrics was scraped)."""
+        async with self._scrape_lock:
+            cached = self._cached
+            if cached is not None and time.monotonic() - cached[0] < self._cache_seconds:
+                return cached[1]
+            rendering = self._host_samples.start()
+            while rendering.step(slice_seconds):
+                await asyncio.sleep(0)
+            # The collector's own families query the database: a worker thread's job.
+            own = await anyio.to_thread.run_sync(generate_latest, self.registry)
+            body = rendering.text().encode() + own
+            self._cached = (time.monotonic(), body)
+            return body
 
 
 class StateCollector(Collector):
