@@ -104,7 +104,7 @@ def api_routes(ctx: ApiContext) -> list[Route]:
         return JSONResponse([event_view(row) for row in rows])
 
     async def metrics(request: Request) -> Response:
-        body = await run_in_threadpool(ctx.metrics.render)
+        body = await ctx.metrics.scrape()
         return Response(body, media_type=CONTENT_TYPE_LATEST)
 
     async def healthy(request: Request) -> Response:
