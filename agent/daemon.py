@@ -10,21 +10,11 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-import msgspec
-
 from agent.exec import CommandRunner, SubprocessRunner
 from agent.metrics_server import AgentSnapshot
 from agent.probe import Probe
-from agent.probes.host import build_host_probes
-from agent.probes.ipmi import build_ipmi_probes
-from agent.probes.lmsensors import build_lmsensors_probes
-from agent.probes.mdraid import build_mdraid_probes
-from agent.probes.megacli import build_megacli_probes
-from agent.probes.network.probe import build_network_probes
-from agent.probes.redfish.probe import build_redfish_probes
-from agent.probes.smart import build_smart_probes
-from agent.probes.ssacli import build_ssacli_probes
-from agent.probes.storcli import build_storcli_probes
+from agent.probes import registry
+from agent.probes.kind import ProbeContext
 from agent.report import Report
 from agent.runner import ProbeRunner
 from agent.settings import AgentSettings
@@ -35,34 +25,9 @@ logger = logging.getLogger(__name__)
 
 
 def build_probes(settings: AgentSettings, runner: CommandRunner) -> list[Probe]:
-    """Every enabled probe, in report order; new probe modules add one line here."""
-    sections = settings.probes
-    mdraid = sections.mdraid
-    if mdraid.procfs == "/proc":  # not set in its own section: follow the agent's --procfs
-        mdraid = msgspec.structs.replace(mdraid, procfs=settings.procfs)
-    return [
-        *build_host_probes(sections.host, runner, procfs=settings.procfs),
-        *build_lmsensors_probes(sections.lmsensors, runner),
-        *build_smart_probes(sections.smart, runner),
-        *build_mdraid_probes(mdraid, runner),
-        *build_storcli_probes(sections.storcli, runner),
-        *build_megacli_probes(sections.megacli, runner),
-        *build_ssacli_probes(sections.ssacli, runner),
-        *_snmp_probes(settings, runner),
-        *build_ipmi_probes(sections.ipmi, runner),
-        *build_redfish_probes(sections.redfish),
-        *build_network_probes(sections.network),
-    ]
-
-
-def _snmp_probes(settings: AgentSettings, runner: CommandRunner) -> list[Probe]:
-    # pysnmp runs on asyncio; hosts without SNMP devices or traps never load either.
-    snmp = settings.probes.snmp
-    if not snmp.devices and not snmp.traps.listen:
-        return []
-    from agent.probes.snmp import build_snmp_probes
-
-    return build_snmp_probes(snmp, runner)
+    """Every enabled probe, in report order (the registry's)."""
+    context = ProbeContext(runner, settings.procfs)
+    return registry.build_probes(registry.KINDS, settings.probes, context)
 
 
 def close_probes(probes: list[Probe]) -> None:

@@ -6,7 +6,7 @@ import re
 import socket
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import msgspec
 
@@ -17,17 +17,7 @@ from agent.configfile import (
     msgspec_error_path,
     parse_duration,
 )
-from agent.probes.host import HostSettings
-from agent.probes.ipmi import IpmiSettings
-from agent.probes.lmsensors import LmSensorsSettings
-from agent.probes.mdraid import MdRaidSettings
-from agent.probes.megacli import MegacliSettings
-from agent.probes.network.settings import NetworkSettings
-from agent.probes.redfish.settings import RedfishSettings
-from agent.probes.smart import SmartSettings
-from agent.probes.ssacli import SsacliSettings
-from agent.probes.storcli import StorcliSettings
-from agent.snmp_settings import SnmpSettings
+from agent.probes.registry import KINDS, probes_settings_type
 from agent.transport import plain_http_refusal
 
 _LISTEN = re.compile(r"^(?:\[(?P<ipv6>[0-9A-Fa-f:.]+)\]|(?P<host>[^:\s]*)):(?P<port>\d{1,5})$")
@@ -57,20 +47,16 @@ class Secret:
         return hash(self._value)
 
 
-class ProbesSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
-    """`probes`: one section per probe module, each its own `XSettings` struct."""
+if TYPE_CHECKING:
 
-    host: HostSettings = msgspec.field(default_factory=HostSettings)
-    lmsensors: LmSensorsSettings = msgspec.field(default_factory=LmSensorsSettings)
-    smart: SmartSettings = msgspec.field(default_factory=SmartSettings)
-    mdraid: MdRaidSettings = msgspec.field(default_factory=MdRaidSettings)
-    storcli: StorcliSettings = msgspec.field(default_factory=StorcliSettings)
-    megacli: MegacliSettings = msgspec.field(default_factory=MegacliSettings)
-    ssacli: SsacliSettings = msgspec.field(default_factory=SsacliSettings)
-    snmp: SnmpSettings = msgspec.field(default_factory=SnmpSettings)
-    ipmi: IpmiSettings = msgspec.field(default_factory=IpmiSettings)
-    redfish: RedfishSettings = msgspec.field(default_factory=RedfishSettings)
-    network: NetworkSettings = msgspec.field(default_factory=NetworkSettings)
+    class ProbesSettings(msgspec.Struct, frozen=True):
+        """For the type checker: each section is read typed through its kind's `section()`."""
+
+        def __getattr__(self, name: str) -> Any: ...
+
+else:
+    # Built from the registry, so that settings never list probes (agent/probes/registry.py).
+    ProbesSettings = probes_settings_type(KINDS)
 
 
 class AgentSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):

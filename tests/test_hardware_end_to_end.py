@@ -16,6 +16,7 @@ import pytest
 
 from agent.exec import FixtureRunner
 from agent.probes.ipmi import IpmiSettings, build_ipmi_probes
+from agent.probes.kind import ProbeContext
 from agent.probes.snmp import build_snmp_probes
 from agent.runner import ProbeRunner
 from agent.snmp_settings import SnmpSettings
@@ -132,7 +133,7 @@ def test_bmc_sensors_page_and_recover_and_a_lost_bmc_is_its_own_incident(
             },
             IpmiSettings,
         )
-        probes = build_ipmi_probes(settings, FixtureRunner({}))
+        probes = build_ipmi_probes(settings, ProbeContext(FixtureRunner({})))
         agent = ProbeRunner(probes, "monitor-1", 10.0, clock=running.clock)
 
         def cycle() -> None:

@@ -12,8 +12,8 @@ from typing import Any, NamedTuple, Protocol
 import msgspec
 import psutil
 
-from agent.exec import CommandRunner
 from agent.probe import Probe, ProbeData, ProbeError
+from agent.probes.kind import ProbeContext, ProbeKind
 
 # node_exporter's defaults (filesystem_linux.go, diskstats_linux.go), so both tools agree on
 # what counts as a real filesystem and a whole disk.
@@ -384,9 +384,9 @@ def describe_error(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}" if not isinstance(exc, ProbeError) else str(exc)
 
 
-def build_host_probes(
-    settings: HostSettings, runner: CommandRunner, *, procfs: str | Path = "/proc"
-) -> list[Probe]:
-    """The host probe when enabled; `runner` is unused (the host probe runs no command)."""
-    del runner
-    return [HostProbe(settings, procfs)] if settings.enabled else []
+def build_host_probes(settings: HostSettings, context: ProbeContext) -> list[Probe]:
+    """The host probe when enabled, reading the agent's procfs root."""
+    return [HostProbe(settings, context.procfs)] if settings.enabled else []
+
+
+PROBE = ProbeKind("host", HostSettings, build_host_probes)

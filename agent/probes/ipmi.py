@@ -38,6 +38,7 @@ from agent.probes.ipmitool import (
     health_name,
     unique_names,
 )
+from agent.probes.kind import ProbeContext, ProbeKind
 
 
 class BmcSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
@@ -360,13 +361,13 @@ def _inband_client(inband: InbandSettings, runner: CommandRunner) -> BmcClient:
     return FallbackClient(PyghmiClient(None), ipmitool)
 
 
-def build_ipmi_probes(settings: IpmiSettings, runner: CommandRunner) -> list[Probe]:
+def build_ipmi_probes(settings: IpmiSettings, context: ProbeContext) -> list[Probe]:
     """One probe per configured BMC ("ipmi:<name>", target = its host), plus "ipmi:local"."""
     interval = parse_duration(settings.interval)
     probes: list[Probe] = []
     inband = settings.inband
     if inband.enabled:
-        client = _inband_client(inband, runner)
+        client = _inband_client(inband, context.runner)
         probes.append(
             IpmiProbe(
                 "ipmi:local",
@@ -392,3 +393,6 @@ def build_ipmi_probes(settings: IpmiSettings, runner: CommandRunner) -> list[Pro
             )
         )
     return probes
+
+
+PROBE = ProbeKind("ipmi", IpmiSettings, build_ipmi_probes)

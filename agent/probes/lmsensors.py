@@ -11,6 +11,7 @@ import msgspec
 from agent.configfile import parse_duration
 from agent.exec import CommandError, CommandRunner
 from agent.probe import Probe, ProbeData, ProbeError
+from agent.probes.kind import ProbeContext, ProbeKind
 
 # "temp1_input" -> ("temp", "input"); "in0_max_alarm" -> ("in", "max_alarm").
 _SUBFEATURE = re.compile(r"^([a-z]+)\d+_(\w+)$")
@@ -176,6 +177,9 @@ class LmSensorsProbe:
         return data
 
 
-def build_lmsensors_probes(settings: LmSensorsSettings, runner: CommandRunner) -> list[Probe]:
+def build_lmsensors_probes(settings: LmSensorsSettings, context: ProbeContext) -> list[Probe]:
     """The lm-sensors probe when enabled."""
-    return [LmSensorsProbe(settings, runner)] if settings.enabled else []
+    return [LmSensorsProbe(settings, context.runner)] if settings.enabled else []
+
+
+PROBE = ProbeKind("lmsensors", LmSensorsSettings, build_lmsensors_probes)

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import msgspec
 
-from agent.exec import CommandRunner
 from agent.probe import Probe, ProbeData, ProbeError
+from agent.probes.kind import ProbeContext, ProbeKind
 
 log = logging.getLogger(__name__)
 
@@ -418,7 +418,10 @@ class MdRaidProbe:
             raise ProbeError(f"cannot read {self._mdstat}: {exc.strerror or exc}") from exc
 
 
-def build_mdraid_probes(settings: MdRaidSettings, runner: CommandRunner) -> list[Probe]:
-    """The md probe when enabled; `runner` is unused (mdstat is a file) but keeps one signature."""
-    del runner
-    return [MdRaidProbe(Path(settings.procfs))] if settings.enabled else []
+def build_mdraid_probes(settings: MdRaidSettings, context: ProbeContext) -> list[Probe]:
+    """The md probe when enabled; its procfs follows the agent's unless set in its own section."""
+    procfs = context.procfs if settings.procfs == "/proc" else settings.procfs
+    return [MdRaidProbe(Path(procfs))] if settings.enabled else []
+
+
+PROBE = ProbeKind("mdraid", MdRaidSettings, build_mdraid_probes)

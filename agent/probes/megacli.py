@@ -9,7 +9,7 @@ from typing import TypeVar
 
 from agent.configfile import parse_duration
 from agent.exec import CommandRunner
-from agent.probe import ProbeData, ProbeError
+from agent.probe import Probe, ProbeData, ProbeError
 from agent.probes.hwraid import (
     Battery,
     PhysicalDrive,
@@ -24,6 +24,7 @@ from agent.probes.hwraid import (
     parse_size_bytes,
     run_tool,
 )
+from agent.probes.kind import ProbeContext, ProbeKind
 
 TOOL = "megacli"
 INSTALL_HINT = (
@@ -237,6 +238,9 @@ class MegacliProbe:
             return None
 
 
-def build_megacli_probes(settings: MegacliSettings, runner: CommandRunner) -> list[MegacliProbe]:
+def build_megacli_probes(settings: MegacliSettings, context: ProbeContext) -> list[Probe]:
     """The megacli probe when enabled, else nothing."""
-    return [MegacliProbe(settings, runner)] if settings.enabled else []
+    return [MegacliProbe(settings, context.runner)] if settings.enabled else []
+
+
+PROBE = ProbeKind("megacli", MegacliSettings, build_megacli_probes)

@@ -12,6 +12,7 @@ import msgspec
 from agent.configfile import parse_duration
 from agent.exec import CommandError, CommandRunner
 from agent.probe import Probe, ProbeData, ProbeError
+from agent.probes.kind import ProbeContext, ProbeKind
 from agent.probes.smart_parse import ScannedDevice, SmartReadError, parse_device, parse_scan
 from agent.report import Sample
 
@@ -239,6 +240,9 @@ def no_disk_readable(errors: dict[str, str]) -> str:
     return f"none of the {len(errors)} disks found could be read, {reasons}{more}"
 
 
-def build_smart_probes(settings: SmartSettings, runner: CommandRunner) -> list[Probe]:
+def build_smart_probes(settings: SmartSettings, context: ProbeContext) -> list[Probe]:
     """The SMART probe for these settings, or none when it is disabled."""
-    return [SmartProbe(settings, runner)] if settings.enabled else []
+    return [SmartProbe(settings, context.runner)] if settings.enabled else []
+
+
+PROBE = ProbeKind("smart", SmartSettings, build_smart_probes)

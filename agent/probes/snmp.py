@@ -8,7 +8,6 @@ import time
 from collections.abc import Callable, Coroutine, Sequence
 from typing import Any, TypeVar
 
-from agent.exec import CommandRunner
 from agent.probe import Probe, ProbeData
 from agent.snmp_profiles import Profile, load_profile, scalar_samples, table_samples
 from agent.snmp_session import SnmpError, SnmpSession, scrub
@@ -142,17 +141,12 @@ def run_coroutine(coroutine: Coroutine[Any, Any, T]) -> T:
 
 
 def build_snmp_probes(
-    settings: SnmpSettings,
-    runner: CommandRunner | None = None,
-    *,
-    clock: Callable[[], float] = time.time,
+    settings: SnmpSettings, *, clock: Callable[[], float] = time.time
 ) -> list[Probe]:
     """One SnmpProbe per device, plus the TrapProbe when a trap listen address is set.
 
-    `runner` is accepted for symmetry with the other probe builders; SNMP runs no commands.
     The trap receiver starts on the TrapProbe's first collect, not here.
     """
-    del runner
     probes: list[Probe] = [SnmpProbe(device) for device in settings.devices]
     if settings.traps.listen:
         from agent.traps import TrapProbe, TrapReceiver

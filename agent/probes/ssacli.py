@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from agent.configfile import parse_duration
 from agent.exec import CommandRunner
-from agent.probe import ProbeData, ProbeError
+from agent.probe import Probe, ProbeData, ProbeError
 from agent.probes.hwraid import (
     Battery,
     Controller,
@@ -24,6 +24,7 @@ from agent.probes.hwraid import (
     parse_size_bytes,
     run_tool,
 )
+from agent.probes.kind import ProbeContext, ProbeKind
 
 TOOL = "ssacli"
 INSTALL_HINT = (
@@ -328,6 +329,9 @@ class SsacliProbe:
         return data
 
 
-def build_ssacli_probes(settings: SsacliSettings, runner: CommandRunner) -> list[SsacliProbe]:
+def build_ssacli_probes(settings: SsacliSettings, context: ProbeContext) -> list[Probe]:
     """The ssacli probe when enabled, else nothing."""
-    return [SsacliProbe(settings, runner)] if settings.enabled else []
+    return [SsacliProbe(settings, context.runner)] if settings.enabled else []
+
+
+PROBE = ProbeKind("ssacli", SsacliSettings, build_ssacli_probes)

@@ -12,7 +12,7 @@ import msgspec
 
 from agent.configfile import parse_duration
 from agent.exec import CommandResult, CommandRunner
-from agent.probe import ProbeData, ProbeError
+from agent.probe import Probe, ProbeData, ProbeError
 from agent.probes.hwraid import (
     Battery,
     Controller,
@@ -30,6 +30,7 @@ from agent.probes.hwraid import (
     run_tool,
     worse_vd_state,
 )
+from agent.probes.kind import ProbeContext, ProbeKind
 
 TOOL = "storcli"
 INSTALL_HINT = (
@@ -405,6 +406,9 @@ def _exit_note(answer: CommandResult) -> str:
     return f" (exit status {answer.returncode}{': ' + detail[0] if detail else ''})"
 
 
-def build_storcli_probes(settings: StorcliSettings, runner: CommandRunner) -> list[StorcliProbe]:
+def build_storcli_probes(settings: StorcliSettings, context: ProbeContext) -> list[Probe]:
     """The storcli probe when enabled, else nothing."""
-    return [StorcliProbe(settings, runner)] if settings.enabled else []
+    return [StorcliProbe(settings, context.runner)] if settings.enabled else []
+
+
+PROBE = ProbeKind("storcli", StorcliSettings, build_storcli_probes)

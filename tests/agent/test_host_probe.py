@@ -20,6 +20,7 @@ from agent.probes.host import (
     parse_mounts,
     select_filesystems,
 )
+from agent.probes.kind import ProbeContext
 from agent.report import Sample
 from tests.agent.fakeprocfs import KIB, FakeProcfs
 
@@ -260,7 +261,7 @@ def test_build_host_probes_honours_enabled(fake_procfs: FakeProcfs) -> None:
     from agent.exec import FixtureRunner
 
     runner = FixtureRunner({})
-    assert build_host_probes(HostSettings(enabled=False), runner) == []
-    (probe,) = build_host_probes(HostSettings(), runner, procfs=fake_procfs.root)
+    assert build_host_probes(HostSettings(enabled=False), ProbeContext(runner)) == []
+    (probe,) = build_host_probes(HostSettings(), ProbeContext(runner, str(fake_procfs.root)))
     assert probe.name == "host" and probe.min_interval_seconds == 0
     assert all(isinstance(s, Sample) for s in probe.collect().samples)

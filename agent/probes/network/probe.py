@@ -23,6 +23,7 @@ from concurrent.futures import Future, ThreadPoolExecutor, wait
 
 from agent.configfile import parse_duration
 from agent.probe import Probe, ProbeData, ProbeError
+from agent.probes.kind import ProbeContext, ProbeKind
 from agent.probes.network.checks import CheckResult, check_http, check_icmp, check_tcp, failure
 from agent.probes.network.icmp import IcmpPermissionError, Pinger
 from agent.probes.network.settings import (
@@ -147,6 +148,10 @@ class NetworkProbe:
         add_result_samples(data, target, result, threshold, now)
 
 
-def build_network_probes(settings: NetworkSettings) -> list[Probe]:
+def build_network_probes(settings: NetworkSettings, context: ProbeContext) -> list[Probe]:
     """The network probe when targets are configured."""
+    del context  # runs no commands, reads no procfs
     return [NetworkProbe(settings)] if settings.targets else []
+
+
+PROBE = ProbeKind("network", NetworkSettings, build_network_probes)

@@ -14,6 +14,7 @@ from agent.probe import Probe, ProbeData, ProbeError
 from agent.probes.ipmi import add_reading, add_summary
 from agent.probes.ipmi_session import BmcUnreachableError, Deadline
 from agent.probes.ipmitool import SensorReading, unique_names
+from agent.probes.kind import ProbeContext, ProbeKind
 from agent.probes.redfish.client import (
     HttpSession,
     RedfishError,
@@ -328,8 +329,9 @@ def session_for(bmc: RedfishBmcSettings) -> HttpSession:
     return HttpSession(bmc.url, bmc.username, password, verify=verify, request_timeout=timeout)
 
 
-def build_redfish_probes(settings: RedfishSettings) -> list[Probe]:
+def build_redfish_probes(settings: RedfishSettings, context: ProbeContext) -> list[Probe]:
     """One probe per configured BMC, named "redfish:<name>", its target the BMC's host."""
+    del context  # runs no commands, reads no procfs
     interval = parse_duration(settings.interval)
     return [
         RedfishProbe(
@@ -345,3 +347,6 @@ def build_redfish_probes(settings: RedfishSettings) -> list[Probe]:
         )
         for bmc in settings.bmcs
     ]
+
+
+PROBE = ProbeKind("redfish", RedfishSettings, build_redfish_probes)

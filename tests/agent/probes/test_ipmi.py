@@ -26,6 +26,7 @@ from agent.probes.ipmi_session import (
     with_sensor_numbers,
 )
 from agent.probes.ipmitool import SensorReading, parse_ipmitool_sensor, unique_names
+from agent.probes.kind import ProbeContext
 from tests.conftest import OWN_FIXTURES
 from tests.peers import free_udp_port, wait_until
 from tests.peers.ipmi_sim import (
@@ -54,7 +55,7 @@ def lan_probe(port: int, password: str = "secret", timeout: str = "10s", **extra
     """The probe the agent would build from `bmcs: [{name: web1, ...}]` in agent.yaml."""
     raw = {"bmcs": [{"name": "web1", "address": "127.0.0.1", "port": port, "username": "admin"}]}
     raw["bmcs"][0].update(password=password, timeout=timeout, **extra)
-    (probe,) = build_ipmi_probes(msgspec.convert(raw, IpmiSettings), NO_RUNNER)
+    (probe,) = build_ipmi_probes(msgspec.convert(raw, IpmiSettings), ProbeContext(NO_RUNNER))
     assert isinstance(probe, IpmiProbe)
     return probe
 
@@ -440,7 +441,7 @@ def test_inband_ipmitool_without_device_is_bmc_down() -> None:
         }
     )
     settings = msgspec.convert({"inband": {"enabled": True, "method": "ipmitool"}}, IpmiSettings)
-    (probe,) = build_ipmi_probes(settings, runner)
+    (probe,) = build_ipmi_probes(settings, ProbeContext(runner))
 
     data = probe.collect()
 
@@ -469,7 +470,7 @@ def test_settings_defaults_and_secret_never_in_repr() -> None:
     assert "hunter2" not in repr(settings)
     assert "hunter2" not in str(bmc)
     assert "password='***'" in repr(bmc)
-    assert build_ipmi_probes(IpmiSettings(), NO_RUNNER) == []
+    assert build_ipmi_probes(IpmiSettings(), ProbeContext(NO_RUNNER)) == []
 
 
 @pytest.mark.parametrize(
@@ -503,7 +504,7 @@ def test_build_names_probes_after_hosts() -> None:
         interval="1m",
     )
 
-    probes = build_ipmi_probes(settings, NO_RUNNER)
+    probes = build_ipmi_probes(settings, ProbeContext(NO_RUNNER))
 
     assert [(p.name, p.target, p.min_interval_seconds) for p in probes] == [
         ("ipmi:web1", "web1", 60.0),

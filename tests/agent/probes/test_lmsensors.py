@@ -8,6 +8,7 @@ import pytest
 
 from agent.exec import CannedOutput, CommandError, FixtureRunner
 from agent.probe import ProbeData, ProbeError
+from agent.probes.kind import ProbeContext
 from agent.probes.lmsensors import (
     LmSensorsProbe,
     LmSensorsSettings,
@@ -156,9 +157,9 @@ def test_partial_output_with_error_exit_is_partial() -> None:
 
 def test_settings_and_builder() -> None:
     runner = FixtureRunner({})
-    assert build_lmsensors_probes(LmSensorsSettings(), runner) == []  # off by default
+    assert build_lmsensors_probes(LmSensorsSettings(), ProbeContext(runner)) == []  # off by default
     settings = LmSensorsSettings(enabled=True, command="/usr/bin/sensors", min_interval="2m")
-    (probe,) = build_lmsensors_probes(settings, runner)
+    (probe,) = build_lmsensors_probes(settings, ProbeContext(runner))
     assert probe.min_interval_seconds == 120
     with pytest.raises(ValueError, match="timeout: expected a duration"):
         LmSensorsSettings(timeout="soon")

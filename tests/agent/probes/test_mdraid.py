@@ -15,6 +15,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from agent.exec import FixtureRunner
 from agent.probe import ProbeData, ProbeError
+from agent.probes.kind import ProbeContext
 from agent.probes.mdraid import (
     MdRaidProbe,
     MdRaidSettings,
@@ -412,10 +413,12 @@ def test_settings_defaults_and_unknown_fields() -> None:
 
 def test_factory_builds_one_probe_on_the_configured_root_or_none(tmp_path: Path) -> None:
     (tmp_path / "mdstat").write_text(WRITE_MOSTLY_AND_REPLACEMENT)
-    [probe] = build_mdraid_probes(MdRaidSettings(procfs=str(tmp_path)), FixtureRunner({}))
+    [probe] = build_mdraid_probes(
+        MdRaidSettings(procfs=str(tmp_path)), ProbeContext(FixtureRunner({}))
+    )
     assert (probe.name, probe.target, probe.min_interval_seconds) == ("mdraid", None, 0.0)
     assert _arrays(probe.collect())["md5"]["raid_array_state"] == "recovering"
-    assert build_mdraid_probes(MdRaidSettings(enabled=False), FixtureRunner({})) == []
+    assert build_mdraid_probes(MdRaidSettings(enabled=False), ProbeContext(FixtureRunner({}))) == []
 
 
 # --- cross-check against a real consumer of the same file: prometheus-node-exporter -----------

@@ -11,6 +11,7 @@ import pytest
 from agent.exec import CannedOutput, FixtureRunner, SubprocessRunner
 from agent.probe import ProbeError
 from agent.probes.hwraid import RaidSnapshot
+from agent.probes.kind import ProbeContext
 from agent.probes.megacli import (
     MegacliProbe,
     MegacliSettings,
@@ -192,8 +193,8 @@ def test_missing_binary_says_how_to_fix_it() -> None:
 
 
 def test_settings_default_to_disabled_and_reject_bad_values() -> None:
-    assert build_megacli_probes(MegacliSettings(), FixtureRunner({})) == []
-    probe = build_megacli_probes(ENABLED, FixtureRunner({}))[0]
+    assert build_megacli_probes(MegacliSettings(), ProbeContext(FixtureRunner({}))) == []
+    probe = build_megacli_probes(ENABLED, ProbeContext(FixtureRunner({})))[0]
     assert (probe.name, probe.target, probe.min_interval_seconds) == ("megacli", None, 120.0)
     with pytest.raises(msgspec.ValidationError, match="expected a duration"):
         msgspec.convert({"min_interval": "soon"}, MegacliSettings)

@@ -31,6 +31,7 @@ import pytest
 
 from agent.configfile import load_yaml_file
 from agent.probe import ProbeData, ProbeError
+from agent.probes.kind import ProbeContext
 from agent.probes.network.checks import certificate_not_after
 from agent.probes.network.icmp import (
     IcmpPermissionError,
@@ -528,8 +529,8 @@ def test_example_config_documents_a_target_of_each_kind() -> None:
     kinds = {type(target).__name__ for target in network.targets}
     assert kinds == {"IcmpTarget", "TcpTarget", "HttpTarget"}
     assert network.timeout == NetworkSettings().timeout
-    assert len(build_network_probes(network)) == 1
-    assert build_network_probes(NetworkSettings()) == [], "no targets, no probe"
+    assert len(build_network_probes(network, ProbeContext())) == 1
+    assert build_network_probes(NetworkSettings(), ProbeContext()) == [], "no targets, no probe"
 
 
 @pytest.mark.parametrize(

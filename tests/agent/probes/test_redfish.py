@@ -17,6 +17,7 @@ import pytest
 
 from agent.configfile import load_yaml_file
 from agent.probe import ProbeData
+from agent.probes.kind import ProbeContext
 from agent.probes.redfish.client import MockupSession
 from agent.probes.redfish.probe import RedfishProbe, build_redfish_probes
 from agent.probes.redfish.settings import RedfishSettings
@@ -47,7 +48,7 @@ def probe_for(url: str, **options: Any) -> RedfishProbe:
     """The probe the agent builds from `probes.redfish.bmcs: [{name: web483, url: ...}]`."""
     bmc = {"name": "web483", "url": url, "timeout": "10s", "request_timeout": "5s", **options}
     settings = msgspec.convert({"interval": "1s", "bmcs": [bmc]}, RedfishSettings)
-    (probe,) = build_redfish_probes(settings)
+    (probe,) = build_redfish_probes(settings, ProbeContext())
     assert isinstance(probe, RedfishProbe)
     return probe
 
@@ -350,7 +351,7 @@ def test_example_config_documents_a_redfish_bmc() -> None:
     settings = settings_from_document(load_yaml_file(ROOT / "config" / "agent.example.yaml"))
     (bmc,) = settings.probes.redfish.bmcs
     assert bmc.verify_tls and bmc.password_file and bmc.ca_file
-    (probe,) = build_redfish_probes(settings.probes.redfish)
+    (probe,) = build_redfish_probes(settings.probes.redfish, ProbeContext())
     assert (probe.name, probe.target) == (f"redfish:{bmc.name}", bmc.name)
 
 

@@ -12,6 +12,7 @@ import pytest
 
 from agent.exec import CannedOutput, CommandError, CommandResult, FixtureRunner, SubprocessRunner
 from agent.probe import ProbeData, ProbeError
+from agent.probes.kind import ProbeContext
 from agent.probes.smart import (
     SmartProbe,
     SmartSettings,
@@ -333,7 +334,7 @@ def test_probe_reads_scanned_devices_and_reports_the_one_it_cannot_open(
             ),
         }
     )
-    probe = build_smart_probes(SETTINGS, runner)[0]
+    probe = build_smart_probes(SETTINGS, ProbeContext(runner))[0]
     data = probe.collect()
     assert (probe.name, probe.target, probe.min_interval_seconds) == ("smart", None, 600)
     assert by_device(data, "smart_device_readable") == {
@@ -516,7 +517,7 @@ def test_settings_defaults_and_validation() -> None:
     settings = msgspec.convert({}, SmartSettings)
     assert (settings.min_interval_seconds, settings.timeout_seconds) == (600, 30)
     assert settings.nocheck_standby and settings.scan and settings.enabled
-    assert build_smart_probes(SmartSettings(enabled=False), FixtureRunner({})) == []
+    assert build_smart_probes(SmartSettings(enabled=False), ProbeContext(FixtureRunner({}))) == []
     bad = {
         "min_interval": "ten minutes",
         "timeout": "0s",

@@ -9,6 +9,7 @@ import pytest
 
 from agent.exec import CannedOutput, FixtureRunner, SubprocessRunner
 from agent.probe import ProbeError
+from agent.probes.kind import ProbeContext
 from agent.probes.ssacli import (
     SsacliProbe,
     SsacliSettings,
@@ -210,8 +211,8 @@ def test_missing_binary_says_how_to_fix_it() -> None:
 
 
 def test_settings_default_to_disabled_and_reject_bad_values() -> None:
-    assert build_ssacli_probes(SsacliSettings(), FixtureRunner({})) == []
-    probe = build_ssacli_probes(ENABLED, FixtureRunner({}))[0]
+    assert build_ssacli_probes(SsacliSettings(), ProbeContext(FixtureRunner({}))) == []
+    probe = build_ssacli_probes(ENABLED, ProbeContext(FixtureRunner({})))[0]
     assert (probe.name, probe.target, probe.min_interval_seconds) == ("ssacli", None, 120.0)
     with pytest.raises(msgspec.ValidationError, match="timeout must be more than 0"):
         msgspec.convert({"timeout": "0s"}, SsacliSettings)

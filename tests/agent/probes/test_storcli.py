@@ -10,6 +10,7 @@ import pytest
 
 from agent.exec import CannedOutput, CommandError, CommandResult, FixtureRunner, SubprocessRunner
 from agent.probe import ProbeError
+from agent.probes.kind import ProbeContext
 from agent.probes.storcli import (
     StorcliProbe,
     StorcliSettings,
@@ -250,9 +251,9 @@ def test_garbage_text_output_is_a_probe_error() -> None:
 
 
 def test_settings_default_to_disabled_and_reject_bad_values() -> None:
-    assert build_storcli_probes(StorcliSettings(), FixtureRunner({})) == []
+    assert build_storcli_probes(StorcliSettings(), ProbeContext(FixtureRunner({}))) == []
     assert StorcliSettings().storcli_path == "storcli64"
-    probe = build_storcli_probes(ENABLED, FixtureRunner({}))[0]
+    probe = build_storcli_probes(ENABLED, ProbeContext(FixtureRunner({})))[0]
     assert (probe.name, probe.target, probe.min_interval_seconds) == ("storcli", None, 120.0)
     with pytest.raises(msgspec.ValidationError, match="timeout must be more than 0"):
         msgspec.convert({"timeout": "0s"}, StorcliSettings)

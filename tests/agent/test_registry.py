@@ -1,0 +1,98 @@
+"""The probe registry: one entry per kind gives its `probes:` section and its probes."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+import msgspec
+import pytest
+
+from agent.configfile import ConfigError, parse_yaml
+from agent.daemon import build_probes
+from agent.exec import FixtureRunner
+from agent.probe import Probe, ProbeData
+from agent.probes.kind import ProbeContext, ProbeKind
+from agent.probes.registry import KINDS, probes_settings_type
+from agent.probes.registry import build_probes as build_from_kinds
+from agent.settings import AgentSettings, ProbesSettings, settings_from_document
+from tests.agent.fakeprocfs import FakeProcfs
+
+
+class ToySettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    """A probe kind that exists only in this test."""
+
+    greetings: list[str] = []
+
+
+class ToyProbe:
+    target = None
+    min_interval_seconds = 0.0
+
+    def __init__(self, greeting: str, procfs: str) -> None:
+        self.name = f"toy:{greeting}"
+        self.procfs = procfs
+
+    def collect(self) -> ProbeData:
+        return ProbeData()
+
+
+def build_toy_probes(settings: ToySettings, context: ProbeContext) -> list[Probe]:
+    return [ToyProbe(greeting, context.procfs) for greeting in settings.greetings]
+
+
+TOY = ProbeKind("toy", ToySettings, build_toy_probes)
+
+
+def test_a_registered_kind_gets_its_section_and_builds_its_probes() -> None:
+    sections_type = probes_settings_type((*KINDS, TOY))
+    sections = msgspec.convert({"toy": {"greetings": ["hello", "hi"]}}, sections_type)
+    probes = build_from_kinds((TOY,), sections, ProbeContext(FixtureRunner({}), "/host/proc"))
+    assert all(isinstance(probe, ToyProbe) for probe in probes)
+    assert [(p.name, p.procfs) for p in probes if isinstance(p, ToyProbe)] == [
+        ("toy:hello", "/host/proc"),
+        ("toy:hi", "/host/proc"),
+    ]
+    assert TOY.section(msgspec.convert({}, sections_type)) == ToySettings(), "defaults"
+    with pytest.raises(msgspec.ValidationError, match=r"unknown field `greeting` - at `\$.toy`"):
+        msgspec.convert({"toy": {"greeting": "hello"}}, sections_type)
+
+
+def test_two_kinds_with_one_name_are_refused() -> None:
+    with pytest.raises(ValueError, match="repeated: toy"):
+        probes_settings_type((TOY, TOY))
+
+
+def test_the_agent_settings_have_one_section_per_registered_kind_in_order() -> None:
+    assert ProbesSettings.__struct_fields__ == tuple(kind.name for kind in KINDS)
+    for kind in KINDS:
+        assert kind.section(AgentSettings().probes) == kind.settings_type()
+
+
+def test_the_daemon_builds_the_default_probes_in_registry_order() -> None:
+    probes = build_probes(AgentSettings(), FixtureRunner({}))
+    assert [probe.name for probe in probes] == ["host", "smart", "mdraid"]
+
+
+def test_config_errors_inside_a_registered_section_name_file_and_line() -> None:
+    text = "probes:\n  ipmi:\n    interval: 30s\n    bmcs:\n      - {name: a, adress: x}\n"
+    with pytest.raises(ConfigError) as caught:
+        settings_from_document(parse_yaml(text, "agent.yaml"))
+    assert str(caught.value).startswith("agent.yaml:5: probes.ipmi.bmcs[0].adress: "), caught.value
+
+
+def test_an_agent_without_snmp_devices_never_imports_pysnmp(fake_procfs: FakeProcfs) -> None:
+    code = textwrap.dedent(
+        f"""
+        import sys
+        from agent.cli import main
+        code = main(["agent", "--once", "--procfs", {str(fake_procfs.root)!r}])
+        assert "pysnmp" not in sys.modules, "pysnmp imported without SNMP devices"
+        sys.exit(code)
+        """
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 0, done.stderr
