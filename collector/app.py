@@ -42,6 +42,7 @@ from collector.incidents.transitions import LifecyclePolicy, TransitionRefusedEr
 from collector.ingest.hosts import HostRegistry
 from collector.ingest.receive import Ingest
 from collector.metrics import CollectorMetrics
+from collector.noise.inhibition import Kinds
 from collector.noise.maintenance import MaintenanceGate
 from collector.noise.silences import Silence
 from collector.notify.channels import Channel, channel_from_url
@@ -249,9 +250,7 @@ def build_collector(
     incidents = IncidentService(
         database,
         [Audience(c.describe(), c.min_priority) for c in chosen],
-        _incident_settings(
-            config, directory, frozenset(c.name for c in evaluator.engine.rules.absent_rules)
-        ),
+        _incident_settings(config, directory, evaluator.engine.rules),
         clock,
         on_commit=delivery.wake,
         on_transition=metrics.count_transition,
@@ -363,7 +362,7 @@ def _keypad_ack(incidents: IncidentService, note: Notification, person: str) -> 
 def _incident_settings(
     config: CollectorConfig,
     directory: ResponseDirectory | None,
-    host_level_rules: frozenset[str] = frozenset(),
+    rules: RuleSet | None = None,
 ) -> IncidentSettings:
     settings = config.incidents
     policy = LifecyclePolicy(
@@ -376,7 +375,8 @@ def _incident_settings(
     if config.customers is not None:
         policy = replace(policy, adjust_priority=load_customers(config.customers).adjust_priority)
     return IncidentSettings(
-        host_level_rules=host_level_rules,
+        host_level_rules=frozenset(c.name for c in rules.absent_rules) if rules else frozenset(),
+        kinds=Kinds(rules.kind_of if rules else {}),
         group_wait=config.delivery.group_wait,
         group_wait_p1=config.delivery.group_wait_p1,
         number_prefix=settings.number_prefix,

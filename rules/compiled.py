@@ -56,6 +56,8 @@ class RuleSet:
             if compiled.rule.event:
                 by_event.setdefault(compiled.rule.event, []).append(compiled)
         self.by_event = {kind: tuple(found) for kind, found in by_event.items()}
+        # Rule name -> its `kind`: incidents of one kind inhibit their less urgent siblings.
+        self.kind_of = {c.name: c.rule.kind for c in self.rules if c.rule.kind}
 
     def get(self, name: str) -> CompiledRule | None:
         """The rule called `name`, if loaded (its first variant when overrides split it)."""

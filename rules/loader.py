@@ -125,6 +125,7 @@ def check_rules(
             except ConfigError as exc:
                 check.errors.append(exc)
     check.errors += _unknown_inhibitors(parsed)
+    check.warnings += _lonely_kinds(parsed)
     overrides: list[LocatedOverride] = [o for p in parsed for o in p.overrides]
     final, problems = apply_overrides(compiled, overrides)
     check.errors += problems
@@ -173,6 +174,25 @@ def _unknown_inhibitors(parsed: Sequence[ParsedFile]) -> list[ConfigError]:
                         )
                     )
     return errors
+
+
+def _lonely_kinds(parsed: Sequence[ParsedFile]) -> list[ConfigError]:
+    """A `kind` no other rule shares inhibits nothing: most likely a misspelling."""
+    located = [(file, where, rule) for file in parsed for where, rule in file.rules if rule.kind]
+    kinds = [rule.kind for _file, _where, rule in located]
+    warnings = []
+    for file, where, rule in located:
+        if kinds.count(rule.kind) > 1:
+            continue
+        others = sorted({k for k in kinds if k and k != rule.kind})
+        close = difflib.get_close_matches(rule.kind or "", others, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        message = (
+            f"rule {rule.name!r}: no other rule has kind {rule.kind!r}, so it inhibits "
+            f"nothing{hint} (give the stronger and weaker rules of one problem the same kind)"
+        )
+        warnings.append(file.document.error((*where, "kind"), message))
+    return warnings
 
 
 def _compile(

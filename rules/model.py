@@ -25,6 +25,7 @@ from rules.priority import Priority
 Duration = Annotated[float, BeforeValidator(parse_duration)]
 
 RULE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+KIND_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
 # Labels every series has without the agent sending them; matchers may use them too.
 IMPLICIT_LABELS = frozenset({"host", "probe"})
@@ -63,6 +64,13 @@ class Rule(RuleModel):
     inhibited_by: list[str] = Field(
         default_factory=list,
         description="Stay quiet while one of these rules fires for the same host and labels.",
+    )
+    kind: str | None = Field(
+        None,
+        description="The problem this rule is one severity of (e.g. filesystem_space for "
+        "FilesystemAlmostFull P3 and FilesystemFull P2): on a host, an active incident of a "
+        "kind holds back the messages of that kind's less urgent incidents with the same labels "
+        "(recorded and linked; told if still open when the stronger one resolves).",
     )
     predict: Prediction | None = Field(None, description="Compare a linear forecast instead.")
     above: float | None = Field(None, description="Breach when the value is above this.")
@@ -104,6 +112,11 @@ class Rule(RuleModel):
             raise ValueError(
                 f"rule name {self.name!r} must start with a letter and hold only letters, "
                 "digits and underscores (e.g. FilesystemAlmostFull)"
+            )
+        if self.kind is not None and not KIND_NAME.match(self.kind):
+            raise ValueError(
+                f"kind {self.kind!r} must be lower case letters, digits and underscores, "
+                "starting with a letter (e.g. filesystem_space)"
             )
         kinds = self.condition_kinds()
         if len(kinds) != 1:

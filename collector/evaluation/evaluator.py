@@ -12,7 +12,7 @@ from concurrent.futures import Future
 from agent.report import Report
 from collector.evaluation.writer import IncidentWriter
 from collector.noise.maintenance import MaintenanceGate
-from rules.engine import AlertSignal, RuleEngine
+from rules.engine import AlertSignal, RuleEngine, SignalKind
 
 
 class Evaluator:
@@ -56,6 +56,8 @@ class Evaluator:
             signals = self._past_the_gate(signals, now)
         if not signals:
             return 0, None
+        if len(signals) > 1:
+            signals.sort(key=_stronger_first)
         assert self.writer is not None, "attach() a writer before evaluating"
         return len(signals), self.writer.submit_signals(signals)
 
@@ -67,3 +69,9 @@ class Evaluator:
             self.engine.revert(signal)  # under self.lock already
         held = {id(s) for s in waiting}
         return [s for s in signals if id(s) not in held]
+
+
+def _stronger_first(signal: AlertSignal) -> int:
+    """Resolves first, then fires by priority: a P1 opens before the P3 of its kind that came
+    in the same report, so the P3 is held from its start (noise.inhibition)."""
+    return signal.rule.rule.priority.rank if signal.kind is SignalKind.FIRE else 0

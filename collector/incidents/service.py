@@ -28,6 +28,7 @@ from collector.incidents.model import Incident
 from collector.incidents.plan import Tier
 from collector.incidents.transitions import LifecyclePolicy, Outcome, Transition, transition
 from collector.knowledge.kb import entry_from
+from collector.noise.inhibition import Kinds, held_by, hold, settle_kind, stronger
 from collector.noise.silences import Silence, silencing
 from collector.notify.message import Language, compose_notification, format_time, sms_text
 from collector.store import incidents as rows
@@ -92,6 +93,8 @@ class IncidentSettings:
     # Rules that say a whole host is gone (its agent silent): while one is active on a host,
     # that host's other incidents are recorded but not told.
     host_level_rules: frozenset[str] = frozenset()
+    # Rules sharing a `kind`: an active incident holds back its kind's less urgent ones.
+    kinds: Kinds = field(default_factory=Kinds)
     # Storm grouping: a rule's open/resolve messages wait this long so that those of many
     # hosts go out as one; a P1 never waits longer than group_wait_p1.
     group_wait: float = 0.0
@@ -216,7 +219,7 @@ class IncidentService:
             elif isinstance(command, WithdrawPages):
                 withdraw(conn, stored.id, now)
         held = in_force(conn, now) if notices else []
-        blocker = self._host_down(conn, stored) if notices else None
+        blocker = self._blocker(conn, stored) if notices else None
         for notice in notices:
             found = silencing(held, stored.match_labels(), now)
             if found is not None:
@@ -227,9 +230,15 @@ class IncidentService:
                 enqueue(conn, self._messages(stored, notice, now), now)
         if stored.rule in self._settings.host_level_rules and not stored.active:
             timers.release_held(conn, stored.host, now)  # the host is back: tell the rest
+        settle_kind(conn, stored, self._settings.kinds, now)
         if outcome.transition is Transition.CLOSE:
             learn(conn, stored, now)
         return stored
+
+    def _blocker(self, conn: Connection, incident: Incident) -> Incident | None:
+        """The stronger fact its messages wait for: its host is down, or a more urgent
+        incident of its kind is open on the host."""
+        return self._host_down(conn, incident) or stronger(conn, incident, self._settings.kinds)
 
     def _host_down(self, conn: Connection, incident: Incident) -> Incident | None:
         rules = self._settings.host_level_rules
@@ -240,17 +249,11 @@ class IncidentService:
     def _inhibit(
         self, conn: Connection, incident: Incident, command: Notify, blocker: Incident, now: float
     ) -> None:
-        """Hold a message while the host itself is down; told when the host is back."""
-        assert incident.id is not None
-        detail = f"{command.event} held back while {blocker.number} ({blocker.rule}) is open"
-        rows.append_timeline(
-            conn, incident.id, now, "transition", "INHIBITED", "system", detail,
-            {"by": blocker.number, "event": command.event},
-        )  # fmt: skip
-        timers.schedule(
-            conn, TimerKind.UNSILENCE, incident.id, timers.NEVER, now, tag=timers.HELD_TAG
-        )
-        timers.cancel(conn, TimerKind.RENOTIFY, incident.id, now)
+        """Hold a message while the host is down (told when it is back) or while a stronger
+        incident of its kind is open (told when that one ends)."""
+        host_down = blocker.rule in self._settings.host_level_rules
+        tag = timers.HELD_TAG if host_down else held_by(blocker)
+        hold(conn, incident, blocker, command.event, tag, now)
 
     def _hold(
         self,

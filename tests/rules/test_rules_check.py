@@ -205,3 +205,44 @@ def test_a_declared_metric_gets_its_labels_checked_too(
     err = capsys.readouterr().err
     assert f"{path}:6: warning: rules[0].match.mountpoint: pdu_load_amperes has no label" in err
     assert f"{path}:8: warning: rules[0].summary: `labels.mountpoint`: pdu_load_amperes" in err
+
+
+KINDS = """\
+group: site
+rules:
+  - name: SrvAlmostFull
+    priority: P3
+    kind: srv_space
+    metric: filesystem_used_ratio
+    above: 0.9
+    summary: "{{ host }}"
+  - name: SrvFull
+    priority: P1
+    kind: srv_spaces
+    metric: filesystem_used_ratio
+    above: 0.97
+    summary: "{{ host }}"
+  - name: SrvGone
+    priority: P1
+    kind: Srv-Space
+    metric: filesystem_used_ratio
+    above: 0.99
+    summary: "{{ host }}"
+"""
+
+
+def test_a_bad_kind_is_an_error_and_a_kind_no_other_rule_shares_a_warning_at_its_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = _write(tmp_path, KINDS)
+    assert rules_command(["check", str(path)]) == 1
+    lines = capsys.readouterr().err.splitlines()
+    assert f"{path}:15: rules[2]: kind 'Srv-Space' must be lower case letters" in "\n".join(lines)
+    assert any(
+        text.startswith(f"{path}:5: warning: rules[0].kind: rule 'SrvAlmostFull': no other rule")
+        and "did you mean 'srv_spaces'?" in text
+        for text in lines
+    ), lines
+    fixed = KINDS.replace("srv_spaces", "srv_space").replace("kind: Srv-Space", "kind: srv_space")
+    rules = load_rules([_write(tmp_path, fixed)], include_builtin=False)
+    assert rules.kind_of == {n: "srv_space" for n in ("SrvAlmostFull", "SrvFull", "SrvGone")}
