@@ -24,6 +24,7 @@ from collector.api.knowledge import knowledge_routes
 from collector.api.openapi import openapi_routes
 from collector.api.redacting import RedactingMiddleware
 from collector.api.routes import ApiContext, api_routes
+from collector.api.scoping import CustomerScopes
 from collector.api.silences import silence_routes
 from collector.api.views import sla_tally
 from collector.auth import TokenBook
@@ -298,6 +299,12 @@ def build_collector(
         clock=clock,
         access=collector.access,
         silences=SilenceStore(database),
+        scopes=CustomerScopes(
+            load_customers(config.customers) if config.customers else None,
+            incident_reader,
+            hosts,
+            reader(database),
+        ),
         console_url=config.console_url,
         body_timeout=config.limits.body_timeout,
     )
@@ -315,6 +322,7 @@ def build_collector(
         AccessMiddleware,
         access=collector.access,
         routes=routes,
+        scopes=context.scopes,
         metrics_public=config.access.metrics_public,
     )
     collector.asgi = Starlette(

@@ -15,11 +15,12 @@ import msgspec
 import pytest
 
 from agent.exec import FixtureRunner
-from agent.probes.ipmi import IpmiSettings, build_ipmi_probes
+from agent.probes.ipmi.probe import build_ipmi_probes
+from agent.probes.ipmi.settings import IpmiSettings
 from agent.probes.kind import ProbeContext
-from agent.probes.snmp import build_snmp_probes
+from agent.probes.snmp.polling import build_snmp_probes
+from agent.probes.snmp.settings import SnmpSettings
 from agent.runner import ProbeRunner
-from agent.snmp_settings import SnmpSettings
 from collector.notify.channels import RecordingChannel
 from tests.collector.harness import FakeClock, RunningCollector, wait_for
 from tests.peers import require_tool, wait_until

@@ -2,7 +2,8 @@
 middleware that authenticates each request from its headers and enforces that table.
 
 A route missing from ROUTE_RULES makes the app refuse to build (and the route-table test fail),
-so no endpoint can be added without saying who may call it.
+so no endpoint can be added without saying who may call it. Role customer is apart: it may call
+only the routes of CUSTOMER_RULES, each saying how the request is confined to its own customer.
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ from starlette.requests import Request
 from starlette.routing import BaseRoute, Match, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from collector.api.errors import forbidden, see_other, unauthorized
+from collector.api.errors import forbidden, not_found, see_other, unauthorized
+from collector.api.scoping import CustomerScopes
 from collector.auth.roles import Principal, PrincipalKind, Role, grants
 from collector.auth.service import AccessService
 
@@ -82,6 +84,39 @@ ROUTE_RULES: dict[tuple[str, str], Need] = {
     ("GET", "/static/htmx.min.js"): Gate.PUBLIC,
 }
 
+
+class Scoped(StrEnum):
+    """How a customer's request is confined to its own customer's data."""
+
+    NO_DATA = "no-data"  # carries nothing of any customer (whoami, the API document)
+    FILTERED = "filtered"  # the endpoint reads through CustomerScopes (its queries filter)
+    INCIDENT = "incident"  # {reference} must be one of its incidents, else 404
+    HOST = "host"  # {name} must be one of its hosts, else 404
+
+
+# The only routes open to role customer; every other one answers it 403.
+CUSTOMER_RULES: dict[tuple[str, str], Scoped] = {
+    ("GET", "/api/v1/whoami"): Scoped.NO_DATA,
+    ("GET", "/api/v1/openapi.json"): Scoped.NO_DATA,
+    ("POST", "/logout"): Scoped.NO_DATA,
+    ("GET", "/api/v1/hosts"): Scoped.FILTERED,
+    ("GET", "/api/v1/hosts/{name}/events"): Scoped.HOST,
+    ("GET", "/api/v1/incidents"): Scoped.FILTERED,
+    ("GET", "/api/v1/incidents/{reference}"): Scoped.INCIDENT,
+    ("POST", "/api/v1/incidents/{reference}/{action}"): Scoped.INCIDENT,
+    ("GET", "/"): Scoped.FILTERED,
+    ("GET", "/overview/live"): Scoped.FILTERED,
+    ("GET", "/incidents"): Scoped.FILTERED,
+    ("GET", "/incidents/{reference}"): Scoped.INCIDENT,
+    ("POST", "/incidents/{reference}/{action}"): Scoped.INCIDENT,
+}
+
+# The action verbs a customer may use on its own incidents, per action route.
+CUSTOMER_ACTIONS: dict[tuple[str, str], frozenset[str]] = {
+    ("POST", "/api/v1/incidents/{reference}/{action}"): frozenset({"ack", "notes", "verify"}),
+    ("POST", "/incidents/{reference}/{action}"): frozenset({"ack", "note"}),
+}
+
 # Session-authenticated writes that check the CSRF token of their form themselves.
 FORM_ROUTES = frozenset(
     {
@@ -105,10 +140,18 @@ def route_methods(routes: Iterable[BaseRoute]) -> list[tuple[str, str]]:
 
 
 def check_rules(routes: Iterable[BaseRoute]) -> None:
-    """Raise naming every endpoint that has no access rule."""
-    missing = [f"{m} {p}" for m, p in route_methods(routes) if (m, p) not in ROUTE_RULES]
+    """Raise naming every endpoint that has no access rule, and every customer rule that
+    names no endpoint or a path without the parameter it confines."""
+    endpoints = route_methods(routes)
+    missing = [f"{m} {p}" for m, p in endpoints if (m, p) not in ROUTE_RULES]
     if missing:
         raise ValueError(f"no access rule for {', '.join(missing)}; add it to ROUTE_RULES")
+    stray = [f"{m} {p}" for m, p in CUSTOMER_RULES if (m, p) not in endpoints]
+    params = {Scoped.INCIDENT: "{reference}", Scoped.HOST: "{name}"}
+    stray += [f"{m} {p}" for (m, p), s in CUSTOMER_RULES.items() if params.get(s, "") not in p]
+    stray += [f"{m} {p}" for m, p in CUSTOMER_ACTIONS if (m, p) not in CUSTOMER_RULES]
+    if stray:
+        raise ValueError(f"customer rules that confine no endpoint: {', '.join(stray)}")
 
 
 def principal_of(request: Request) -> Principal:
@@ -132,11 +175,13 @@ class AccessMiddleware:
         app: ASGIApp,
         access: AccessService,
         routes: Sequence[BaseRoute],
+        scopes: CustomerScopes,
         metrics_public: bool = False,
     ) -> None:
         check_rules(routes)
         self.app = app
         self._access = access
+        self._scopes = scopes
         self._routes = [r for r in routes if isinstance(r, Route)]
         # Paths without parameters are found by one dict lookup (the report path among them).
         self._static = {
@@ -149,14 +194,16 @@ class AccessMiddleware:
             await self.app(scope, receive, send)
             return
         method = "GET" if scope["method"] == "HEAD" else scope["method"]
-        path, need = self._need(scope, method)
+        path, need, params = self._need(scope, method)
         if need in (Gate.PUBLIC, Gate.AGENT) or (need is Gate.METRICS and self._metrics_public):
             await self.app(scope, receive, send)
             return
         principal, offered = await anyio.to_thread.run_sync(
             self._authenticate, scope, need is Gate.METRICS
         )
-        refusal = _refusal(principal, offered, need, scope, method, path)
+        refusal = _refusal(principal, offered, need, scope, method, path, params)
+        if refusal is None and principal is not None and principal.role is Role.CUSTOMER:
+            refusal = await self._confine(principal, method, path, params)
         if refusal is not None:
             await refusal(scope, receive, send)
             return
@@ -179,21 +226,37 @@ class AccessMiddleware:
             )
             await anyio.to_thread.run_sync(audit)
 
-    def _need(self, scope: Scope, method: str) -> tuple[str, Need]:
+    def _need(self, scope: Scope, method: str) -> tuple[str, Need, dict[str, str]]:
+        """The matched route's path template, what it needs, and its path parameters."""
         path = scope["path"]
         static = self._static.get((method, path))
         if static is not None:
-            return path, static
-        partial = ""
+            return path, static, {}
+        near = ""
         for route in self._routes:
-            match, _ = route.matches(scope)
+            match, child = route.matches(scope)
             if match is Match.FULL:
-                return route.path, ROUTE_RULES[(method, route.path)]
+                params = {k: str(v) for k, v in child.get("path_params", {}).items()}
+                return route.path, ROUTE_RULES[(method, route.path)], params
             if match is Match.PARTIAL:
-                partial = partial or route.path
+                near = near or route.path
         # The path exists but not this method (405), or no such path (404): either is said
         # only to those signed in.
-        return partial, Gate.SIGNED_IN
+        return near, Gate.SIGNED_IN, {}
+
+    async def _confine(
+        self, principal: Principal, method: str, path: str, params: dict[str, str]
+    ) -> ASGIApp | None:
+        """404 for another customer's incident or host, worded as for one that does not exist."""
+        scoped = CUSTOMER_RULES.get((method, path))
+        if scoped is Scoped.INCIDENT:
+            reference = params["reference"]
+            owned = partial(self._scopes.owns_incident, principal, reference)
+            if not await anyio.to_thread.run_sync(owned):
+                return not_found(f"no incident {reference}")
+        if scoped is Scoped.HOST and not self._scopes.owns_host(principal, params["name"]):
+            return not_found(f"no host {params['name']!r}")
+        return None
 
     def _authenticate(self, scope: Scope, basic_allowed: bool) -> tuple[Principal | None, bool]:
         """The principal, and whether any credential was offered at all."""
@@ -220,11 +283,21 @@ class AccessMiddleware:
 
 
 def _refusal(
-    principal: Principal | None, offered: bool, need: Need, scope: Scope, method: str, path: str
+    principal: Principal | None,
+    offered: bool,
+    need: Need,
+    scope: Scope,
+    method: str,
+    path: str,
+    params: dict[str, str],
 ) -> ASGIApp | None:
     if principal is None:
         return _unauthenticated(offered, scope, method)
-    if isinstance(need, Role) and not grants(principal.role, need):
+    if principal.role is Role.CUSTOMER:
+        refused = _customer_refusal(principal, need, method, path, params)
+        if refused is not None:
+            return refused
+    elif isinstance(need, Role) and not grants(principal.role, need):
         return forbidden(
             f"this needs role {need.value}; {principal.name!r} has role {principal.role.value}"
         )
@@ -239,6 +312,20 @@ def _refusal(
         and not _csrf_matches(scope, principal)
     ):
         return forbidden(f"a signed-in browser's write needs the {CSRF_HEADER} header")
+    return None
+
+
+def _customer_refusal(
+    principal: Principal, need: Need, method: str, path: str, params: dict[str, str]
+) -> ASGIApp | None:
+    """403 for a route (or action verb) not open to role customer; says nothing of any data."""
+    who = f"{principal.name!r} has role customer"
+    if (method, path) not in CUSTOMER_RULES:
+        wanted = f"role {need.value}" if isinstance(need, Role) else "a staff role"
+        return forbidden(f"this needs {wanted}; {who}, which sees only its own customer's data")
+    verbs = CUSTOMER_ACTIONS.get((method, path))
+    if verbs is not None and params.get("action") not in verbs:
+        return forbidden(f"role customer may only {', '.join(sorted(verbs))}; {who}")
     return None
 
 

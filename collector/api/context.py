@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from collector.api.scoping import CustomerScopes
 from collector.auth.service import AccessService
 from collector.incidents.service import IncidentService
 from collector.ingest.hosts import HostRegistry
@@ -32,5 +33,6 @@ class ApiContext:
     clock: Callable[[], float]
     access: AccessService
     silences: SilenceStore
+    scopes: CustomerScopes  # what each principal may read (customers: their own only)
     console_url: str | None = None
     body_timeout: float = 30.0

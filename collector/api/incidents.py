@@ -25,6 +25,7 @@ from collector.api.requests import (
     parse_body,
 )
 from collector.api.views import delivery_view, incident_view, timeline_view
+from collector.auth.roles import Principal
 from collector.incidents.events import (
     Acknowledge,
     AddNote,
@@ -73,14 +74,17 @@ def incident_routes(ctx: ApiContext) -> list[Route]:
         if not limit_text.isdigit() or not 0 < int(limit_text) <= 10_000:
             return bad_request("limit must be a number from 1 to 10000")
         found = await run_in_threadpool(
-            ctx.reader.search, states, int(limit_text), request.query_params.get("host")
+            ctx.scopes.incidents(principal_of(request)).search,
+            states,
+            int(limit_text),
+            request.query_params.get("host"),
         )
         now = ctx.clock()
         return JSONResponse([incident_view(i, now) for i in found])
 
     async def get_incident(request: Request) -> Response:
         reference = request.path_params["reference"]
-        view = await run_in_threadpool(_detail, ctx, reference)
+        view = await run_in_threadpool(_detail, ctx, principal_of(request), reference)
         if view is None:
             return not_found(f"no incident {reference}")
         return JSONResponse(view)
@@ -129,12 +133,16 @@ def incident_routes(ctx: ApiContext) -> list[Route]:
     ]
 
 
-def _detail(ctx: ApiContext, reference: str) -> dict[str, Any] | None:
-    incident = ctx.reader.get(reference)
+def _detail(ctx: ApiContext, me: Principal, reference: str) -> dict[str, Any] | None:
+    """An incident with its timeline; staff also see its deliveries and knowledge-base
+    matches (our channels, and other customers' fixes: never shown to a customer)."""
+    reading = ctx.scopes.incidents(me)
+    incident = reading.get(reference)
     if incident is None or incident.id is None:
         return None
     view = incident_view(incident, ctx.clock())
-    view["timeline"] = [timeline_view(e) for e in ctx.reader.timeline(incident.id)]
-    view["deliveries"] = [delivery_view(d) for d in ctx.outbox.for_incident(incident.id)]
-    view["kb_matches"] = kb_matches(ctx, incident)
+    view["timeline"] = [timeline_view(e) for e in reading.timeline(incident.id)]
+    if ctx.scopes.scope(me) is None:
+        view["deliveries"] = [delivery_view(d) for d in ctx.outbox.for_incident(incident.id)]
+        view["kb_matches"] = kb_matches(ctx, incident)
     return view

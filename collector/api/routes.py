@@ -12,6 +12,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from collector.api.access import principal_of
 from collector.api.context import ApiContext
 from collector.api.errors import (
     STATUS_OF_REJECTION,
@@ -87,12 +88,13 @@ def api_routes(ctx: ApiContext) -> list[Route]:
         )
 
     async def list_hosts(request: Request) -> Response:
-        active = await run_in_threadpool(ctx.reader.active)
+        me = principal_of(request)
+        active = await run_in_threadpool(ctx.scopes.incidents(me).active)
         open_by_host = Tally(i.host for i in active)
         now = ctx.clock()
         views = [
             host_view(state, open_by_host[state.name], ctx.silent_after, now)
-            for state in sorted(ctx.hosts, key=lambda s: s.name)
+            for state in ctx.scopes.hosts(me)
         ]
         return JSONResponse(views)
 

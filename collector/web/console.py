@@ -32,18 +32,18 @@ def console_routes(ctx: ApiContext, poll_seconds: float = POLL_SECONDS) -> list[
     pages = Pages(ctx.clock)
 
     async def overview(request: Request) -> Response:
-        live = await run_in_threadpool(overview_context, ctx)
+        live = await run_in_threadpool(overview_context, ctx, principal_of(request))
         return pages.render(request, "overview.html", poll=poll_seconds, **live)
 
     async def overview_live(request: Request) -> Response:
-        live = await run_in_threadpool(overview_context, ctx)
+        live = await run_in_threadpool(overview_context, ctx, principal_of(request))
         return pages.render(request, "overview_live.html", poll=poll_seconds, **live)
 
     async def incident_list(request: Request) -> Response:
         chosen = IncidentFilter.parse(dict(request.query_params))
-        return pages.render(
-            request, "incidents.html", **await run_in_threadpool(list_context, ctx, chosen)
-        )
+        reading = ctx.scopes.incidents(principal_of(request))
+        shown = await run_in_threadpool(list_context, ctx, chosen, reading)
+        return pages.render(request, "incidents.html", **shown)
 
     async def incident(request: Request) -> Response:
         return await _incident_page(ctx, pages, request, "", 200)
@@ -126,9 +126,10 @@ async def _incident_page(
     ctx: ApiContext, pages: Pages, request: Request, message: str, status: int
 ) -> Response:
     reference = request.path_params["reference"]
-    found = await run_in_threadpool(ctx.reader.get, reference)
+    reading = ctx.scopes.incidents(principal_of(request))
+    found = await run_in_threadpool(reading.get, reference)
     if found is None or found.id is None:
         return pages.render(request, "missing.html", 404, what=reference)
-    shown = await run_in_threadpool(page_context, ctx, found)
+    shown = await run_in_threadpool(page_context, ctx, found, reading)
     shown["message"] = message
     return pages.render(request, "incident.html", status, **shown)

@@ -13,6 +13,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from collector.api.context import ApiContext
+from collector.api.scoping import IncidentReading
 from collector.api.views import incident_view, timeline_view
 from collector.incidents.events import (
     Acknowledge,
@@ -131,9 +132,11 @@ def shown(incident: Incident, now: float) -> dict[str, Any]:
     return {**incident_view(incident, now), "opened_ts": incident.opened_at}
 
 
-def list_context(ctx: ApiContext, chosen: IncidentFilter) -> dict[str, Any]:
-    """One page of the incident list (call it off the event loop)."""
-    found = ctx.reader.search(
+def list_context(
+    ctx: ApiContext, chosen: IncidentFilter, reading: IncidentReading
+) -> dict[str, Any]:
+    """One page of the incident list from `reading` (call it off the event loop)."""
+    found = reading.search(
         chosen.states(),
         PAGE_SIZE + 1,
         chosen.host or None,
@@ -157,7 +160,7 @@ def list_context(ctx: ApiContext, chosen: IncidentFilter) -> dict[str, Any]:
     }
 
 
-def page_context(ctx: ApiContext, incident: Incident) -> dict[str, Any]:
+def page_context(ctx: ApiContext, incident: Incident, reading: IncidentReading) -> dict[str, Any]:
     """Everything the incident page shows (call it off the event loop)."""
     assert incident.id is not None
     view = incident_view(incident, ctx.clock())
@@ -166,7 +169,7 @@ def page_context(ctx: ApiContext, incident: Incident) -> dict[str, Any]:
     return {
         "i": view,
         "value": format_quantity(incident.value, incident.annotations.get("metric", "")),
-        "timeline": [{**timeline_view(e), "ts": e["at"]} for e in ctx.reader.timeline(incident.id)],
+        "timeline": [{**timeline_view(e), "ts": e["at"]} for e in reading.timeline(incident.id)],
         "raw": incident,
         "tiers": len(plan.tiers) if plan else 0,
         "tier_targets": plan.tiers[tier - 1].targets if plan and tier else (),

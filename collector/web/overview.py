@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from collector.api.context import ApiContext
+from collector.auth.roles import Principal
 from collector.incidents.model import Incident
 from collector.ingest.hosts import HostState
 from collector.web.incidents import shown
@@ -51,10 +52,14 @@ def host_health(
     )
 
 
-def overview_context(ctx: ApiContext) -> dict[str, Any]:
-    """What the overview's live part shows, read in one go (call it off the event loop)."""
+def overview_context(ctx: ApiContext, me: Principal) -> dict[str, Any]:
+    """What the overview's live part shows to `me`, read in one go (call it off the event
+    loop). A customer sees its own incidents and hosts, and no silences (their matchers name
+    other customers' hosts)."""
     now = ctx.clock()
-    active = sorted(ctx.reader.active(), key=lambda i: (i.priority.rank, -i.opened_at))
+    staff = ctx.scopes.scope(me) is None
+    active = ctx.scopes.incidents(me).active()
+    active.sort(key=lambda i: (i.priority.rank, -i.opened_at))
     by_priority: dict[str, list[dict[str, Any]]] = {p.value: [] for p in Priority}
     by_host: dict[str, list[Incident]] = defaultdict(list)
     for incident in active:
@@ -63,7 +68,7 @@ def overview_context(ctx: ApiContext) -> dict[str, Any]:
             by_host[name].append(incident)
     hosts = [
         host_health(state, by_host[state.name], ctx.silent_after, now)
-        for state in sorted(ctx.hosts, key=lambda s: s.name)
+        for state in ctx.scopes.hosts(me)
     ]
     hosts.sort(key=lambda h: HEALTH_ORDER.index(h.health))
     tally = {health: 0 for health in HEALTH_ORDER}
@@ -74,5 +79,7 @@ def overview_context(ctx: ApiContext) -> dict[str, Any]:
         "active_count": len(active),
         "hosts": hosts,
         "tally": tally,
-        "silences": [s for s in ctx.silences.search(now) if s.active_until(now) is not None],
+        "silences": [s for s in ctx.silences.search(now) if s.active_until(now) is not None]
+        if staff
+        else [],
     }

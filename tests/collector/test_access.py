@@ -14,7 +14,7 @@ import pytest
 import requests
 
 from collector.access_cli import first_admin, open_access, tokens_command, users_command
-from collector.api.access import ROUTE_RULES, Gate, route_methods
+from collector.api.access import CUSTOMER_RULES, ROUTE_RULES, Gate, route_methods
 from collector.auth.roles import Role
 from collector.config import AccessConfig, ApiToken
 from tests.collector.harness import ADMIN_HEADERS, TOKEN, FakeClock, RunningCollector
@@ -64,6 +64,7 @@ def concrete(path: str) -> str:
 
 
 def test_every_route_has_an_access_rule_and_enforces_it(running: RunningCollector) -> None:
+    """Every role on every route; role customer's confinement: test_access_customers.py."""
     endpoints = route_methods(running.collector.asgi.routes)
     assert set(endpoints) == set(ROUTE_RULES), "ROUTE_RULES lists exactly the app's endpoints"
     for method, template in endpoints:
@@ -86,6 +87,11 @@ def test_every_route_has_an_access_rule_and_enforces_it(running: RunningCollecto
             answer = call(running, method, path, headers=bearer(token))
             if need is Gate.AGENT:
                 assert answer.status_code == 401, f"{where}: API tokens are not agent tokens"
+            elif role is Role.CUSTOMER and (method, template) in CUSTOMER_RULES:
+                # Confined to its own customer (this one owns nothing): a list or a 404; the
+                # action verb "x" is not one of its verbs.
+                refused_verb = answer.status_code == 403 and "{action}" in template
+                assert answer.status_code in (200, 303, 404) or refused_verb, where
             elif _allowed(role, need):
                 assert answer.status_code not in (401, 403), f"{where} as {role}: {answer.text}"
             else:

@@ -17,23 +17,23 @@ import psutil
 from agent.exec import CannedOutput, FixtureRunner
 from agent.probe import ProbeData
 from agent.probes.host import HostProbe
-from agent.probes.hwraid import RaidSnapshot, emit
-from agent.probes.ipmi import IpmiProbe
-from agent.probes.ipmi_session import IpmitoolClient
+from agent.probes.ipmi.probe import IpmiProbe
+from agent.probes.ipmi.session import IpmitoolClient
 from agent.probes.lmsensors import LmSensorsProbe, LmSensorsSettings
-from agent.probes.mdraid import array_samples, parse_mdstat
-from agent.probes.megacli import parse_megacli_bbu, parse_megacli_drives
 from agent.probes.network.checks import CheckResult, failure
 from agent.probes.network.probe import add_result_samples
 from agent.probes.network.settings import HttpTarget, IcmpTarget, Target, TcpTarget
+from agent.probes.raid.hwraid import RaidSnapshot, emit
+from agent.probes.raid.mdraid import array_samples, parse_mdstat
+from agent.probes.raid.megacli import parse_megacli_bbu, parse_megacli_drives
+from agent.probes.raid.ssacli import parse_ssacli
+from agent.probes.raid.storcli import parse_storcli_json, parse_storcli_text
 from agent.probes.redfish.client import MockupSession
 from agent.probes.redfish.probe import RedfishProbe
-from agent.probes.smart_parse import SmartReadError, parse_device
-from agent.probes.ssacli import parse_ssacli
-from agent.probes.storcli import parse_storcli_json, parse_storcli_text
+from agent.probes.smart.parse import SmartReadError, parse_device
+from agent.probes.snmp.profiles import builtin_profile_names, load_profile
+from agent.probes.snmp.traps import SNMP_TRAP_OID, Trap, TrapProbe
 from agent.report import Sample
-from agent.snmp_profiles import builtin_profile_names, load_profile
-from agent.traps import SNMP_TRAP_OID, Trap, TrapProbe
 from rules.engine import AGENT_INSTANCES, CLOCK_SKEW, PROBE_SUCCESS
 from tests.agent.fakeprocfs import FakeProcfs
 from tests.conftest import OWN_FIXTURES, SHARED_FIXTURES
@@ -185,7 +185,7 @@ def snmp_samples() -> Iterator[Sample]:
             labels |= {table.index_label: "1"} if table.index_label else {}
             for spec in table.metrics:
                 yield Sample(spec.metric, "x" if spec.enum or spec.string else 0.0, labels)
-    yield Sample("snmp_up", 1.0, {"device": "ups1"})  # agent/probes/snmp.py, both outcomes
+    yield Sample("snmp_up", 1.0, {"device": "ups1"})  # agent/probes/snmp/polling.py, both outcomes
     yield from TrapProbe(_OneTrapReceiver()).collect().samples  # type: ignore[arg-type]
 
 

@@ -11,15 +11,15 @@ from pathlib import Path
 import pytest
 
 from agent.probe import ProbeData
-from agent.probes.hwraid import RaidSnapshot, emit
-from agent.probes.ipmi import add_reading, add_summary
-from agent.probes.ipmitool import parse_ipmitool_sensor, unique_names
+from agent.probes.ipmi.ipmitool import parse_ipmitool_sensor, unique_names
+from agent.probes.ipmi.sensors import add_reading, add_summary
 from agent.probes.lmsensors import add_reading_samples, parse_sensors_json
-from agent.probes.mdraid import array_samples, parse_mdstat
-from agent.probes.megacli import parse_megacli_drives
-from agent.probes.smart_parse import parse_device
-from agent.probes.ssacli import parse_ssacli
-from agent.probes.storcli import parse_storcli_json, parse_storcli_text
+from agent.probes.raid.hwraid import RaidSnapshot, emit
+from agent.probes.raid.mdraid import array_samples, parse_mdstat
+from agent.probes.raid.megacli import parse_megacli_drives
+from agent.probes.raid.ssacli import parse_ssacli
+from agent.probes.raid.storcli import parse_storcli_json, parse_storcli_text
+from agent.probes.smart.parse import parse_device
 from agent.report import Sample
 from rules.engine import RuleEngine, SignalKind
 from rules.loader import load_rules

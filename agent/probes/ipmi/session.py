@@ -16,7 +16,7 @@ from typing import Any, Protocol, TypeVar
 
 from agent.exec import CommandError, CommandResult, CommandRunner
 from agent.probe import ProbeError
-from agent.probes.ipmitool import (
+from agent.probes.ipmi.ipmitool import (
     OK,
     SensorReading,
     health_name,

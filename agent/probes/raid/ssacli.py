@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 from agent.configfile import parse_duration
 from agent.exec import CommandRunner
 from agent.probe import Probe, ProbeData, ProbeError
-from agent.probes.hwraid import (
+from agent.probes.kind import ProbeContext, ProbeKind
+from agent.probes.raid.hwraid import (
     Battery,
     Controller,
     PhysicalDrive,
@@ -24,7 +25,6 @@ from agent.probes.hwraid import (
     parse_size_bytes,
     run_tool,
 )
-from agent.probes.kind import ProbeContext, ProbeKind
 
 TOOL = "ssacli"
 INSTALL_HINT = (

@@ -13,7 +13,8 @@ import msgspec
 from agent.configfile import parse_duration
 from agent.exec import CommandResult, CommandRunner
 from agent.probe import Probe, ProbeData, ProbeError
-from agent.probes.hwraid import (
+from agent.probes.kind import ProbeContext, ProbeKind
+from agent.probes.raid.hwraid import (
     Battery,
     Controller,
     PhysicalDrive,
@@ -30,7 +31,6 @@ from agent.probes.hwraid import (
     run_tool,
     worse_vd_state,
 )
-from agent.probes.kind import ProbeContext, ProbeKind
 
 TOOL = "storcli"
 INSTALL_HINT = (

@@ -15,7 +15,7 @@ from dataclasses import replace
 from typing import Any
 
 from agent.probe import ProbeData
-from agent.probes.ipmitool import CRITICAL, OK, WARNING, SensorReading
+from agent.probes.ipmi.ipmitool import CRITICAL, OK, WARNING, SensorReading
 
 Resource = dict[str, Any]
 

@@ -11,9 +11,9 @@ from pathlib import Path
 
 from agent.configfile import parse_duration
 from agent.probe import Probe, ProbeData, ProbeError
-from agent.probes.ipmi import add_reading, add_summary
-from agent.probes.ipmi_session import BmcUnreachableError, Deadline
-from agent.probes.ipmitool import SensorReading, unique_names
+from agent.probes.ipmi.ipmitool import SensorReading, unique_names
+from agent.probes.ipmi.sensors import add_readings
+from agent.probes.ipmi.session import BmcUnreachableError, Deadline
 from agent.probes.kind import ProbeContext, ProbeKind
 from agent.probes.redfish.client import (
     HttpSession,
@@ -284,10 +284,7 @@ class RedfishProbe:
             raise ProbeError(f"Redfish BMC {self._url}: {exc}") from exc
         data = snapshot.data
         data.add("ipmi_bmc_up", 1.0)
-        readings = unique_names(snapshot.readings)
-        for reading in readings:
-            add_reading(data, reading)
-        add_summary(data, readings)
+        add_readings(data, unique_names(snapshot.readings))
         now = self._clock()
         for log, entries in snapshot.logs.items():
             data.add("redfish_log_entries", float(len(entries)), log=log)

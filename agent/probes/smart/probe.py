@@ -13,7 +13,7 @@ from agent.configfile import parse_duration
 from agent.exec import CommandError, CommandRunner
 from agent.probe import Probe, ProbeData, ProbeError
 from agent.probes.kind import ProbeContext, ProbeKind
-from agent.probes.smart_parse import ScannedDevice, SmartReadError, parse_device, parse_scan
+from agent.probes.smart.parse import ScannedDevice, SmartReadError, parse_device, parse_scan
 from agent.report import Sample
 
 logger = logging.getLogger(__name__)

@@ -9,9 +9,9 @@ from collections.abc import Callable, Coroutine, Sequence
 from typing import Any, TypeVar
 
 from agent.probe import Probe, ProbeData
-from agent.snmp_profiles import Profile, load_profile, scalar_samples, table_samples
-from agent.snmp_session import SnmpError, SnmpSession, scrub
-from agent.snmp_settings import SnmpDevice, SnmpSettings
+from agent.probes.snmp.profiles import Profile, load_profile, scalar_samples, table_samples
+from agent.probes.snmp.session import SnmpError, SnmpSession, scrub
+from agent.probes.snmp.settings import SnmpDevice, SnmpSettings
 
 SYS_UPTIME = "1.3.6.1.2.1.1.3.0"  # every SNMP agent has it: the reachability check
 
@@ -149,7 +149,7 @@ def build_snmp_probes(
     """
     probes: list[Probe] = [SnmpProbe(device) for device in settings.devices]
     if settings.traps.listen:
-        from agent.traps import TrapProbe, TrapReceiver
+        from agent.probes.snmp.traps import TrapProbe, TrapReceiver
 
         receiver = TrapReceiver(settings.traps)
         probes.append(TrapProbe(receiver, devices=settings.devices, clock=clock))

@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from agent.snmp_profiles import Value
-from agent.snmp_settings import SnmpDevice, SnmpV3User
+from agent.probes.snmp.profiles import Value
+from agent.probes.snmp.settings import SnmpDevice, SnmpV3User
 
 _MAX_VARBINDS = 20  # OIDs per request: keeps responses under common 1472-byte UDP payloads
 _MAX_ROWS = 100_000  # bound on one walk, against agents that loop on the same OID

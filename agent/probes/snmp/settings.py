@@ -8,9 +8,7 @@ from typing import Any, Literal
 import msgspec
 
 from agent.configfile import parse_duration
-from agent.probe import Probe
-from agent.probes.kind import ProbeContext, ProbeKind
-from agent.snmp_profiles import builtin_profile_names
+from agent.probes.snmp.profiles import builtin_profile_names
 
 AuthProtocol = Literal["MD5", "SHA", "SHA224", "SHA256", "SHA384", "SHA512"]
 PrivProtocol = Literal["none", "DES", "3DES", "AES", "AES192", "AES256"]
@@ -225,16 +223,3 @@ class SnmpSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_o
         duplicates = sorted({name for name in names if names.count(name) > 1})
         if duplicates:
             raise ValueError(f"device names must be unique; repeated: {', '.join(duplicates)}")
-
-
-def build_snmp_probes_when_used(settings: SnmpSettings, context: ProbeContext) -> list[Probe]:
-    """The SNMP probes; pysnmp and asyncio are imported only when a device or traps are set."""
-    del context  # SNMP runs no commands and reads no procfs
-    if not settings.devices and not settings.traps.listen:
-        return []
-    from agent.probes.snmp import build_snmp_probes
-
-    return build_snmp_probes(settings)
-
-
-PROBE = ProbeKind("snmp", SnmpSettings, build_snmp_probes_when_used)

@@ -23,10 +23,10 @@ from typing import Any
 import yaml
 
 from agent.probe import ProbeData, ProbeError
+from agent.probes.snmp.profiles import PROFILE_DIR, Value
+from agent.probes.snmp.session import AUTH_PROTOCOLS, PRIV_PROTOCOLS, convert_value, scrub
+from agent.probes.snmp.settings import SnmpDevice, TrapSettings
 from agent.report import Event
-from agent.snmp_profiles import PROFILE_DIR, Value
-from agent.snmp_session import AUTH_PROTOCOLS, PRIV_PROTOCOLS, convert_value, scrub
-from agent.snmp_settings import SnmpDevice, TrapSettings
 
 log = logging.getLogger(__name__)
 

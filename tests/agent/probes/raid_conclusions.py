@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from agent.probe import ProbeData
-from agent.probes.hwraid import RaidSnapshot, emit
+from agent.probes.raid.hwraid import RaidSnapshot, emit
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from agent.probes.hwraid import (
+from agent.probes.raid.hwraid import (
     PhysicalDrive,
     RaidSnapshot,
     VirtualDrive,

@@ -14,8 +14,9 @@ import pytest
 
 from agent.exec import CannedOutput, FixtureRunner
 from agent.probe import ProbeData, ProbeError
-from agent.probes.ipmi import BmcSettings, IpmiProbe, IpmiSettings, build_ipmi_probes
-from agent.probes.ipmi_session import (
+from agent.probes.ipmi.ipmitool import SensorReading, parse_ipmitool_sensor, unique_names
+from agent.probes.ipmi.probe import IpmiProbe, build_ipmi_probes
+from agent.probes.ipmi.session import (
     NEVER_READ,
     BmcError,
     BmcUnreachableError,
@@ -25,7 +26,7 @@ from agent.probes.ipmi_session import (
     entries_since,
     with_sensor_numbers,
 )
-from agent.probes.ipmitool import SensorReading, parse_ipmitool_sensor, unique_names
+from agent.probes.ipmi.settings import BmcSettings, IpmiSettings
 from agent.probes.kind import ProbeContext
 from tests.conftest import OWN_FIXTURES
 from tests.peers import free_udp_port, wait_until

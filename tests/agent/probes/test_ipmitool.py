@@ -9,8 +9,7 @@ from pathlib import Path
 import pytest
 
 from agent.probe import ProbeData
-from agent.probes.ipmi import add_reading, add_summary
-from agent.probes.ipmitool import (
+from agent.probes.ipmi.ipmitool import (
     CRITICAL,
     OK,
     WARNING,
@@ -22,6 +21,7 @@ from agent.probes.ipmitool import (
     parse_ipmitool_sensor,
     unique_names,
 )
+from agent.probes.ipmi.sensors import add_reading, add_summary
 from tests.conftest import OWN_FIXTURES
 
 OWN = OWN_FIXTURES / "ipmitool"

@@ -16,7 +16,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from agent.exec import FixtureRunner
 from agent.probe import ProbeData, ProbeError
 from agent.probes.kind import ProbeContext
-from agent.probes.mdraid import (
+from agent.probes.raid.mdraid import (
     MdRaidProbe,
     MdRaidSettings,
     MdstatError,

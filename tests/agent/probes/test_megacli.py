@@ -10,9 +10,9 @@ import pytest
 
 from agent.exec import CannedOutput, FixtureRunner, SubprocessRunner
 from agent.probe import ProbeError
-from agent.probes.hwraid import RaidSnapshot
 from agent.probes.kind import ProbeContext
-from agent.probes.megacli import (
+from agent.probes.raid.hwraid import RaidSnapshot
+from agent.probes.raid.megacli import (
     MegacliProbe,
     MegacliSettings,
     build_megacli_probes,

@@ -13,18 +13,18 @@ import pytest
 from agent.exec import CannedOutput, CommandError, CommandResult, FixtureRunner, SubprocessRunner
 from agent.probe import ProbeData, ProbeError
 from agent.probes.kind import ProbeContext
-from agent.probes.smart import (
+from agent.probes.smart.parse import (
+    SmartReadError,
+    decode_exit_status,
+    parse_device,
+    parse_scan,
+)
+from agent.probes.smart.probe import (
     SmartProbe,
     SmartSettings,
     build_smart_probes,
     device_command,
     scan_command,
-)
-from agent.probes.smart_parse import (
-    SmartReadError,
-    decode_exit_status,
-    parse_device,
-    parse_scan,
 )
 from agent.report import Sample
 from tests.conftest import OWN_FIXTURES

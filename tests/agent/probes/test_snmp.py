@@ -16,9 +16,8 @@ import pytest
 
 from agent.configfile import ConfigError
 from agent.probe import ProbeData
-from agent.probes.snmp import SnmpProbe, build_snmp_probes
-from agent.report import Sample
-from agent.snmp_profiles import (
+from agent.probes.snmp.polling import SnmpProbe, build_snmp_probes
+from agent.probes.snmp.profiles import (
     MetricSpec,
     TableSpec,
     Value,
@@ -28,8 +27,9 @@ from agent.snmp_profiles import (
     metric_value,
     table_samples,
 )
-from agent.snmp_session import convert_value, decode_text
-from agent.snmp_settings import SnmpDevice, SnmpSettings
+from agent.probes.snmp.session import convert_value, decode_text
+from agent.probes.snmp.settings import SnmpDevice, SnmpSettings
+from agent.report import Sample
 from tests.peers import free_udp_port
 from tests.peers.snmpd import (
     EXTEND_UPS_STATUS,

@@ -10,7 +10,7 @@ import pytest
 from agent.exec import CannedOutput, FixtureRunner, SubprocessRunner
 from agent.probe import ProbeError
 from agent.probes.kind import ProbeContext
-from agent.probes.ssacli import (
+from agent.probes.raid.ssacli import (
     SsacliProbe,
     SsacliSettings,
     array_status_from_header,

@@ -11,7 +11,7 @@ import pytest
 from agent.exec import CannedOutput, CommandError, CommandResult, FixtureRunner, SubprocessRunner
 from agent.probe import ProbeError
 from agent.probes.kind import ProbeContext
-from agent.probes.storcli import (
+from agent.probes.raid.storcli import (
     StorcliProbe,
     StorcliSettings,
     build_storcli_probes,

@@ -14,9 +14,16 @@ import msgspec
 import pytest
 
 from agent.probe import ProbeData, ProbeError
+from agent.probes.snmp.settings import SnmpDevice, TrapSettings
+from agent.probes.snmp.traps import (
+    SNMP_TRAP_OID,
+    TRAP_COMMUNITY,
+    Trap,
+    TrapProbe,
+    TrapReceiver,
+    trap_event,
+)
 from agent.report import Event
-from agent.snmp_settings import SnmpDevice, TrapSettings
-from agent.traps import SNMP_TRAP_OID, TRAP_COMMUNITY, Trap, TrapProbe, TrapReceiver, trap_event
 from tests.peers import free_udp_port, require_tool
 
 ENGINE_ID = "8000000001020304"
