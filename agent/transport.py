@@ -5,6 +5,7 @@ from __future__ import annotations
 import email.utils
 import gzip
 import ipaddress
+import json
 import logging
 import os
 import time
@@ -17,6 +18,7 @@ import requests
 
 from agent.report import Report, encode_report
 from agent.spool import Spool
+from agent.transport_errors import FailureContext, describe_failure
 from agent.version import AGENT_VERSION
 
 logger = logging.getLogger(__name__)
@@ -83,6 +85,10 @@ class ReportSender:
     "not before then": until that time reports go straight to the spool, without a request.
     Any other 4xx means the collector will never accept this body (bad token, invalid report):
     it is logged and dropped.
+
+    Logging is per change, not per cycle: one warning when the collector stops taking reports
+    (why, in a few words, and how many wait), one line when it takes them again, and a
+    rejection only when its reason differs from the last one.
     """
 
     def __init__(
@@ -111,7 +117,14 @@ class ReportSender:
         self._session.trust_env = False
         self._session.proxies.update(requests.utils.get_environ_proxies(self.url))
         # trust_env off also drops REQUESTS_CA_BUNDLE: read it here, once, like the proxies.
-        self._session.verify = security.ca_file or os.environ.get("REQUESTS_CA_BUNDLE") or True
+        bundle = None if security.ca_file else os.environ.get("REQUESTS_CA_BUNDLE")
+        self._session.verify = security.ca_file or bundle or True
+        self._context = FailureContext(
+            self.url, timeout_seconds, security.ca_file, security.client_cert_file, bundle
+        )
+        self._problem = ("", "")  # why the last post failed: (unreachable/failing/busy, detail)
+        self._down_since: float | None = None  # when the collector stopped taking reports
+        self._last_rejection = ""
         if security.client_cert_file:
             self._session.cert = (security.client_cert_file, security.client_key_file or "")
             if not security.client_key_file:
@@ -143,9 +156,10 @@ class ReportSender:
         outcome = self._post(body)
         if outcome == "failed":
             self._spool.push(body)
+            self._note_unreachable()
             return "spooled"
         if outcome == "sent":
-            self.drain()
+            self._note_reachable(self.drain())
         return outcome
 
     def drain(self) -> int:
@@ -153,7 +167,10 @@ class ReportSender:
         delivered = 0
         for _ in range(0 if self._must_wait() else self._drain_per_cycle):
             body = self._spool.oldest()
-            if body is None or self._post(body) == "failed":
+            if body is None:
+                break
+            if self._post(body) == "failed":
+                self._note_unreachable()
                 break
             self._spool.pop_oldest()  # delivered, or rejected for good
             delivered += 1
@@ -176,27 +193,58 @@ class ReportSender:
             )
         except requests.RequestException as exc:
             self.send_failures_total += 1
-            logger.warning("collector %s unreachable, report kept: %s", self.url, exc)
+            self._problem = ("unreachable", describe_failure(exc, self._context))
             return "failed"
         status = response.status_code
         if 200 <= status < 300:
             self.reports_sent_total += 1
+            self._last_rejection = ""
             return "sent"
         if status == 429:
             self._back_off(response)
             return "failed"
         if status >= 500:
             self.send_failures_total += 1
-            logger.warning("collector %s busy (HTTP %d), report kept", self.url, status)
+            self._problem = ("failing", f"HTTP {status}, {_collector_message(response)}")
             return "failed"
-        self.reports_rejected_total += 1
-        logger.error(
-            "collector %s rejected the report (HTTP %d), dropped: %s",
-            self.url,
-            status,
-            _collector_message(response),
-        )
+        self._rejected(response)
         return "rejected"
+
+    def _note_unreachable(self) -> None:
+        if self._down_since is not None:
+            logger.debug("collector %s still %s: %s", self.url, *self._problem)
+            return
+        self._down_since = self._clock()
+        logger.warning(
+            "collector %s %s (%s waiting in the spool): %s",
+            self.url,
+            self._problem[0],
+            _reports(self._spool.count),
+            self._problem[1],
+        )
+
+    def _note_reachable(self, resent: int) -> None:
+        if self._down_since is None:
+            return
+        waiting = self._spool.count
+        rest = f" ({waiting} still spooled, {self._drain_per_cycle} sent per cycle)"
+        logger.info(
+            "collector %s reachable again after %s; resent %s%s",
+            self.url,
+            _duration(self._clock() - self._down_since),
+            _reports(resent),
+            rest if waiting else "",
+        )
+        self._down_since = None
+
+    def _rejected(self, response: requests.Response) -> None:
+        self.reports_rejected_total += 1
+        reason = f"HTTP {response.status_code}: {_collector_message(response)}"
+        if reason == self._last_rejection:  # the same every cycle: said once is enough
+            logger.debug("collector %s rejected the report again: %s", self.url, reason)
+            return
+        self._last_rejection = reason
+        logger.error("collector %s rejected the report, dropped: %s", self.url, reason)
 
     def _must_wait(self) -> bool:
         return self._clock() < self._resume_at
@@ -205,11 +253,7 @@ class ReportSender:
         self.send_failures_total += 1
         wait = retry_after_seconds(response.headers.get("Retry-After"))
         self._resume_at = self._clock() + wait
-        logger.warning(
-            "collector %s is busy (HTTP 429); reports are kept and sent again in %.0f s",
-            self.url,
-            wait,
-        )
+        self._problem = ("busy", f"HTTP 429, asks for {wait:.0f} s without reports (Retry-After)")
 
 
 def retry_after_seconds(value: str | None) -> float:
@@ -228,6 +272,34 @@ def retry_after_seconds(value: str | None) -> float:
 
 
 def _collector_message(response: requests.Response) -> str:
-    if 300 <= response.status_code < 400:
+    status = response.status_code
+    if 300 <= status < 400:
         return f"redirected to {response.headers.get('Location')}; set the collector URL to it"
-    return response.text[:_MESSAGE_LIMIT].strip() or response.reason or "(no message)"
+    text = _envelope_message(response.text) or response.reason or "(no message)"
+    if status == 401:
+        text += " (check token or token_file against the collector's `agents`)"
+    return text
+
+
+def _envelope_message(text: str) -> str:
+    """The message of the collector's {"error": {"message": ...}} envelope, else the text."""
+    try:
+        message = json.loads(text)["error"]["message"]
+    except (ValueError, KeyError, TypeError):
+        return " ".join(text[:_MESSAGE_LIMIT].split())
+    return str(message)[:_MESSAGE_LIMIT]
+
+
+def _reports(count: int) -> str:
+    return "1 report" if count == 1 else f"{count} reports"
+
+
+def _duration(seconds: float) -> str:
+    """45 s, 12 min, 3 h 5 min: how long an outage lasted, for a person."""
+    seconds = max(0, round(seconds))
+    if seconds < 120:
+        return f"{seconds} s"
+    minutes = seconds // 60
+    if minutes < 120:
+        return f"{minutes} min"
+    return f"{minutes // 60} h {minutes % 60} min"

@@ -93,7 +93,7 @@ def test_429_retry_after_is_honoured_without_posting_meanwhile(
     stub.answers.append((429, "over its report rate", {"Retry-After": "30"}))
     sender = ReportSender(stub.url, TOKEN, MemorySpool(1 << 20), 2.0, clock=lambda: now[0])
     assert sender.send(report(1)) == "spooled"
-    assert "sent again in 30 s" in caplog.text
+    assert "busy (1 report waiting in the spool): HTTP 429, asks for 30 s without" in caplog.text
     now[0] += 29.0
     assert sender.send(report(2)) == "spooled"
     assert sender.drain() == 0

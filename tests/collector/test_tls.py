@@ -88,17 +88,45 @@ def test_the_agent_reports_over_https_verified_by_its_ca(
     assert send(https.url) == "spooled", "the system's CAs do not know a private CA"
 
 
+def test_the_advice_fits_what_was_configured(
+    https: CollectorProcess,
+    pki: dict[str, Any],
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    caplog.set_level(logging.WARNING)
+    rogue = pki["rogue"]
+    send(https.url, ca_file=str(rogue))
+    assert f"not issued by the CA in ca_file {rogue}; point ca_file at the CA that issued it" in (
+        caplog.text
+    )
+    monkeypatch.delenv("REQUESTS_CA_BUNDLE", raising=False)
+    send(https.url)
+    assert "the system's CAs do not know its issuer; set ca_file to the collector's CA" in (
+        caplog.text
+    )
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(rogue))
+    send(https.url)
+    assert f"not issued by a CA in REQUESTS_CA_BUNDLE ({rogue}); set ca_file" in caplog.text
+    send(https.url.replace("https://", "http://"))
+    assert "closed without an answer; does the collector expect https://?" in caplog.text
+    assert all(len(r.getMessage()) < 400 for r in caplog.records), "no library error dumps"
+
+
 @pytest.mark.filterwarnings("ignore::urllib3.exceptions.InsecureRequestWarning")
 def test_an_expired_collector_certificate_is_refused(
     tmp_path: Path, pki: dict[str, Any], caplog: pytest.LogCaptureFixture
 ) -> None:
     with collector_process(tmp_path, tls_settings(pki["expired"]), verify=False) as expired:
         assert send(expired.url, ca_file=str(pki["ca"])) == "spooled"
-    assert "certificate has expired" in caplog.text
+    assert (
+        "not trusted (certificate has expired; CERTIFICATE_VERIFY_FAILED): renew it on the "
+        "collector (tls.cert_file), or correct this host's clock"
+    ) in caplog.text
 
 
 def test_mutual_tls_needs_a_client_certificate_from_the_agents_ca(
-    tmp_path: Path, pki: dict[str, Any]
+    tmp_path: Path, pki: dict[str, Any], caplog: pytest.LogCaptureFixture
 ) -> None:
     agent = pki["agent"]
     settings = tls_settings(pki["server"], pki["clients"])
@@ -106,11 +134,17 @@ def test_mutual_tls_needs_a_client_certificate_from_the_agents_ca(
     with collector_process(tmp_path, settings, verify=str(pki["ca"]), client=client) as mutual:
         ca = str(pki["ca"])
         assert send(mutual.url, ca_file=ca) == "spooled", "no client certificate"
+        assert "requires client certificates, set client_cert_file and client_key_file" in (
+            caplog.text
+        )
         stranger = pki["stranger"]
         assert (
             send(mutual.url, ca_file=ca, client_cert_file=str(stranger.cert),
                  client_key_file=str(stranger.key)) == "spooled"
         ), "a client certificate from another CA"  # fmt: skip
+        assert (
+            f"client_cert_file {stranger.cert} must be issued by a CA in its tls.client_ca_file"
+        ) in caplog.text
         assert (
             send(mutual.url, ca_file=ca, client_cert_file=str(agent.cert),
                  client_key_file=str(agent.key)) == "sent"
