@@ -21,6 +21,7 @@ from collector.api.access import AccessMiddleware, check_rules
 from collector.api.admin import admin_routes
 from collector.api.errors import error_handlers
 from collector.api.knowledge import knowledge_routes
+from collector.api.noise import noise_routes
 from collector.api.openapi import openapi_routes
 from collector.api.redacting import RedactingMiddleware
 from collector.api.routes import ApiContext, api_routes
@@ -43,6 +44,7 @@ from collector.incidents.transitions import LifecyclePolicy, TransitionRefusedEr
 from collector.ingest.hosts import HostRegistry
 from collector.ingest.receive import Ingest
 from collector.metrics import CollectorMetrics
+from collector.noise.figures import RuleNoise, rule_noise
 from collector.noise.inhibition import Kinds
 from collector.noise.maintenance import MaintenanceGate
 from collector.noise.silences import Silence
@@ -55,6 +57,7 @@ from collector.response.model import load_response
 from collector.store.access import AccessStore
 from collector.store.database import migrate, open_database, reader
 from collector.store.incidents import IncidentReader
+from collector.store.noise import rule_activity
 from collector.store.outbox import OutboxStore
 from collector.store.repository import Repository
 from collector.store.silences import SilenceStore, in_force
@@ -314,6 +317,7 @@ def build_collector(
         *admin_routes(context),
         *openapi_routes(),
         *silence_routes(context),
+        *noise_routes(clock, _noise_source(reader(database))),
         *login_routes(context),
         *console_routes(context),
     ]
@@ -343,6 +347,16 @@ def _evaluator(database: Engine, rules: RuleSet) -> Evaluator:
 
     host_level = frozenset(c.name for c in rules.absent_rules)
     return Evaluator(RuleEngine(rules), MaintenanceGate(host_level, windows))
+
+
+def _noise_source(database: Engine) -> Callable[[float, float], list[RuleNoise]]:
+    """Per-rule noise figures over [start, end), read from the store."""
+
+    def figures(start: float, end: float) -> list[RuleNoise]:
+        with database.connect() as conn:
+            return rule_noise(rule_activity(conn, start, end))
+
+    return figures
 
 
 def _access_service(

@@ -131,7 +131,11 @@ def serve(
 
 
 def rules_command(argv: Sequence[str]) -> int:
-    """`watchkeeper rules check PATH...` and `watchkeeper rules test FILE...`."""
+    """`watchkeeper rules check PATH...`, `rules test FILE...` and `rules noise` (API)."""
+    if list(argv[:1]) == ["noise"]:
+        from collector.noise_cli import noise_command  # talks HTTP: imported when used
+
+        return noise_command(argv[1:])
     parser = argparse.ArgumentParser(prog="watchkeeper rules")
     sub = parser.add_subparsers(dest="action", required=True)
     check = sub.add_parser(
@@ -141,6 +145,7 @@ def rules_command(argv: Sequence[str]) -> int:
     check.add_argument("paths", type=Path, nargs="+")
     test = sub.add_parser("test", help="run rule unit tests: input series, expected incidents")
     test.add_argument("files", type=Path, nargs="+")
+    sub.add_parser("noise", help="each rule's noise figure from a collector (noise --help)")
     args = parser.parse_args(list(argv))
     paths: list[Path] = args.paths if args.action == "check" else args.files
     missing = [p for p in paths if not p.exists()]

@@ -60,6 +60,7 @@ ROUTE_RULES: dict[tuple[str, str], Need] = {
     ("GET", "/api/v1/kb"): Role.VIEWER,
     ("POST", "/api/v1/kb"): Role.RESPONDER,
     ("GET", "/api/v1/silences"): Role.VIEWER,
+    ("GET", "/api/v1/rules/noise"): Role.VIEWER,
     ("POST", "/api/v1/silences"): Role.RESPONDER,
     ("POST", "/api/v1/silences/{silence_id:int}/expire"): Role.RESPONDER,
     ("GET", "/api/v1/tokens"): Role.ADMIN,
