@@ -393,7 +393,12 @@ def _incident_settings(
         renotify_after=dict(settings.renotify_after),
     )
     if directory is not None:
-        policy = replace(policy, plan_for=directory.plan_for, deadline=directory.deadline)
+        policy = replace(
+            policy,
+            plan_for=directory.plan_for,
+            deadline=directory.deadline,
+            elapsed=directory.elapsed,
+        )
     if config.customers is not None:
         policy = replace(policy, adjust_priority=load_customers(config.customers).adjust_priority)
     return IncidentSettings(

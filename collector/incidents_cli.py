@@ -24,7 +24,7 @@ from collector.notify.units import format_duration
 
 DEFAULT_URL = "http://127.0.0.1:9810"
 PRIORITIES = ["P1", "P2", "P3", "P4"]
-STATES = "active (default), triggered, acknowledged, resolved, verifying, closed, all"
+STATES = "active (default), triggered, acknowledged, waiting, resolved, verifying, closed, all"
 TOKEN_HINT = "give --token-file FILE, or set WATCHKEEPER_TOKEN_FILE or WATCHKEEPER_TOKEN"
 EXIT_ERROR, EXIT_USAGE = 1, 2
 
@@ -297,6 +297,8 @@ ACTIONS: dict[str, tuple[str, Callable[[argparse.Namespace], dict[str, Any]]]] =
     "reopen": ("reopen", lambda a: {"reason": a.reason}),
     "verify": ("verify", lambda a: {"note": a.note}),
     "close": ("close", lambda a: {"note": a.note}),
+    "wait": ("wait", lambda a: {"note": a.note}),
+    "resume": ("resume", lambda a: {"note": a.note}),
 }
 
 
@@ -366,7 +368,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_action_commands(command: Callable[[str, str], argparse.ArgumentParser]) -> None:
-    """The person actions: ack, assign, note, regrade, resolve, reopen, verify, close."""
+    """The person actions: ack, assign, note, regrade, resolve, reopen, verify, close, wait,
+    resume."""
     note = "a note for the timeline"
     command("ack", "acknowledge: stops re-notification").add_argument(
         "--note", "-m", default="", help=note
@@ -382,6 +385,12 @@ def _add_action_commands(command: Callable[[str, str], argparse.ArgumentParser])
         "--note", "-m", default="", help=note
     )
     command("close", "close").add_argument("--note", "-m", default="", help=note)
+    command("wait", "wait on the customer: resolve and update clocks pause").add_argument(
+        "--note", "-m", default="", help="what was asked of the customer"
+    )
+    command("resume", "the wait is over: back to acknowledged").add_argument(
+        "--note", "-m", default="", help=note
+    )
 
 
 def parse_arguments(argv: Sequence[str]) -> argparse.Namespace:

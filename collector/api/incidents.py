@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from pydantic import BaseModel
@@ -25,7 +26,7 @@ from collector.api.requests import (
     parse_body,
 )
 from collector.api.views import delivery_view, incident_view, timeline_view
-from collector.auth.roles import Principal
+from collector.auth.roles import Principal, Role
 from collector.incidents.events import (
     Acknowledge,
     AddNote,
@@ -37,6 +38,8 @@ from collector.incidents.events import (
     Reopen,
     RequestVerification,
     Resolve,
+    Resume,
+    Wait,
 )
 from collector.incidents.model import ACTIVE_STATES, IncidentState
 from collector.incidents.service import IncidentNotFoundError
@@ -52,6 +55,8 @@ ACTIONS: dict[str, tuple[type[BaseModel], Callable[[Any, str], PersonAction]]] =
     "reopen": (ReopenBody, lambda b, a: Reopen(a, b.reason)),
     "verify": (NoteBody, lambda b, a: RequestVerification(a, b.note)),
     "close": (NoteBody, lambda b, a: Close(a, b.note)),
+    "wait": (NoteBody, lambda b, a: Wait(a, b.note)),
+    "resume": (NoteBody, lambda b, a: Resume(a, b.note)),
 }
 
 STATE_FILTERS = {"active": list(ACTIVE_STATES), "open": list(ACTIVE_STATES), "all": None} | {
@@ -115,9 +120,12 @@ def incident_routes(ctx: ApiContext) -> list[Route]:
         body = await parse_body(request, model)
         if isinstance(body, Response):
             return body
+        action = make(body, actor)
+        if isinstance(action, AddNote) and principal_of(request).role is Role.CUSTOMER:
+            action = replace(action, from_customer=True)  # the answer a waiting ticket waits for
         try:
             changed = await run_in_threadpool(
-                ctx.incidents.act, request.path_params["reference"], make(body, actor)
+                ctx.incidents.act, request.path_params["reference"], action
             )
         except IncidentNotFoundError as exc:
             return incident_missing(exc)

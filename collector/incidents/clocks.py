@@ -18,11 +18,31 @@ from collector.notify.units import format_duration
 
 # (start, seconds, calendar name) -> the wall time at which `seconds` of that calendar passed.
 Deadline = Callable[[float, float, str | None], float]
+# (start, end, calendar name) -> the seconds of that calendar's time between the two.
+Elapsed = Callable[[float, float, str | None], float]
 
 
 def always(start: float, seconds: float, _calendar: str | None) -> float:
     """The 24x7 deadline: clocks that run at night."""
     return start + seconds
+
+
+def wall_seconds(start: float, end: float, _calendar: str | None) -> float:
+    """The 24x7 elapsed time."""
+    return end - start
+
+
+def level_name(fraction: float) -> str:
+    """An SLA timer's level: "50%", "80%", or "breach" at the target."""
+    return "breach" if fraction >= 1.0 else f"{round(fraction * 100)}%"
+
+
+def update_timers(due: float, now: float, remind_before: float) -> list[Command]:
+    """The next progress update at `due`, and the responder's reminder `remind_before` it."""
+    commands: list[Command] = [Schedule(TimerKind.UPDATE, due)]
+    if remind_before > 0 and due - remind_before > now:
+        commands.append(Schedule(TimerKind.REMIND, due - remind_before))
+    return commands
 
 
 def arm(incident: Incident, now: float, deadline: Deadline) -> tuple[Incident, list[Command]]:
@@ -43,12 +63,13 @@ def arm(incident: Incident, now: float, deadline: Deadline) -> tuple[Incident, l
             calendar = sla.calendar_of(clock)
             commands += _sla_timers(clock, target, now, sla.warn_at, calendar, deadline)
             clocks[clock] = (now, deadline(now, target, calendar))
+    update_due = None
     if sla.update and incident.priority in AUTO_ESCALATING:
-        due = deadline(now, sla.update, sla.calendar_of("update"))
-        commands.append(Schedule(TimerKind.UPDATE, due))
+        update_due = deadline(now, sla.update, sla.calendar_of("update"))
+        commands += update_timers(update_due, now, sla.remind_before)
     # When each clock started and falls due, kept with the plan: what the API shows as time left.
-    armed = replace(armed, plan=replace(plan, clocks=clocks))
-    return armed, commands
+    fresh = replace(plan, clocks=clocks, update_due=update_due, held_by=(), paused={})
+    return replace(armed, plan=fresh), commands
 
 
 def stop_on_ack() -> list[Command]:
@@ -62,6 +83,8 @@ def stop_on_resolve() -> list[Command]:
         Cancel(TimerKind.ESCALATE),
         Cancel(TimerKind.SLA),
         Cancel(TimerKind.UPDATE),
+        Cancel(TimerKind.REMIND),
+        Cancel(TimerKind.MAINTENANCE),
         WithdrawPages(),
     ]
 
@@ -79,6 +102,8 @@ def on_timer(
         return _sla_due(incident, event, now)
     if event.kind is TimerKind.UPDATE:
         return _update_due(incident, now, deadline)
+    if event.kind is TimerKind.REMIND:
+        return _remind_due(incident, now)
     return None
 
 
@@ -117,7 +142,7 @@ def _sla_timers(
 ) -> list[Command]:
     commands: list[Command] = []
     for fraction in (*sorted(warn_at), 1.0):
-        level = "breach" if fraction >= 1.0 else f"{round(fraction * 100)}%"
+        level = level_name(fraction)
         due = deadline(start, target * fraction, calendar)
         data: dict[str, object] = {"level": level, "target": target}
         commands.append(Schedule(TimerKind.SLA, due, f"{clock}:{level}", data))
@@ -129,7 +154,7 @@ def _sla_due(
 ) -> tuple[Incident, str, str, list[Command]] | None:
     clock, _, level = event.tag.partition(":")
     running = incident.state is IncidentState.TRIGGERED if clock == "ack" else incident.active
-    if not running:
+    if not running or (incident.plan is not None and clock in incident.plan.paused):
         return None
     target = float(str(event.data.get("target", 0.0)))
     what = {"ack": "first response", "resolve": "resolution"}.get(clock, clock)
@@ -149,15 +174,39 @@ def _update_due(
     incident: Incident, now: float, deadline: Deadline
 ) -> tuple[Incident, str, str, list[Command]] | None:
     plan = incident.plan
-    if not incident.active or plan is None or not plan.sla.update:
+    if not incident.active or plan is None or not plan.sla.update or "update" in plan.paused:
         return None
-    since = incident.last_update_at or incident.opened_at
-    wrote = incident.last_note_at is not None and incident.last_note_at > since
+    wrote = _wrote_since_update(incident)
     text = incident.last_note or "" if wrote else ""
-    updated = replace(incident, last_update_at=now, updated_at=now)
-    following = Schedule(
-        TimerKind.UPDATE, deadline(now, plan.sla.update, plan.sla.calendar_of("update"))
+    due = deadline(now, plan.sla.update, plan.sla.calendar_of("update"))
+    updated = replace(
+        incident, last_update_at=now, updated_at=now, plan=replace(plan, update_due=due)
     )
     name = "UPDATE" if wrote else "UPDATE_MISSED"
     detail = text if wrote else "no note since the last update: an automatic status went out"
-    return updated, name, detail, [Notify("update", text=text), following]
+    following = update_timers(due, now, plan.sla.remind_before)
+    return updated, name, detail, [Notify("update", text=text), *following]
+
+
+def _wrote_since_update(incident: Incident) -> bool:
+    since = incident.last_update_at or incident.opened_at
+    return incident.last_note_at is not None and incident.last_note_at > since
+
+
+def _remind_due(incident: Incident, now: float) -> tuple[Incident, str, str, list[Command]] | None:
+    """Shortly before an update is due with no note written: remind whoever is on it."""
+    plan = incident.plan
+    if not incident.active or plan is None or not plan.sla.update or "update" in plan.paused:
+        return None
+    if _wrote_since_update(incident):
+        return None  # the note will be the update
+    due = plan.update_due if plan.update_due is not None else now + plan.sla.remind_before
+    detail = (
+        f"a progress update is due in {format_duration(max(0.0, due - now))} and nobody has "
+        "written a note since the last one: write one, or an automatic status goes out"
+    )
+    who = incident.assignee or incident.acknowledged_by
+    reminder = Notify(
+        "update_reminder", step=max(incident.escalation_step, 0), text=detail, person=who
+    )
+    return replace(incident, updated_at=now), "UPDATE_REMINDER", detail, [reminder]

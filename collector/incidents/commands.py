@@ -17,6 +17,7 @@ MessageEvent = Literal[
     "sla_warning",
     "sla_breach",
     "update",
+    "update_reminder",
     "flapping",
     "settled",
 ]
@@ -25,12 +26,13 @@ MessageEvent = Literal[
 @dataclass(frozen=True)
 class Notify:
     """Tell people about `event`: the configured channels, or the people of escalation step
-    `step` (resolved from the incident's plan when the message is written); `text` is an
-    update's words."""
+    `step` (resolved from the incident's plan when the message is written) — or `person`
+    alone when the directory knows them; `text` is an update's words."""
 
     event: MessageEvent
     step: int | None = None
     text: str = ""
+    person: str | None = None
 
 
 @dataclass(frozen=True)

@@ -35,6 +35,11 @@ class SlaTargets:
     calendar: str | None = None  # the business-hours calendar...
     business_clocks: tuple[str, ...] = ()  # ...for these clocks; the others run 24x7
     warn_at: tuple[float, ...] = (0.5, 0.8)
+    remind_before: float = 300.0  # remind the responder this long before an update is due
+
+    def target_of(self, clock: str) -> float | None:
+        """The target of clock `clock` (ack, update, resolve) in seconds of its time."""
+        return {"ack": self.ack, "update": self.update, "resolve": self.resolve}.get(clock)
 
     def calendar_of(self, clock: str) -> str | None:
         """The calendar `clock` runs on (None: around the clock)."""
@@ -46,7 +51,7 @@ class ClockView:
     """One SLA clock as people see it."""
 
     name: str  # ack | resolve
-    state: str  # ok | warning | breached | met
+    state: str  # ok | warning | breached | met | paused
     started_at: float
     due_at: float
     remaining: float | None  # seconds left (negative once breached); None once stopped
@@ -61,12 +66,25 @@ class ResponsePlan:
     repeat: int = 0  # go through the tiers this many more times
     sla: SlaTargets = field(default_factory=SlaTargets)
     clocks: dict[str, tuple[float, float]] = field(default_factory=dict)  # clock: (start, due)
+    # Pauses (waiting on the customer, a maintenance window): why, and each paused clock's
+    # time left (seconds of its own time) when it stopped; "update" is among them too.
+    held_by: tuple[str, ...] = ()
+    paused: dict[str, float] = field(default_factory=dict)
+    update_due: float | None = None  # when the next progress update is due
 
     def clock_states(self, incident_stops: dict[str, float | None], now: float) -> list[ClockView]:
-        """Each SLA clock's state at `now`: ok, warning, breached, or met once it stopped."""
+        """Each SLA clock's state at `now`: ok, warning, breached, paused, or met once stopped.
+
+        A paused clock shows the time it had left when it paused, and would fall due that long
+        after now."""
         views = []
         for name, (start, due) in sorted(self.clocks.items()):
             stopped = incident_stops.get(name)
+            if name in self.paused:
+                left = self.paused[name]
+                state = "met" if stopped is not None else "paused"
+                views.append(ClockView(name, state, start, now + left, None if stopped else left))
+                continue
             at = stopped if stopped is not None else now
             if at >= due:  # the breach timer fires at `due` too: the two never disagree
                 state = "breached"
@@ -95,6 +113,9 @@ class ResponsePlan:
             ],
             "repeat": self.repeat,
             "clocks": {name: list(pair) for name, pair in self.clocks.items()},
+            "held_by": list(self.held_by),
+            "paused": dict(self.paused),
+            "update_due": self.update_due,
             "sla": {
                 "ack": self.sla.ack,
                 "update": self.sla.update,
@@ -102,6 +123,7 @@ class ResponsePlan:
                 "calendar": self.sla.calendar,
                 "business_clocks": list(self.sla.business_clocks),
                 "warn_at": list(self.sla.warn_at),
+                "remind_before": self.sla.remind_before,
             },
         }
 
@@ -122,6 +144,9 @@ class ResponsePlan:
                 str(name): (float(pair[0]), float(pair[1]))
                 for name, pair in (data.get("clocks") or {}).items()
             },
+            held_by=tuple(str(reason) for reason in data.get("held_by") or ()),
+            paused={str(k): float(v) for k, v in (data.get("paused") or {}).items()},
+            update_due=None if data.get("update_due") is None else float(data["update_due"]),
             sla=SlaTargets(
                 ack=sla.get("ack"),
                 update=sla.get("update"),
@@ -129,5 +154,6 @@ class ResponsePlan:
                 calendar=sla.get("calendar"),
                 business_clocks=tuple(sla.get("business_clocks", ())),
                 warn_at=tuple(sla.get("warn_at", (0.5, 0.8))),
+                remind_before=float(sla.get("remind_before", 300.0)),
             ),
         )

@@ -17,6 +17,7 @@ from sqlalchemy import Connection, Engine
 from collector.incidents.commands import Cancel, Notify, Schedule, WithdrawPages
 from collector.incidents.events import (
     Close,
+    MaintenanceSeen,
     PersonAction,
     PersonOpened,
     RuleCleared,
@@ -24,6 +25,7 @@ from collector.incidents.events import (
     TimerDue,
     TimerKind,
 )
+from collector.incidents.maintenance import maintenance_seen, windows_in_force
 from collector.incidents.model import Incident
 from collector.incidents.plan import Tier
 from collector.incidents.transitions import LifecyclePolicy, Outcome, Transition, transition
@@ -121,6 +123,9 @@ class IncidentService:
         self._clock = clock
         self._on_commit = on_commit
         self.on_transition = on_transition
+        # The maintenance windows in force at the last look: a change makes the next timer
+        # run check every open incident (empty after a restart, so it checks once then).
+        self._windows_seen: frozenset[tuple[int | None, float]] = frozenset()
 
     @property
     def policy(self) -> LifecyclePolicy:
@@ -180,13 +185,42 @@ class IncidentService:
                 if timer.incident_id is None:
                     continue
                 current = rows.by_reference(conn, timer.incident_id, lock=True)
-                event = TimerDue(timer.kind, timer.tag, dict(timer.data))
+                event: TimerDue | MaintenanceSeen = TimerDue(
+                    timer.kind, timer.tag, dict(timer.data)
+                )
+                if timer.kind is TimerKind.MAINTENANCE and current is not None:
+                    event = maintenance_seen(in_force(conn, now), current, now)
                 outcome = transition(current, event, now, self.policy)
                 if outcome is not None:
                     done.append((outcome, self._record(conn, outcome, now)))
         for outcome, stored in done:
             self._after(outcome, stored)
+        # After the timers: an update due as a window starts goes out, then the next one waits.
+        self.check_maintenance()
         return len(due)
+
+    def check_maintenance(self) -> int:
+        """When the maintenance windows in force changed: pause the SLA clocks of the open
+        incidents a window now covers (a timer at the window's end resumes them)."""
+        now = self._clock()
+        with self._engine.begin() as conn:
+            windows = in_force(conn, now)
+            seen = windows_in_force(windows, now)
+            if seen == self._windows_seen:
+                return 0
+            paused = 0
+            for incident_id in rows.active_ids(conn) if seen else []:
+                current = rows.by_reference(conn, incident_id, lock=True)
+                if current is None or current.plan is None or "maintenance" in current.plan.held_by:
+                    continue
+                outcome = transition(
+                    current, maintenance_seen(windows, current, now), now, self.policy
+                )
+                if outcome is not None:
+                    self._record(conn, outcome, now)
+                    paused += 1
+        self._windows_seen = seen
+        return paused
 
     def _record(self, conn: Connection, outcome: Outcome, now: float) -> Incident:
         incident = outcome.incident
@@ -233,7 +267,17 @@ class IncidentService:
         settle_kind(conn, stored, self._settings.kinds, now)
         if outcome.transition is Transition.CLOSE:
             learn(conn, stored, now)
-        return stored
+        return self._in_maintenance(conn, outcome, stored, now)
+
+    def _in_maintenance(
+        self, conn: Connection, outcome: Outcome, stored: Incident, now: float
+    ) -> Incident:
+        """(Re)opened inside a maintenance window: its clocks start paused."""
+        if outcome.transition not in (Transition.OPEN, Transition.REOPEN) or stored.plan is None:
+            return stored
+        seen = maintenance_seen(in_force(conn, now), stored, now)
+        follow = transition(stored, seen, now, self.policy) if seen.until else None
+        return stored if follow is None else self._record(conn, follow, now)
 
     def _blocker(self, conn: Connection, incident: Incident) -> Incident | None:
         """The stronger fact its messages wait for: its host is down, or a more urgent
@@ -285,6 +329,10 @@ class IncidentService:
         ]
 
     def _recipients(self, incident: Incident, command: Notify, now: float) -> list[Recipient]:
+        if command.person and self._directory is not None:
+            found = self._person(command.person, incident, now)
+            if found:
+                return found  # else whoever the escalation step pages
         if command.step is None:
             return [
                 Recipient(a.channel, 0.0, self._settings.language)
@@ -295,6 +343,15 @@ class IncidentService:
         if tier is None or self._directory is None:
             return []
         return self._directory(tier, incident, now)
+
+    def _person(self, person: str, incident: Incident, now: float) -> list[Recipient]:
+        """One person's contact methods, if the directory knows them (an actor may also be a
+        token or a user who is no person of the response file)."""
+        assert self._directory is not None
+        try:
+            return self._directory(Tier((f"person:{person}",), 0.0), incident, now)
+        except ValueError:
+            return []
 
     def _after(self, outcome: Outcome | None, stored: Incident | None) -> None:
         if outcome is None or stored is None:

@@ -34,6 +34,7 @@ _WORDS: dict[Language, dict[str, str]] = {
         "sla_warning": "SLA WARNING",
         "sla_breach": "SLA BREACHED",
         "update": "UPDATE",
+        "update_reminder": "UPDATE DUE",
         "flapping": "FLAPPING",
         "settled": "STILL FAILING",
         "on": " on ",
@@ -69,6 +70,7 @@ _WORDS: dict[Language, dict[str, str]] = {
         "sla_warning": "SLA 预警",
         "sla_breach": "SLA 超时",
         "update": "进展",
+        "update_reminder": "请更新进展",
         "flapping": "状态反复",
         "settled": "仍未恢复",
         "on": "，主机 ",
@@ -262,7 +264,7 @@ def _lead(
     elapsed = format_duration(time - incident.opened_at)
     if event == "update":
         return [text or _auto_update(incident, language, elapsed), incident.summary]
-    if event in ("sla_warning", "sla_breach", "flapping", "settled"):
+    if event in ("sla_warning", "sla_breach", "flapping", "settled", "update_reminder"):
         return [text, incident.summary]
     if event == "resolved":
         return [_resolved_lead(incident, language, time), incident.summary]

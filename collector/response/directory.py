@@ -119,6 +119,15 @@ class ResponseDirectory:
             return start + seconds
         return self.calendar(calendar).add_business_seconds(start, seconds)
 
+    def elapsed(self, start: float, end: float, calendar: str | None) -> float:
+        """The seconds of `calendar`'s working time from `start` to `end` (what a paused
+        clock has left); negative when `end` is before `start`."""
+        if calendar is None:
+            return end - start
+        if end < start:
+            return -self.calendar(calendar).business_seconds(end, start)
+        return self.calendar(calendar).business_seconds(start, end)
+
     def calendar(self, name: str) -> BusinessCalendar:
         """The business calendar called `name` (24x7 if it is not configured)."""
         if name not in self._calendars:
@@ -136,7 +145,7 @@ class ResponseDirectory:
         sla = self.config.sla
         targets = sla.targets.get(priority)
         if targets is None:
-            return SlaTargets(warn_at=tuple(sla.warn_at))
+            return SlaTargets(warn_at=tuple(sla.warn_at), remind_before=float(sla.update_reminder))
         calendar = self._calendar_for(sla.calendar)
         business = tuple(
             name
@@ -154,6 +163,7 @@ class ResponseDirectory:
             calendar=sla.calendar,
             business_clocks=business,
             warn_at=tuple(sla.warn_at),
+            remind_before=float(sla.update_reminder),
         )
 
     def _calendar_for(self, name: str | None) -> BusinessCalendar:

@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BeforeValidator, Field, field_validator
 
 from agent.configfile import parse_duration
-from collector.response.base import Identifier, ResponseModel, TimeZoneName
+from collector.response.base import Duration, Identifier, ResponseModel, TimeZoneName
 from rules.priority import Priority
 
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
@@ -93,6 +93,11 @@ class SlaConfig(ResponseModel):
         None,
         description="Name in `calendars` that business time follows; none: business time "
         "runs around the clock (a business day is 24 hours).",
+    )
+    update_reminder: Duration = Field(
+        300.0,
+        description="Remind the responder this long before a P1/P2 progress update is due "
+        "when nobody has written a note since the last one (0: no reminder).",
     )
 
     @field_validator("targets", mode="before")

@@ -122,6 +122,12 @@ def active_by_key(conn: Connection, key: str) -> Incident | None:
     return _one(conn, _locked(conn, query))
 
 
+def active_ids(conn: Connection) -> list[int]:
+    """Ids of the active incidents."""
+    query = select(incidents.c.id).where(incidents.c.state.in_([s.value for s in ACTIVE_STATES]))
+    return [int(row[0]) for row in conn.execute(query)]
+
+
 def active_host_level(conn: Connection, host: str, rules: frozenset[str]) -> Incident | None:
     """An active incident that says the whole host is gone (e.g. its agent is silent)."""
     query = (
@@ -254,7 +260,7 @@ class IncidentReader:
         return [i for i in found if host is None or i.host == host or host in i.hosts]
 
     def active(self) -> list[Incident]:
-        """Every triggered or acknowledged incident."""
+        """Every triggered, acknowledged or waiting incident."""
         return self.search(list(ACTIVE_STATES), limit=1_000_000)
 
     def count_active(self) -> dict[str, int]:

@@ -48,7 +48,8 @@ def test_opening_a_p1_pages_tier_one_and_arms_every_clock() -> None:
     outcome = opened()
     assert outcome.incident.plan is not None and outcome.incident.escalation_step == 0
     assert outcome.incident.plan.clocks == {"ack": (0.0, 300.0), "resolve": (0.0, 3600.0)}
-    assert replace(outcome.incident.plan, clocks={}) == PLAN
+    assert replace(outcome.incident.plan, clocks={}, update_due=None) == PLAN
+    assert outcome.incident.plan.update_due == 900.0
     commands = outcome.commands
     assert Notify("opened") in commands and Notify("opened", step=0) in commands
     assert Schedule(TimerKind.ESCALATE, 300.0) in commands
@@ -64,6 +65,7 @@ def test_opening_a_p1_pages_tier_one_and_arms_every_clock() -> None:
         ("resolve:breach", 3600.0),
     ]
     assert Schedule(TimerKind.UPDATE, 900.0) in commands
+    assert Schedule(TimerKind.REMIND, 600.0) in commands, "5 minutes before the update"
 
 
 def test_unacknowledged_p1_climbs_the_tiers_once_each() -> None:

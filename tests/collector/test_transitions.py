@@ -18,10 +18,12 @@ from collector.incidents.events import (
     Reopen,
     RequestVerification,
     Resolve,
+    Resume,
     RuleCleared,
     RuleFired,
     TimerDue,
     TimerKind,
+    Wait,
 )
 from collector.incidents.model import Incident, IncidentState, Source
 from collector.incidents.transitions import (
@@ -50,6 +52,8 @@ ACTIONS: dict[str, Event] = {
     "reopen": Reopen("alice", "back"),
     "verify": RequestVerification("alice"),
     "close": Close("alice", has_root_cause=True),
+    "wait": Wait("alice", "asked the customer for the serial number"),
+    "resume": Resume("alice"),
 }
 
 # (state, action) -> (transition, new state); pairs not listed are refused.
@@ -63,6 +67,12 @@ ALLOWED = {
     (S.ACKNOWLEDGED, "note"): (Transition.NOTE, S.ACKNOWLEDGED),
     (S.ACKNOWLEDGED, "regrade"): (Transition.REGRADE, S.ACKNOWLEDGED),
     (S.ACKNOWLEDGED, "resolve"): (Transition.RESOLVE, S.RESOLVED),
+    (S.ACKNOWLEDGED, "wait"): (Transition.WAIT, S.WAITING),
+    (S.WAITING, "assign"): (Transition.ASSIGN, S.WAITING),
+    (S.WAITING, "note"): (Transition.NOTE, S.WAITING),
+    (S.WAITING, "regrade"): (Transition.REGRADE, S.WAITING),
+    (S.WAITING, "resolve"): (Transition.RESOLVE, S.RESOLVED),
+    (S.WAITING, "resume"): (Transition.RESUME, S.ACKNOWLEDGED),
     (S.RESOLVED, "assign"): (Transition.ASSIGN, S.RESOLVED),
     (S.RESOLVED, "note"): (Transition.NOTE, S.RESOLVED),
     (S.RESOLVED, "reopen"): (Transition.REOPEN, S.TRIGGERED),
@@ -162,6 +172,8 @@ def test_rule_cleared_in_every_state(state: IncidentState) -> None:
         Cancel(TimerKind.ESCALATE),
         Cancel(TimerKind.SLA),
         Cancel(TimerKind.UPDATE),
+        Cancel(TimerKind.REMIND),
+        Cancel(TimerKind.MAINTENANCE),
         WithdrawPages(),
         Notify("resolved"),
         Schedule(TimerKind.AUTO_CLOSE, NOW + 3600.0),

@@ -142,6 +142,9 @@ def test_a_p1_walks_the_whole_response_process(
         assert "SLA:          first response breached; resolution ok, 55m00s left" in shown
         metrics = running.fetch("/metrics").text
         assert 'watchkeeper_open_incident_sla_clocks{clock="ack",state="breached"} 1.0' in metrics
+        at(600)  # 5 minutes before the update and no note: Bob, who acknowledged, is reminded
+        reminder = smtp.wait_for(3)[2]
+        assert reminder.rcpt_tos == ["bob@example.test"] and "请更新进展" in reminder.subject
         at(900)  # the 15-minute progress update, with nobody's note: automatic, and missed
         wait_for(lambda: [n.event for n in ops_channel.notifications].count("update") == 1)
         at(1200)  # tier 2's timeout would have passed: nothing more happens after the ack
@@ -175,6 +178,7 @@ def test_a_p1_walks_the_whole_response_process(
             "ESCALATE",
             "SLA_BREACH",
             "ACK",
+            "UPDATE_REMINDER",
             "UPDATE_MISSED",
             "NOTE",
             "SLA_WARNING",  # 50 % of the 1-hour resolution target, at 1800 s
