@@ -1,0 +1,83 @@
+"""Waiting on the customer through a real collector: `watchkeeper incidents wait|resume`, the
+409 naming what the state allows, and the paused clock's time left in the API, the CLI's
+`show` and /metrics."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from collector.config import ApiToken
+from collector.incidents_cli import incidents_command
+from tests.collector.harness import API_TOKEN, FakeClock, RunningCollector
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def running(tmp_path: Path, clock: FakeClock) -> Iterator[RunningCollector]:
+    response = tmp_path / "response.yaml"
+    response.write_text("sla:\n  update_reminder: 5m\n")  # the default targets
+    collector = RunningCollector(
+        tmp_path,
+        clock,
+        channels=[],
+        response=response,
+        api_tokens=[ApiToken(name="alice", token=API_TOKEN)],
+    )
+    yield collector
+    collector.stop()
+
+
+def cli(
+    running: RunningCollector, capsys: pytest.CaptureFixture[str], *argv: str
+) -> tuple[int, str, str]:
+    capsys.readouterr()
+    env = {"WATCHKEEPER_URL": running.url, "WATCHKEEPER_TOKEN": API_TOKEN}
+    code = incidents_command(list(argv), env, running.clock)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_wait_and_resume_from_the_cli_pause_the_resolution_clock(
+    running: RunningCollector, clock: FakeClock, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = cli(running, capsys, "open", "Invoice export fails", "--priority", "P2")
+    number = out.strip()
+    refused = cli(running, capsys, "wait", number, "-m", "asked for the file")
+    assert refused[0] == 1
+    assert f"cannot wait {number}: it is triggered; allowed now: ack," in refused[2]
+    clock.advance(600)
+    assert cli(running, capsys, "ack", number)[0] == 0
+    code, out, _ = cli(running, capsys, "wait", number, "-m", "asked for the failing file")
+    assert code == 0 and out.split()[:3] == [number, "P2", "waiting"]
+
+    clock.advance(7200)  # two hours on the customer: the clock stands still
+    code, out, _ = cli(running, capsys, "show", number)
+    assert "resolution paused, 3h50m left" in out  # 4 h target, 10 min used
+    listed = running.get("/api/v1/incidents?state=waiting")
+    assert [i["number"] for i in listed] == [number]
+    resolve = next(c for c in listed[0]["sla"] if c["clock"] == "resolve")
+    assert (resolve["state"], resolve["seconds_left"]) == ("paused", 13800)
+    metrics = running.fetch("/metrics").text
+    assert 'watchkeeper_open_incident_sla_clocks{clock="resolve",state="paused"} 1.0' in metrics
+
+    again = cli(running, capsys, "wait", number)
+    assert (
+        again[0] == 1
+        and "it is waiting; allowed now: assign, note, regrade, resolve, resume" in again[2]
+    )
+    code, out, _ = cli(running, capsys, "resume", number, "-m", "file received")
+    assert code == 0 and out.split()[2] == "acknowledged"
+    clock.advance(600)
+    resolve = next(
+        c for c in running.get(f"/api/v1/incidents/{number}")["sla"] if c["clock"] == "resolve"
+    )
+    assert (resolve["state"], resolve["seconds_left"]) == ("ok", 13200)
+    names = [e["name"] for e in running.get(f"/api/v1/incidents/{number}")["timeline"]]
+    assert names[-3:] == ["ACK", "WAIT", "RESUME"]
