@@ -7,6 +7,9 @@ naming the command, when no capture exists for it.
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
 import subprocess
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -35,25 +38,44 @@ class CommandRunner(Protocol):
 
 
 class SubprocessRunner:
-    """Runs commands for real, without a shell, with a hard timeout."""
+    """Runs commands for real, without a shell, with a hard timeout.
+
+    Each command leads a process group of its own (a new session), so a timeout kills it with
+    everything it started: a vendor tool's helper or a wrapper script's child would otherwise
+    live on, holding the output pipe and a slot on the controller.
+    """
 
     def run(self, argv: Sequence[str], timeout: float) -> CommandResult:
         try:
-            done = subprocess.run(
+            process = subprocess.Popen(
                 list(argv),
-                capture_output=True,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
                 text=True,
-                timeout=timeout,
-                check=False,
                 errors="replace",
+                start_new_session=True,
             )
         except FileNotFoundError as exc:
             raise CommandError(f"{argv[0]}: not found (install it or set its path)") from exc
         except PermissionError as exc:
             raise CommandError(f"{argv[0]}: permission denied") from exc
+        try:
+            stdout, stderr = process.communicate(timeout=timeout)
         except subprocess.TimeoutExpired as exc:
+            kill_group(process)
             raise CommandError(f"{' '.join(argv)}: no answer within {timeout:g} s") from exc
-        return CommandResult(tuple(argv), done.returncode, done.stdout, done.stderr)
+        except BaseException:
+            kill_group(process)
+            raise
+        return CommandResult(tuple(argv), process.returncode, stdout, stderr)
+
+
+def kill_group(process: subprocess.Popen[str]) -> None:
+    """SIGKILL the process's whole group, then reap it (its pipes close with the group)."""
+    with contextlib.suppress(ProcessLookupError):  # the group is already gone
+        os.killpg(process.pid, signal.SIGKILL)
+    process.communicate()
 
 
 @dataclass(frozen=True)
