@@ -1,4 +1,4 @@
-"""SubprocessRunner: output and exit status, missing binaries, and a timeout that kills the group."""
+"""SubprocessRunner: output, exit status, missing binaries, a timeout that kills the group."""
 
 from __future__ import annotations
 
