@@ -7,6 +7,7 @@ of the engine holds `lock`. Signals go to the incident writer before the lock is
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from concurrent.futures import Future
 
 from agent.report import Report
@@ -23,6 +24,8 @@ class Evaluator:
         self.lock = threading.Lock()
         self.writer: IncidentWriter | None = None
         self.gate = gate
+        # Told of every report and when it was measured, outside the lock (metric history).
+        self.observers: list[Callable[[Report, float], None]] = []
 
     def attach(self, writer: IncidentWriter) -> None:
         """Where signals are stored (wired after the service exists)."""
@@ -30,14 +33,20 @@ class Evaluator:
 
     def evaluate(self, report: Report, now: float) -> tuple[int, Future[int] | None]:
         """Judge a fresh report now; the number of signals and their storing future."""
+        self._observe(report, now)
         with self.lock:
             return self._hand_over(self.engine.evaluate(report, now), now)
 
     def replay(self, report: Report, at: float) -> tuple[int, Future[int] | None]:
         """A replayed report: its numbers feed the histories at `at`; only events are judged."""
+        self._observe(report, at)
         with self.lock:
             self.engine.feed_history(report, at)
             return self._hand_over(self.engine.match_events(report))
+
+    def _observe(self, report: Report, at: float) -> None:
+        for observer in self.observers:
+            observer(report, at)
 
     def tick(self, now: float) -> tuple[int, Future[int] | None]:
         """Time-based checks (for: elapsed, silent hosts)."""

@@ -19,6 +19,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    UniqueConstraint,
     false,
     text,
     true,
@@ -102,6 +103,7 @@ incident_timeline = Table(
     Column("actor", String(255), nullable=False, server_default="system"),
     Column("detail", Text, nullable=False, server_default=""),
     Column("data", JSON, nullable=True),
+    Index("ix_incident_timeline_name_at", "name", "at"),  # noise figures count by name
 )
 
 # Ticket numbers: one counter per (prefix, year), incremented inside the opening transaction.
@@ -249,7 +251,23 @@ silences = Table(
     Column("reason", Text, nullable=False),
     Column("created_at", Float, nullable=False),
     Column("expired_at", Float, nullable=True),
+    Column("customer", String(255), nullable=True),  # whose contacts are told (maintenance)
+    Column("notices", JSON, nullable=True),  # {before: [seconds], end: bool, timezone}
     Index("ix_silences_window", "starts_at", "ends_at"),
+)
+
+# Maintenance notices decided: one row per window, occurrence and phase ("before:86400",
+# "end"), written with the outbox rows, so a restart or a second collector never repeats one.
+maintenance_notices = Table(
+    "maintenance_notices",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("silence_id", Integer, ForeignKey("silences.id"), nullable=False),
+    Column("occurrence", Float, nullable=False),  # the occurrence's start
+    Column("phase", String(32), nullable=False),
+    Column("messages", Integer, nullable=False),
+    Column("created_at", Float, nullable=False),
+    UniqueConstraint("silence_id", "occurrence", "phase", name="uq_maintenance_notices_once"),
 )
 
 # Root-cause records: one per incident (a P1/P2 needs one to close); re-recording replaces it.
@@ -306,4 +324,38 @@ response_teams = Table(
     Column("disabled", Boolean, nullable=False, server_default=false()),
     Column("updated_at", Float, nullable=False),
     Column("updated_by", String(255), nullable=False),
+)
+
+# Metric history: one row per series and UTC day (`day`: days since 1970-01-01). The open day
+# keeps its quantile sketch so a restart merges into it; a finished day keeps only its figures.
+metric_daily = Table(
+    "metric_daily",
+    metadata,
+    Column("host", String(255), primary_key=True),
+    Column("metric", String(255), primary_key=True),
+    Column("labels_key", String(32), primary_key=True),  # a hash of the sorted labels
+    Column("day", Integer, primary_key=True),
+    Column("labels", JSON, nullable=False),
+    Column("count", Integer, nullable=False),
+    Column("min", Float, nullable=False),
+    Column("max", Float, nullable=False),
+    Column("sum", Float, nullable=False),
+    Column("last", Float, nullable=False),
+    Column("last_at", Float, nullable=False),
+    Column("increase", Float, nullable=True),  # counters (`_total`) only
+    Column("p50", Float, nullable=True),
+    Column("p95", Float, nullable=True),
+    Column("sketch", Text, nullable=True),
+    Index("ix_metric_daily_day", "day"),
+)
+
+# Work done once per key (a report mailed for a period, an end-of-life incident opened): the
+# row is claimed before the work, so a restart or a second collector does not repeat it.
+report_runs = Table(
+    "report_runs",
+    metadata,
+    Column("key", String(255), primary_key=True),
+    Column("kind", String(32), nullable=False),
+    Column("created_at", Float, nullable=False),
+    Column("detail", Text, nullable=False, server_default=""),
 )

@@ -1,0 +1,1 @@
+"""Metric history: daily aggregates of every host's numeric series, fed from ingest."""

@@ -1,0 +1,113 @@
+"""Every series' open days in memory, fed by each report; the flush takes what changed."""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from agent.report import Report
+from collector.history.daily import DayAggregate, day_of, new_day
+
+SeriesKey = tuple[str, str, tuple[tuple[str, str], ...]]  # host, metric, sorted labels
+
+
+@dataclass(frozen=True)
+class DayRow:
+    """One series' day as it is written: the key, and a snapshot of its figures."""
+
+    host: str
+    metric: str
+    labels: dict[str, str]
+    aggregate: DayAggregate
+
+    @property
+    def closed(self) -> bool:
+        """The day is over: written without its sketch."""
+        return self.aggregate.sketch is None
+
+
+class HistoryAccumulator:
+    """Today and yesterday of every series, by series key, in memory.
+
+    `observe` runs on ingest threads and only touches memory. `take_changed` hands the flush a
+    snapshot of every day that changed, seals the days before `today` (percentiles fixed,
+    sketch dropped) and forgets days older than yesterday. Samples older than yesterday (a
+    replay from an agent's spool after a long outage) are not counted: their day's row is final.
+    """
+
+    def __init__(self) -> None:
+        self._days: dict[SeriesKey, list[DayAggregate]] = {}  # oldest first, at most 2
+        self._lock = threading.Lock()
+        self._floor: int | None = None  # the oldest day still taking samples
+        self.ignored = 0  # samples older than the floor
+
+    def __len__(self) -> int:
+        return len(self._days)
+
+    def observe(self, report: Report, at: float) -> None:
+        """Count every numeric sample of `report`, measured at `at`, in its series' day."""
+        day = day_of(at)
+        with self._lock:
+            if self._floor is not None and day < self._floor:
+                self.ignored += sum(len(r.samples) for r in report.probes)
+                return
+            for result in report.probes:
+                host = result.target or report.host
+                for sample in result.samples:
+                    value = sample.value
+                    if isinstance(value, str) or math.isnan(value):  # states have no number
+                        continue
+                    key = (host, sample.metric, tuple(sorted(sample.labels.items())))
+                    self._aggregate(key, day).add(value, at)
+
+    def _aggregate(self, key: SeriesKey, day: int) -> DayAggregate:
+        days = self._days.get(key)
+        if days is None:
+            days = self._days[key] = []
+        for aggregate in days:
+            if aggregate.day == day:
+                return aggregate
+        before = [a for a in days if a.day < day]
+        fresh = new_day(key[1], day, before[-1] if before else None)
+        days.append(fresh)
+        days.sort(key=lambda a: a.day)
+        return fresh
+
+    def take_changed(self, today: int) -> list[DayRow]:
+        """Snapshots of every changed day and of every day that has just ended."""
+        rows: list[DayRow] = []
+        with self._lock:
+            self._floor = today - 1
+            for key, days in list(self._days.items()):
+                for aggregate in days:
+                    ended = aggregate.day < today and not aggregate.sealed
+                    if aggregate.changed or ended:
+                        snapshot = aggregate.snapshot(seal=aggregate.day < today)
+                        rows.append(DayRow(key[0], key[1], dict(key[2]), snapshot))
+                kept = [a for a in days if a.day >= self._floor]
+                if kept:
+                    self._days[key] = kept
+                else:
+                    del self._days[key]
+        return rows
+
+    def requeue(self, rows: Iterable[DayRow]) -> None:
+        """Write these days again at the next flush (the store refused them)."""
+        with self._lock:
+            for row in rows:
+                key = (row.host, row.metric, tuple(sorted(row.labels.items())))
+                for aggregate in self._days.get(key, []):
+                    if aggregate.day == row.aggregate.day:
+                        aggregate.changed = True
+
+    def load(self, rows: Iterable[DayRow], today: int) -> None:
+        """Seed today and yesterday from the store after a restart."""
+        with self._lock:
+            self._floor = today - 1
+            for row in rows:
+                key = (row.host, row.metric, tuple(sorted(row.labels.items())))
+                days = self._days.setdefault(key, [])
+                days.append(row.aggregate)
+                days.sort(key=lambda a: a.day)
