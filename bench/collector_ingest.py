@@ -11,6 +11,10 @@ One collector per database (SQLite in a temp folder, then a throwaway PostgreSQL
    memory_used_ratio 0.99 / 0.5 against a `for: 0s` rule, so every report of theirs opens or
    resolves an incident: transitions/s, and the fleet's latency before and during the storm;
 6. optional (`--fleet-hosts 10000`): RSS with a larger fleet.
+Then the cost of security: phases 1-3 again, same load, on SQLite over HTTPS with mutual TLS
+(certificates made at run time) and an agent token whose host glob, host cap and rate are
+checked on every report (`--no-secure` skips it; `--security-only` runs just phases 1-3 plain,
+then secured).
 Every report is new (rising `sequence`, current `time`, an X-Watchkeeper-Sent-At header); each
 202 says whether the collector evaluated it, and the fraction evaluated is printed (anything
 under 100 % is flagged). `--quick` shortens every phase; `--commit HEAD` runs the collector of
@@ -39,11 +43,20 @@ from bench.collector_process import (
     postgres_database,
 )
 from bench.fleet import SAMPLES_PER_REPORT
-from bench.ingest_table import BackendFigures, Phase, conditions, print_phase, table
+from bench.ingest_table import (
+    BackendFigures,
+    Phase,
+    conditions,
+    print_phase,
+    security_cost,
+    table,
+)
 from bench.loadgen import LoadPlan, LoadResult, ScrapePlan, ScrapeResult, run_job
 from bench.storm_check import storm_record
+from bench.tls_files import TlsFiles, make_tls_files
 
 DEFAULT_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+SECURED = "SQLite, HTTPS + mTLS"
 SEQUENCE_STRIDE = 10_000_000  # each phase starts every host's sequence one stride higher
 
 
@@ -67,6 +80,8 @@ class Settings:
     postgres: str | None = DEFAULT_POSTGRES
     source: Path | None = None
     commit: str | None = None
+    secure: bool = True  # also measure SQLite over HTTPS with mutual TLS and token limits
+    security_only: bool = False  # only warm-up, capacity and latency, plain then secured
 
 
 QUICK = {"seconds": 4.0, "latency_seconds": 4.0, "scrape_seconds": 7.0, "scrape_every": 3.0}
@@ -97,6 +112,7 @@ class IngestBench:
             seconds=seconds,
             start_at=0.0,
             sequence_start=self.phase_number * SEQUENCE_STRIDE,
+            tls=self.collector.tls,
             **options,  # type: ignore[arg-type]
         )
 
@@ -204,10 +220,18 @@ class IngestBench:
         return self.phase(f"fleet {s.fleet_hosts}", plans)
 
 
-def run_backend(figures: BackendFigures, database: str, settings: Settings, folder: Path) -> None:
-    """Every phase against one collector on `database`, filling `figures` as they finish."""
+def run_backend(
+    figures: BackendFigures,
+    database: str,
+    settings: Settings,
+    folder: Path,
+    tls: TlsFiles | None = None,
+    full: bool = True,
+) -> None:
+    """The phases against one collector on `database` (all, or with `full` off warm-up,
+    capacity and latency only), filling `figures` as they finish."""
     label = figures.database
-    with CollectorProcess(folder, database, settings.source) as collector:
+    with CollectorProcess(folder, database, settings.source, tls=tls) as collector:
         bench = IngestBench(settings, collector)
         steps = [
             ("warm-up", bench.warm_up),
@@ -218,11 +242,13 @@ def run_backend(figures: BackendFigures, database: str, settings: Settings, fold
                 lambda: bench.latency(settings.scrape_seconds, settings.scrape_every),
             ),
         ]
-        for name, step in steps:
+        for name, step in steps[: None if full else 3]:
             figures.phases[name] = step()
             print_phase(label, figures.phases[name])
             if name == "capacity":
                 figures.rss_mib = collector.rss_mib()
+        if not full:
+            return
         for phase in bench.storm():
             figures.phases[phase.name] = phase
             print_phase(label, phase)
@@ -251,6 +277,15 @@ def settings_from(argv: Sequence[str] | None) -> Settings:
     parser.add_argument("--postgres", help=f"PostgreSQL server URL (default {DEFAULT_POSTGRES})")
     parser.add_argument("--no-postgres", action="store_true", help="SQLite only")
     parser.add_argument(
+        "--no-secure", action="store_true", help="skip the HTTPS + mutual TLS measurement"
+    )
+    parser.add_argument(
+        "--security-only",
+        action="store_true",
+        help="only the cost of security: warm-up, capacity and latency on SQLite, plain HTTP "
+        "then HTTPS with mutual TLS and token limits",
+    )
+    parser.add_argument(
         "--commit",
         help="run the collector from this commit of the repository (git archive), e.g. HEAD",
     )
@@ -270,18 +305,26 @@ def settings_from(argv: Sequence[str] | None) -> Settings:
     }
     postgres = args.postgres or os.environ.get("WK_BENCH_POSTGRES", DEFAULT_POSTGRES)
     values["postgres"] = None if args.no_postgres or postgres == "off" else postgres
+    values["secure"] = not args.no_secure or args.security_only
     settings = Settings(**values)  # type: ignore[arg-type]
     if min(settings.agents, settings.clients, settings.storm_hosts) < 1 or settings.rate <= 0:
         parser.error("--agents, --clients, --storm-hosts and --rate must be positive")
     return settings
 
 
-def measure(label: str, database: str, settings: Settings, folder: Path) -> BackendFigures:
+def measure(
+    label: str,
+    database: str,
+    settings: Settings,
+    folder: Path,
+    tls: TlsFiles | None = None,
+    full: bool = True,
+) -> BackendFigures:
     """run_backend, turning a collector failure into a skipped column with the reason."""
     folder.mkdir()
     figures = BackendFigures(label)
     try:
-        run_backend(figures, database, settings, folder)
+        run_backend(figures, database, settings, folder, tls, full)
     except CollectorError as exc:
         print(f"  [{label}] COLLECTOR FAILED: {exc}", flush=True)
         figures.skipped = f"failed: {str(exc).splitlines()[0]}"
@@ -303,10 +346,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         if settings.commit:
             settings = replace(settings, source=export_commit(settings.commit, folder))
             print(f"collector from commit {settings.commit}, unpacked in {settings.source}")
-        results.append(
-            measure("SQLite", f"sqlite:///{folder / 'bench.db'}", settings, folder / "sqlite")
+        full = not settings.security_only
+        plain = measure(
+            "SQLite", f"sqlite:///{folder / 'bench.db'}", settings, folder / "sqlite", full=full
         )
-        if settings.postgres:
+        results.append(plain)
+        if settings.secure:
+            tls = make_tls_files(folder / "tls")
+            database = f"sqlite:///{folder / 'secured.db'}"
+            secured = measure(SECURED, database, settings, folder / "secured", tls, full=False)
+            results.append(secured)
+        if settings.postgres and full:
             with ExitStack() as stack:
                 try:
                     url = stack.enter_context(postgres_database(settings.postgres))
@@ -317,7 +367,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                     pg = replace(settings, fleet_hosts=0)
                     results.append(measure("PostgreSQL", url, pg, folder / "postgresql"))
     print()
-    print(table(results, settings))
+    if not settings.security_only:
+        print(table(results, settings))
+    if settings.secure:
+        print(security_cost(results[0], results[1], settings))
     print(f"\n{conditions(results)}")
     failed = any(f.skipped.startswith("failed") for f in results)
     partial = any(p.evaluated_percent < 100 for f in results for p in f.phases.values())

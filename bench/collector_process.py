@@ -19,6 +19,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
 
+from bench.tls_files import TlsFiles
+
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 TOKEN = "bench-token"
@@ -132,12 +134,18 @@ class CollectorProcess:
     """`watchkeeper collector` with a config written in `folder`, stopped by PID on exit."""
 
     def __init__(
-        self, folder: Path, database: str, source: Path | None = None, log_level: str = "info"
+        self,
+        folder: Path,
+        database: str,
+        source: Path | None = None,
+        log_level: str = "info",
+        tls: TlsFiles | None = None,
     ) -> None:
         self.folder = folder
         self.database = database
         self.source = source  # run the collector from this source tree instead of the install
         self.log_level = log_level
+        self.tls = tls  # HTTPS requiring client certificates, and an agent token with limits
         self.port = free_port()
         self.log_path = folder / "collector.log"
         self.process: subprocess.Popen[bytes] | None = None
@@ -151,13 +159,38 @@ class CollectorProcess:
             f"listen: 127.0.0.1:{self.port}\n"
             f"database: '{self.database}'\n"
             f"rules: ['{rules}']\n"
-            # One token speaks for the whole simulated fleet: no per-token host cap or rate.
-            f"agents: [{{name: bench, token: {TOKEN}, max_hosts: 1000000,"
-            " reports_per_second: 0}]\n"
+            f"agents: [{self._agent_token()}]\n"
             f"api_tokens: [{{name: bench-reader, token: {READER_TOKEN}, role: viewer}}]\n"
-            "notify: [{url: 'memory://bench'}]\n"
+            "notify: [{url: 'memory://bench'}]\n" + self._tls_config()
         )
         return config
+
+    def _agent_token(self) -> str:
+        """One token speaks for the whole simulated fleet. Plain: no per-token host cap or
+        rate; secured: its host glob, host cap and rate are checked on every report, at
+        limits the fleet never reaches (the checks cost, the limits do not bind)."""
+        if self.tls is None:
+            return f"{{name: bench, token: {TOKEN}, max_hosts: 1000000, reports_per_second: 0}}"
+        return (
+            f"{{name: bench, token: {TOKEN}, hosts: 'bench-*', max_hosts: 1000000,"
+            " reports_per_second: 1000000}"
+        )
+
+    def _tls_config(self) -> str:
+        if self.tls is None:
+            return ""
+        return (
+            f"tls: {{cert_file: '{self.tls.server_cert}', key_file: '{self.tls.server_key}',"
+            f" client_ca_file: '{self.tls.ca}'}}\n"
+        )
+
+    def connection(self, timeout: float) -> http.client.HTTPConnection:
+        """A connection to the collector (HTTPS with the agents' certificate when secured)."""
+        if self.tls is None:
+            return http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+        return http.client.HTTPSConnection(
+            "127.0.0.1", self.port, timeout=timeout, context=self.tls.client_context()
+        )
 
     def start(self, timeout: float = 90.0) -> None:
         """Start and wait until /-/healthy answers 200; CollectorError with the log otherwise."""
@@ -186,7 +219,7 @@ class CollectorProcess:
 
     def _healthy(self) -> bool:
         try:
-            connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
+            connection = self.connection(timeout=2)
             connection.request("GET", "/-/healthy")
             return connection.getresponse().status == 200
         except OSError:
@@ -222,7 +255,7 @@ class CollectorProcess:
 
     def get(self, path: str, timeout: float = 60.0) -> tuple[int, bytes]:
         """A GET on the collector's API."""
-        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+        connection = self.connection(timeout)
         try:
             connection.request("GET", path, headers=READER)
             response = connection.getresponse()

@@ -290,3 +290,51 @@ def conditions(results: list[BackendFigures]) -> str:
         f"{sum(p.others for p in phases) / wall:.2f} cores on average while it ran "
         "(collector and load generator share the same cores)"
     )
+
+
+def per_report_us(f: BackendFigures) -> float:
+    """Collector CPU per report in the closed-loop phase, in µs."""
+    phase = f.phases["capacity"]
+    return phase.collector_cpu / max(1, phase.total("answered")) * 1e6
+
+
+def change(before: float, after: float) -> str:
+    """The relative change from `before` to `after`, e.g. "+12 %"."""
+    if not before or math.isnan(before) or math.isnan(after):
+        return "n/a"
+    return f"{100 * (after - before) / before:+.0f} %"
+
+
+def security_cost(plain: BackendFigures, secured: BackendFigures, s: Settings) -> str:
+    """The same load over plain HTTP and over HTTPS with mutual TLS and token limits."""
+
+    def capacity(f: BackendFigures) -> str:
+        return f"{f.phases['capacity'].per_second:,.0f} reports/s"
+
+    def capacity_change(f: BackendFigures) -> str:
+        before = plain.phases["capacity"].per_second
+        return f"{capacity(f)} ({change(before, f.phases['capacity'].per_second)})"
+
+    def cpu(f: BackendFigures) -> str:
+        return f"{per_report_us(f):,.0f} µs"
+
+    def cpu_change(f: BackendFigures) -> str:
+        return f"{cpu(f)} ({change(per_report_us(plain), per_report_us(f))})"
+
+    rows = [
+        (f"ingest capacity, {s.agents:,} agents", capacity, capacity_change),
+        ("collector CPU per report", cpu, cpu_change),
+        (
+            f"ingest latency p50 / p99 at {s.rate:,.0f} reports/s",
+            lambda f: latency_cell(f.phases["latency"]),
+            lambda f: latency_cell(f.phases["latency"]),
+        ),
+    ]
+    lines = [
+        "| cost of security (SQLite, same load) | plain HTTP, token | "
+        "HTTPS + mutual TLS, token with host glob, cap and rate |",
+        "|---|---|---|",
+    ]
+    for title, left, right in rows:
+        lines.append(f"| {title} | {table_cell(plain, left)} | {table_cell(secured, right)} |")
+    return "\n".join(lines)

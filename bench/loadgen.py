@@ -15,11 +15,13 @@ from __future__ import annotations
 import asyncio
 import http.client
 import json
+import ssl
 import time
 from dataclasses import dataclass, field
 
 from bench.collector_process import READER
 from bench.fleet import SimulatedHost
+from bench.tls_files import TlsFiles
 
 STORM_BREACH, STORM_RECOVER = 0.99, 0.5
 # ValueError: a garbled status line or Content-Length.
@@ -45,6 +47,7 @@ class LoadPlan:
     sequence_start: int = 0
     request_timeout: float = 30.0
     drain_seconds: float = 20.0
+    tls: TlsFiles | None = None  # HTTPS, verifying the collector and presenting a certificate
 
 
 @dataclass
@@ -92,8 +95,9 @@ class ScrapeResult:
 class HttpConnection:
     """One keep-alive HTTP/1.1 connection to the collector on loopback."""
 
-    def __init__(self, port: int) -> None:
+    def __init__(self, port: int, tls: ssl.SSLContext | None = None) -> None:
         self.port = port
+        self.tls = tls
         self._reader: asyncio.StreamReader | None = None
         self._writer: asyncio.StreamWriter | None = None
 
@@ -102,7 +106,9 @@ class HttpConnection:
     ) -> tuple[int, bytes]:
         """Send one request and read the whole answer."""
         if self._reader is None or self._writer is None:
-            self._reader, self._writer = await asyncio.open_connection("127.0.0.1", self.port)
+            self._reader, self._writer = await asyncio.open_connection(
+                "127.0.0.1", self.port, ssl=self.tls
+            )
         lines = [f"{method} {path} HTTP/1.1", f"Host: 127.0.0.1:{self.port}"]
         lines += [f"{name}: {value}" for name, value in headers.items()]
         lines.append(f"Content-Length: {len(body)}")
@@ -145,6 +151,7 @@ class AgentSender:
         self.result = result
         self.start = start
         self.auth = f"Bearer {plan.token}"
+        self.tls = plan.tls.client_context() if plan.tls else None  # one per client process
 
     async def post(self, connection: HttpConnection, host: SimulatedHost, scheduled: float) -> None:
         """One report; latency counted from `scheduled` (time.monotonic())."""
@@ -209,7 +216,7 @@ async def closed_loop(plan: LoadPlan, sender: AgentSender, start: float) -> None
                     return
                 await sender.post(connection, host, now)
 
-    connections = [HttpConnection(plan.port) for _ in range(plan.connections)]
+    connections = [HttpConnection(plan.port, sender.tls) for _ in range(plan.connections)]
     workers = [worker(c, hosts[i :: plan.connections]) for i, c in enumerate(connections)]
     await asyncio.gather(*workers)
     for connection in connections:
@@ -235,7 +242,7 @@ async def fixed_rate(plan: LoadPlan, sender: AgentSender, start: float) -> None:
             await sender.post(connection, item[1], item[0])
         connection.close()
 
-    connections = [HttpConnection(plan.port) for _ in range(plan.connections)]
+    connections = [HttpConnection(plan.port, sender.tls) for _ in range(plan.connections)]
     tasks = [asyncio.create_task(worker(c, q)) for c, q in zip(connections, queues, strict=True)]
     total, scheduled = int(plan.rate * plan.seconds), 0
     while scheduled < total:
