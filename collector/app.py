@@ -20,7 +20,6 @@ from starlette.middleware import Middleware
 from collector.api.access import AccessMiddleware, check_rules
 from collector.api.admin import admin_routes
 from collector.api.errors import error_handlers
-from collector.api.integrations import integration_routes
 from collector.api.knowledge import knowledge_routes
 from collector.api.noise import noise_routes
 from collector.api.openapi import openapi_routes
@@ -45,7 +44,6 @@ from collector.incidents.service import Audience, IncidentService, IncidentSetti
 from collector.incidents.transitions import LifecyclePolicy, TransitionRefusedError
 from collector.ingest.hosts import HostRegistry
 from collector.ingest.receive import Ingest
-from collector.integrations.intake import AlertIntake, IntegrationBook
 from collector.metrics import CollectorMetrics
 from collector.noise.figures import RuleNoise, rule_noise
 from collector.noise.inhibition import Kinds
@@ -331,11 +329,6 @@ def build_collector(
         *api_routes(context),
         *admin_routes(context),
         *openapi_routes(),
-        *integration_routes(
-            AlertIntake(IntegrationBook(config.integrations), incidents.apply_rule, writer.submit),
-            config.limits.max_body_bytes,
-            config.limits.body_timeout,
-        ),
         *silence_routes(context),
         *noise_routes(clock, _noise_source(reader(database))),
         *login_routes(context),
@@ -448,7 +441,7 @@ def channels_from_config(config: CollectorConfig) -> list[Channel]:
 
 def known_secrets(config: CollectorConfig) -> Redactor:
     """A redactor that knows every secret in `config`: tokens and notification URL secrets."""
-    tokens = [t.secret() for t in (*config.agents, *config.api_tokens, *config.integrations)]
+    tokens = [t.secret() for t in (*config.agents, *config.api_tokens)]
     urls = [secret for c in config.notify for secret in url_secrets(c.url_value())]
     return Redactor([*filter(None, tokens), *urls])
 
