@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import signal
 import threading
 import time
@@ -11,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from agent.exec import CommandRunner, SubprocessRunner
+from agent.identity import AgentIdentity, load_identity, state_directory
 from agent.metrics_server import AgentSnapshot
 from agent.probe import Probe
 from agent.probes import registry
@@ -111,10 +113,14 @@ class Agent:
         )
 
 
-def build_runner(settings: AgentSettings, runner: CommandRunner | None = None) -> ProbeRunner:
-    """The probe runner for these settings."""
+def build_runner(
+    settings: AgentSettings,
+    runner: CommandRunner | None = None,
+    identity: AgentIdentity | None = None,
+) -> ProbeRunner:
+    """The probe runner for these settings (a new unkept instance id unless `identity`)."""
     probes = build_probes(settings, runner or SubprocessRunner())
-    return ProbeRunner(probes, settings.host, settings.interval_seconds)
+    return ProbeRunner(probes, settings.host, settings.interval_seconds, identity=identity)
 
 
 def build_sender(settings: AgentSettings, token: str | None) -> ReportSender:
@@ -140,7 +146,8 @@ def build_sender(settings: AgentSettings, token: str | None) -> ReportSender:
 def run_agent(settings: AgentSettings, token: str | None) -> None:
     """Run until SIGTERM or SIGINT, serving /metrics if `listen` is set."""
     sender = build_sender(settings, token)
-    runner = build_runner(settings)
+    identity = load_identity(state_directory(settings.spool_dir, os.environ))
+    runner = build_runner(settings, identity=identity)
     agent = Agent(runner, sender, settings.interval_seconds)
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda _signum, _frame: agent.stop())

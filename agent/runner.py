@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import logging
 import time
-import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from agent.identity import AgentIdentity, new_instance_id
 from agent.probe import Probe, ProbeError
 from agent.report import SCHEMA_V1, ProbeResult, Report
 from agent.version import AGENT_VERSION
@@ -46,6 +46,8 @@ class ProbeRunner:
         interval_seconds: float,
         clock: Clock = time.time,
         timer: Clock = time.perf_counter,
+        *,
+        identity: AgentIdentity | None = None,
     ) -> None:
         self._probes = list(probes)
         self._host = host
@@ -53,8 +55,8 @@ class ProbeRunner:
         self._clock = clock
         self._timer = timer
         self._cache: dict[str, _Cached] = {}
-        self._sequence = 0
-        self._instance = uuid.uuid4().hex[:16]
+        # Instance id and sequence numbers; not kept across restarts unless given a kept one.
+        self._identity = identity or AgentIdentity(new_instance_id(), None)
 
     @property
     def probes(self) -> list[Probe]:
@@ -72,16 +74,16 @@ class ProbeRunner:
     def run_cycle(self) -> Report:
         """Run (or reuse) every probe and return the next report."""
         results = [self._result_of(probe) for probe in self._probes]
-        self._sequence += 1
+        sequence = self._identity.next_sequence()
         return Report(
             schema=SCHEMA_V1,
             host=self._host,
             time=self._clock(),
-            sequence=self._sequence,
+            sequence=sequence,
             agent_version=AGENT_VERSION,
             interval_seconds=self._interval,
             probes=results,
-            instance=self._instance,
+            instance=self._identity.instance,
         )
 
     def _result_of(self, probe: Probe) -> ProbeResult:
