@@ -1,8 +1,10 @@
 """Two agents reporting under one host name: noticed within two report intervals, kept apart.
 
-Each agent process stamps its reports with a random `instance`. One host name reported by
-two instances that both keep reporting (each at least twice within two intervals — an agent
-restart, where the old instance falls silent, is not a duplicate) is a duplicate: the later
+Each agent stamps its reports with its `instance` id, kept across restarts in its state
+directory (agent/identity.py), so a restart is the same instance; an agent without one gets a
+new id at each start, and then its old instance simply falls silent. One host name reported by
+two instances that both keep reporting (each at least twice within two intervals) is a
+duplicate: the later
 instance's reports are filed under a host name of their own, so the two never merge into one
 set of series (which made incidents open and resolve every few seconds), and the original
 host carries a `host_agent_instances` series (rules.engine.AGENT_INSTANCES) naming both, for
