@@ -20,6 +20,7 @@ from starlette.middleware import Middleware
 from collector.api.access import AccessMiddleware, check_rules
 from collector.api.admin import admin_routes
 from collector.api.errors import error_handlers
+from collector.api.integrations import integration_routes
 from collector.api.knowledge import knowledge_routes
 from collector.api.noise import noise_routes
 from collector.api.openapi import openapi_routes
@@ -36,7 +37,6 @@ from collector.evaluation.evaluator import Evaluator
 from collector.evaluation.signals import rule_event
 from collector.evaluation.writer import IncidentWriter
 from collector.exposition import HostExposition
-from collector.history.recorder import FLUSH_INTERVAL, HistoryRecorder
 from collector.incidents.customers import load_customers
 from collector.incidents.events import Acknowledge, RuleCleared
 from collector.incidents.model import Incident, Source
@@ -44,6 +44,7 @@ from collector.incidents.service import Audience, IncidentService, IncidentSetti
 from collector.incidents.transitions import LifecyclePolicy, TransitionRefusedError
 from collector.ingest.hosts import HostRegistry
 from collector.ingest.receive import Ingest
+from collector.integrations.intake import AlertIntake, IntegrationBook
 from collector.metrics import CollectorMetrics
 from collector.noise.figures import RuleNoise, rule_noise
 from collector.noise.inhibition import Kinds
@@ -57,7 +58,6 @@ from collector.response.directory import ResponseDirectory
 from collector.response.model import load_response
 from collector.store.access import AccessStore
 from collector.store.database import migrate, open_database, reader
-from collector.store.history import HistoryStore
 from collector.store.incidents import IncidentReader
 from collector.store.noise import rule_activity
 from collector.store.outbox import OutboxStore
@@ -95,7 +95,6 @@ class Collector:
     redactor: Redactor
     asgi: Starlette = field(init=False)
     started_at: float = 0.0
-    history: HistoryRecorder | None = None
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     @property
@@ -110,8 +109,6 @@ class Collector:
         self.started_at = now = self.clock()
         records = self.repository.list_hosts()
         self.hosts.load(records)
-        if self.history is not None:
-            self.history.load()
         with self.evaluator.lock:
             for record in records:
                 # Silent only after a full absence window from this start, not from the outage.
@@ -170,7 +167,7 @@ class Collector:
     def stop(self) -> None:
         """Flush state, let the message in flight finish; the outbox keeps the rest."""
         self.writer.close()
-        for action in (self.flush, self.checkpoint, self._flush_history):
+        for action in (self.flush, self.checkpoint):
             try:
                 action()
             except Exception:
@@ -178,10 +175,6 @@ class Collector:
         self.delivery.stop(timeout=5.0)
         self.repository.engine.dispose()
         self.redactor.uninstall()
-
-    def _flush_history(self) -> None:
-        if self.history is not None:
-            self.history.flush()
 
     async def _every(self, seconds: float, action: Callable[[], object], name: str) -> None:
         while True:
@@ -201,7 +194,6 @@ class Collector:
             (config.flush_interval, self.flush, "host state flush"),
             (config.checkpoint_interval, self.checkpoint, "rule checkpoint"),
             (TIMER_INTERVAL, self.incidents.run_due_timers, "due timers"),
-            (FLUSH_INTERVAL, self._flush_history, "metric history flush"),
         ]
         self._tasks = [asyncio.create_task(self._every(*loop)) for loop in loops]
         try:
@@ -281,8 +273,6 @@ def build_collector(
         evaluator.revert(signal)
 
     writer = IncidentWriter(store_signal, revert)
-    history = HistoryRecorder(HistoryStore(database), clock)
-    evaluator.observers.append(history.observe)
     evaluator.attach(writer)
     ingest = Ingest(TokenBook(config.agents), hosts, evaluator, repository, config.limits, clock)
     collector = Collector(
@@ -300,7 +290,6 @@ def build_collector(
         metrics,
         _access_service(config, database, clock),
         redactor,
-        history=history,
     )
     context = ApiContext(
         ingest=ingest,
@@ -329,6 +318,11 @@ def build_collector(
         *api_routes(context),
         *admin_routes(context),
         *openapi_routes(),
+        *integration_routes(
+            AlertIntake(IntegrationBook(config.integrations), incidents.apply_rule, writer.submit),
+            config.limits.max_body_bytes,
+            config.limits.body_timeout,
+        ),
         *silence_routes(context),
         *noise_routes(clock, _noise_source(reader(database))),
         *login_routes(context),
@@ -406,12 +400,7 @@ def _incident_settings(
         renotify_after=dict(settings.renotify_after),
     )
     if directory is not None:
-        policy = replace(
-            policy,
-            plan_for=directory.plan_for,
-            deadline=directory.deadline,
-            elapsed=directory.elapsed,
-        )
+        policy = replace(policy, plan_for=directory.plan_for, deadline=directory.deadline)
     if config.customers is not None:
         policy = replace(policy, adjust_priority=load_customers(config.customers).adjust_priority)
     return IncidentSettings(
@@ -441,7 +430,7 @@ def channels_from_config(config: CollectorConfig) -> list[Channel]:
 
 def known_secrets(config: CollectorConfig) -> Redactor:
     """A redactor that knows every secret in `config`: tokens and notification URL secrets."""
-    tokens = [t.secret() for t in (*config.agents, *config.api_tokens)]
+    tokens = [t.secret() for t in (*config.agents, *config.api_tokens, *config.integrations)]
     urls = [secret for c in config.notify for secret in url_secrets(c.url_value())]
     return Redactor([*filter(None, tokens), *urls])
 

@@ -89,6 +89,38 @@ class ApiToken(TokenSource):
         return self
 
 
+IntegrationKind = Literal["alertmanager", "zabbix", "checkmk"]
+
+
+class IntegrationToken(TokenSource):
+    """Another monitor that posts its alerts here (POST /api/v1/integrations/<kind>).
+
+    Each alert becomes an incident like a rule's; `labels` route it (customer, team).
+    """
+
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", description="e.g. prom-acme.")
+    kind: IntegrationKind = Field(description="Which monitor: alertmanager, zabbix or checkmk.")
+    labels: dict[str, str] = Field(
+        default_factory=dict,
+        description="Put on each of its incidents, over the alert's own labels, for routing "
+        "and customers, e.g. {customer: acme, team: dba}.",
+    )
+    priority_label: str | None = Field(
+        None, description="The alert label holding the severity (default: severity)."
+    )
+    priorities: dict[str, Priority] | None = Field(
+        None,
+        description="Severity value -> priority, case-insensitive (default per kind, e.g. "
+        "critical: P1, warning: P3 for alertmanager; Disaster: P1 for zabbix).",
+    )
+    default_priority: Priority = Field(Priority.P3, description="When no severity matches.")
+    host_labels: list[str] | None = Field(
+        None,
+        description="Labels naming the host, first present wins; a port is cut off "
+        "(default: instance, host for alertmanager; host for zabbix and checkmk).",
+    )
+
+
 def _first_line(path: Path, key: str) -> str:
     try:
         line = next(iter(path.read_text().splitlines()), "").strip()
@@ -275,6 +307,10 @@ class CollectorConfig(ConfigModel):
     api_tokens: list[ApiToken] = Field(
         default_factory=list, description="Tokens that may act on incidents (API, CLI)."
     )
+    integrations: list[IntegrationToken] = Field(
+        default_factory=list,
+        description="Monitors (Alertmanager, Zabbix, Checkmk) whose alerts become incidents.",
+    )
     node_id: str | None = Field(
         None,
         description="This collector's name among several on one database (default "
@@ -295,6 +331,11 @@ class CollectorConfig(ConfigModel):
         None,
         description="The customers file (contacts, VIP flag, SLA commitment, host patterns); "
         "see config/customers.example.yaml. A VIP's incidents open one priority higher.",
+    )
+    customer_mail: SecretStr | None = Field(
+        None,
+        description="How e-mail to customers' contacts leaves (maintenance notices): a "
+        "mailto:// URL with server, login and from=; each contact's address replaces its to=.",
     )
     access: AccessConfig = Field(default_factory=AccessConfig)
     tls: TlsConfig | None = Field(None, description="Serve HTTPS (recommended off loopback).")
@@ -322,7 +363,7 @@ class CollectorConfig(ConfigModel):
         return self
 
 
-TokenT = TypeVar("TokenT", AgentToken, ApiToken)
+TokenT = TypeVar("TokenT", AgentToken, ApiToken, IntegrationToken)
 
 
 def load_config(path: Path) -> CollectorConfig:
@@ -348,6 +389,7 @@ def _resolve_paths(config: CollectorConfig, base: Path) -> CollectorConfig:
         for c in config.notify
     ]
     api_tokens = [_relative_token_file(a, base) for a in config.api_tokens]
+    integrations = [_relative_token_file(a, base) for a in config.integrations]
     access = config.access
     if access.admin_password_file and not access.admin_password_file.is_absolute():
         access = access.model_copy(
@@ -368,6 +410,7 @@ def _resolve_paths(config: CollectorConfig, base: Path) -> CollectorConfig:
             "rules": rules,
             "agents": agents,
             "api_tokens": api_tokens,
+            "integrations": integrations,
             "access": access,
             "notify": notify,
         }
@@ -389,6 +432,7 @@ __all__ = [
     "ConfigError",
     "DeliveryConfig",
     "IncidentConfig",
+    "IntegrationToken",
     "Limits",
     "TlsConfig",
     "load_config",

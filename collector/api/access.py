@@ -39,6 +39,7 @@ class Gate(StrEnum):
     AGENT = "agent"  # agent report tokens, checked by the endpoint from the headers first
     SIGNED_IN = "signed-in"  # any valid credential, whatever its role
     METRICS = "metrics"  # a viewer's bearer token or basic auth, or public if configured
+    INTEGRATION = "integration"  # another monitor's token (integrations:), checked by the endpoint
 
 
 Need = Role | Gate
@@ -46,6 +47,7 @@ Need = Role | Gate
 ROUTE_RULES: dict[tuple[str, str], Need] = {
     ("GET", "/-/healthy"): Gate.PUBLIC,
     ("POST", "/api/v1/reports"): Gate.AGENT,
+    ("POST", "/api/v1/integrations/alertmanager"): Gate.INTEGRATION,
     ("GET", "/metrics"): Gate.METRICS,
     ("GET", "/api/v1/whoami"): Gate.SIGNED_IN,
     ("GET", "/api/v1/openapi.json"): Gate.SIGNED_IN,
@@ -196,7 +198,8 @@ class AccessMiddleware:
             return
         method = "GET" if scope["method"] == "HEAD" else scope["method"]
         path, need, params = self._need(scope, method)
-        if need in (Gate.PUBLIC, Gate.AGENT) or (need is Gate.METRICS and self._metrics_public):
+        passes = need in (Gate.PUBLIC, Gate.AGENT, Gate.INTEGRATION)
+        if passes or (need is Gate.METRICS and self._metrics_public):
             await self.app(scope, receive, send)
             return
         principal, offered = await anyio.to_thread.run_sync(

@@ -13,6 +13,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from collector.api.access import ROUTE_RULES, Gate, route_methods
+from collector.api.integrations import PARSERS, integration_path
 from collector.api.requests import OpenBody, TokenBody, UserBody, UserPatch
 from collector.auth.roles import Role
 
@@ -24,6 +25,7 @@ BODIES: dict[tuple[str, str], type[BaseModel]] = {
     ("POST", "/api/v1/tokens"): TokenBody,
     ("POST", "/api/v1/users"): UserBody,
     ("PATCH", "/api/v1/users/{name}"): UserPatch,
+    **{("POST", integration_path(kind)): model for kind, (model, _) in PARSERS.items()},
 }
 
 QUERIES: dict[tuple[str, str], dict[str, dict[str, Any]]] = {
@@ -31,10 +33,6 @@ QUERIES: dict[tuple[str, str], dict[str, dict[str, Any]]] = {
         "state": {"type": "string"},
         "limit": {"type": "integer", "minimum": 1, "maximum": 10000},
         "host": {"type": "string"},
-    },
-    ("GET", "/api/v1/rules/noise"): {
-        "since": {"type": "string", "description": "ISO 8601 time (UTC if no zone) or 7d"},
-        "until": {"type": "string", "description": "ISO 8601 time or a duration back; now"},
     },
     ("GET", "/api/v1/audit"): {
         "limit": {"type": "integer", "minimum": 1, "maximum": 5000},
@@ -130,6 +128,8 @@ def _who(need: Role | Gate) -> str:
         Gate.AGENT: "Needs an agent token (agents: in the collector's config).",
         Gate.SIGNED_IN: "Needs any valid token or session.",
         Gate.METRICS: "Needs a viewer's bearer token or basic auth (or access.metrics_public).",
+        Gate.INTEGRATION: "Needs the bearer token of an integration of this kind "
+        "(integrations: in the collector's config).",
     }[need]
 
 
@@ -138,7 +138,7 @@ def _security(need: Role | Gate) -> list[dict[str, list[str]]]:
         return []
     if need is Gate.METRICS:
         return [{"bearer": []}, {"basic": []}]
-    if need is Gate.AGENT:
+    if need in (Gate.AGENT, Gate.INTEGRATION):
         return [{"bearer": []}]
     return [{"bearer": []}, {"session": []}]
 

@@ -38,6 +38,7 @@ class Source(StrEnum):
 
     RULE = "rule"
     PERSON = "person"
+    ALERT = "alert"  # another monitor's alert (Alertmanager, Zabbix, Checkmk)
 
 
 @dataclass(frozen=True)

@@ -85,8 +85,8 @@ def test_every_route_has_an_access_rule_and_enforces_it(running: RunningCollecto
             assert "error" in anonymous.json(), where
         for role, token in ROLE_TOKENS.items():
             answer = call(running, method, path, headers=bearer(token))
-            if need is Gate.AGENT:
-                assert answer.status_code == 401, f"{where}: API tokens are not agent tokens"
+            if need in (Gate.AGENT, Gate.INTEGRATION):
+                assert answer.status_code == 401, f"{where}: API tokens are not {need.value} tokens"
             elif role is Role.CUSTOMER and (method, template) in CUSTOMER_RULES:
                 # Confined to its own customer (this one owns nothing): a list or a 404; the
                 # action verb "x" is not one of its verbs.

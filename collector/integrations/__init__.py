@@ -1,0 +1,1 @@
+"""Alerts from other monitors (Alertmanager, Zabbix, Checkmk) turned into incident events."""
