@@ -37,6 +37,7 @@ from collector.evaluation.evaluator import Evaluator
 from collector.evaluation.signals import rule_event
 from collector.evaluation.writer import IncidentWriter
 from collector.exposition import HostExposition
+from collector.history.recorder import FLUSH_INTERVAL, HistoryRecorder
 from collector.incidents.customers import load_customers
 from collector.incidents.events import Acknowledge, RuleCleared
 from collector.incidents.model import Incident, Source
@@ -58,6 +59,7 @@ from collector.response.directory import ResponseDirectory
 from collector.response.model import load_response
 from collector.store.access import AccessStore
 from collector.store.database import migrate, open_database, reader
+from collector.store.history import HistoryStore
 from collector.store.incidents import IncidentReader
 from collector.store.noise import rule_activity
 from collector.store.outbox import OutboxStore
@@ -95,6 +97,7 @@ class Collector:
     redactor: Redactor
     asgi: Starlette = field(init=False)
     started_at: float = 0.0
+    history: HistoryRecorder | None = None
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     @property
@@ -109,6 +112,8 @@ class Collector:
         self.started_at = now = self.clock()
         records = self.repository.list_hosts()
         self.hosts.load(records)
+        if self.history is not None:
+            self.history.load()
         with self.evaluator.lock:
             for record in records:
                 # Silent only after a full absence window from this start, not from the outage.
@@ -167,7 +172,7 @@ class Collector:
     def stop(self) -> None:
         """Flush state, let the message in flight finish; the outbox keeps the rest."""
         self.writer.close()
-        for action in (self.flush, self.checkpoint):
+        for action in (self.flush, self.checkpoint, self._flush_history):
             try:
                 action()
             except Exception:
@@ -175,6 +180,10 @@ class Collector:
         self.delivery.stop(timeout=5.0)
         self.repository.engine.dispose()
         self.redactor.uninstall()
+
+    def _flush_history(self) -> None:
+        if self.history is not None:
+            self.history.flush()
 
     async def _every(self, seconds: float, action: Callable[[], object], name: str) -> None:
         while True:
@@ -194,6 +203,7 @@ class Collector:
             (config.flush_interval, self.flush, "host state flush"),
             (config.checkpoint_interval, self.checkpoint, "rule checkpoint"),
             (TIMER_INTERVAL, self.incidents.run_due_timers, "due timers"),
+            (FLUSH_INTERVAL, self._flush_history, "metric history flush"),
         ]
         self._tasks = [asyncio.create_task(self._every(*loop)) for loop in loops]
         try:
@@ -273,6 +283,8 @@ def build_collector(
         evaluator.revert(signal)
 
     writer = IncidentWriter(store_signal, revert)
+    history = HistoryRecorder(HistoryStore(database), clock)
+    evaluator.observers.append(history.observe)
     evaluator.attach(writer)
     ingest = Ingest(TokenBook(config.agents), hosts, evaluator, repository, config.limits, clock)
     collector = Collector(
@@ -290,6 +302,7 @@ def build_collector(
         metrics,
         _access_service(config, database, clock),
         redactor,
+        history=history,
     )
     context = ApiContext(
         ingest=ingest,
@@ -400,7 +413,12 @@ def _incident_settings(
         renotify_after=dict(settings.renotify_after),
     )
     if directory is not None:
-        policy = replace(policy, plan_for=directory.plan_for, deadline=directory.deadline)
+        policy = replace(
+            policy,
+            plan_for=directory.plan_for,
+            deadline=directory.deadline,
+            elapsed=directory.elapsed,
+        )
     if config.customers is not None:
         policy = replace(policy, adjust_priority=load_customers(config.customers).adjust_priority)
     return IncidentSettings(

@@ -34,6 +34,10 @@ QUERIES: dict[tuple[str, str], dict[str, dict[str, Any]]] = {
         "limit": {"type": "integer", "minimum": 1, "maximum": 10000},
         "host": {"type": "string"},
     },
+    ("GET", "/api/v1/rules/noise"): {
+        "since": {"type": "string", "description": "ISO 8601 time (UTC if no zone) or 7d"},
+        "until": {"type": "string", "description": "ISO 8601 time or a duration back; now"},
+    },
     ("GET", "/api/v1/audit"): {
         "limit": {"type": "integer", "minimum": 1, "maximum": 5000},
         "before": {"type": "integer", "minimum": 1},

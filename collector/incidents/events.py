@@ -18,6 +18,8 @@ class TimerKind(StrEnum):
     UPDATE = "update"  # a progress update is due
     UNSILENCE = "unsilence"  # the silence that held its messages back has ended
     SETTLE = "settle"  # a flapping incident has held still: tell its final state
+    REMIND = "remind"  # a progress update is due soon and nobody wrote a note
+    MAINTENANCE = "maintenance"  # the maintenance window pausing its clocks ends
 
 
 @dataclass(frozen=True)
@@ -79,10 +81,27 @@ class Assign:
 
 @dataclass(frozen=True)
 class AddNote:
-    """A note on the timeline."""
+    """A note on the timeline; a customer's note answers a waiting incident."""
 
     actor: str
     text: str
+    from_customer: bool = False
+
+
+@dataclass(frozen=True)
+class Wait:
+    """The responder waits on the customer: resolve and update clocks pause."""
+
+    actor: str
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Resume:
+    """The wait is over (the customer answered, or the responder says so): clocks run again."""
+
+    actor: str
+    note: str = ""
 
 
 @dataclass(frozen=True)
@@ -130,6 +149,15 @@ class Close:
 
 
 @dataclass(frozen=True)
+class MaintenanceSeen:
+    """What the maintenance windows say about an incident now: `until` is the end of the window
+    covering its host (None: none covers it), `window` names it for the timeline."""
+
+    until: float | None
+    window: str = ""
+
+
+@dataclass(frozen=True)
 class TimerDue:
     """A due-work row came due; `tag` and `data` say which clock or step it belongs to."""
 
@@ -139,9 +167,18 @@ class TimerDue:
 
 
 PersonAction = (
-    Acknowledge | Assign | AddNote | Regrade | Resolve | Reopen | RequestVerification | Close
+    Acknowledge
+    | Assign
+    | AddNote
+    | Regrade
+    | Resolve
+    | Reopen
+    | RequestVerification
+    | Close
+    | Wait
+    | Resume
 )
-Event = RuleFired | RuleCleared | PersonOpened | PersonAction | TimerDue
+Event = RuleFired | RuleCleared | PersonOpened | PersonAction | TimerDue | MaintenanceSeen
 
 # The API and CLI name person actions by these verbs.
 ACTION_NAMES: dict[type[PersonAction], str] = {
@@ -153,4 +190,6 @@ ACTION_NAMES: dict[type[PersonAction], str] = {
     Reopen: "reopen",
     RequestVerification: "verify",
     Close: "close",
+    Wait: "wait",
+    Resume: "resume",
 }

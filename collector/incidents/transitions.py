@@ -3,6 +3,8 @@
 Nothing here touches the database, the network or a clock; the service runs the commands of
 an outcome in one transaction. Every change has a stored name (OPEN, ACK, RESOLVE, ...).
 
+                        waiting (WAIT / RESUME, or a customer's note: clocks pause)
+                           ||
     triggered --ACK--> acknowledged --RESOLVE--> resolved --CLOSE--> closed
         \\_______________RESOLVE________________/    |  ^ \\--VERIFY--> verifying --CLOSE--/
                  ^---------------REOPEN---------------/                 |
@@ -15,7 +17,16 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
-from collector.incidents.clocks import Deadline, always, arm, on_timer, stop_on_ack, stop_on_resolve
+from collector.incidents.clocks import (
+    Deadline,
+    Elapsed,
+    always,
+    arm,
+    on_timer,
+    stop_on_ack,
+    stop_on_resolve,
+    wall_seconds,
+)
 from collector.incidents.commands import Cancel, Command, Notify, Schedule
 from collector.incidents.events import (
     ACTION_NAMES,
@@ -24,19 +35,23 @@ from collector.incidents.events import (
     Assign,
     Close,
     Event,
+    MaintenanceSeen,
     PersonAction,
     PersonOpened,
     Regrade,
     Reopen,
     RequestVerification,
     Resolve,
+    Resume,
     RuleCleared,
     RuleFired,
     TimerDue,
     TimerKind,
+    Wait,
 )
 from collector.incidents.flapping import FlapPolicy, damp, settled
 from collector.incidents.model import Incident, IncidentState, Source
+from collector.incidents.pauses import maintenance_seen, set_waiting
 from collector.incidents.plan import ResponsePlan
 from collector.incidents.rootcause import closing_refusal
 from rules.priority import Priority
@@ -67,6 +82,11 @@ class Transition(StrEnum):
     UNSILENCED = "UNSILENCED"  # a silence ended with the incident still unacknowledged
     FLAPPING = "FLAPPING"  # too many changes: messages wait until it holds still
     SETTLED = "SETTLED"  # held still again: its final state was told
+    WAIT = "WAIT"  # waiting on the customer: resolve and update clocks pause
+    RESUME = "RESUME"  # the wait is over: back to acknowledged, clocks run on
+    CLOCKS_PAUSED = "CLOCKS_PAUSED"  # a maintenance window covers the host
+    CLOCKS_RESUMED = "CLOCKS_RESUMED"  # ...and has ended
+    UPDATE_REMINDER = "UPDATE_REMINDER"  # an update is due soon and nobody wrote a note
 
 
 def _no_plan(_incident: Incident) -> ResponsePlan | None:
@@ -89,6 +109,7 @@ class LifecyclePolicy:
     # At OPEN, before the plan is chosen: e.g. a VIP customer's incident one level higher.
     adjust_priority: Callable[[Incident], Priority] = _same_priority
     deadline: Deadline = always
+    elapsed: Elapsed = wall_seconds
     flap: FlapPolicy = field(default_factory=FlapPolicy)
 
     def renotify(self, incident: Incident, now: float) -> list[Command]:
@@ -126,7 +147,8 @@ class TransitionRefusedError(Exception):
 
 _ALLOWED: dict[IncidentState, tuple[type[PersonAction], ...]] = {
     S.TRIGGERED: (Acknowledge, Assign, AddNote, Regrade, Resolve),
-    S.ACKNOWLEDGED: (Assign, AddNote, Regrade, Resolve),
+    S.ACKNOWLEDGED: (Assign, AddNote, Regrade, Resolve, Wait),
+    S.WAITING: (Assign, AddNote, Regrade, Resolve, Resume),
     S.RESOLVED: (Assign, AddNote, Reopen, RequestVerification, Close),
     S.VERIFYING: (Assign, AddNote, Reopen, Close),
     S.CLOSED: (AddNote,),
@@ -138,7 +160,7 @@ def allowed_actions(state: IncidentState) -> list[str]:
     return [ACTION_NAMES[action] for action in _ALLOWED[state]]
 
 
-def transition(
+def transition(  # noqa: PLR0911 - one branch per kind of event
     incident: Incident | None, event: Event, now: float, policy: LifecyclePolicy
 ) -> Outcome | None:
     """What `event` does to `incident` at `now`; None when it changes nothing.
@@ -154,6 +176,8 @@ def transition(
         return None
     if isinstance(event, RuleCleared):
         return _damped(incident, _cleared(incident, event, now, policy), now, policy)
+    if isinstance(event, MaintenanceSeen):
+        return _maintenance(incident, event, now, policy)
     if isinstance(event, TimerDue):
         return _timer(incident, event, now, policy)
     if not isinstance(event, _ALLOWED[incident.state]):
@@ -256,6 +280,17 @@ def _cleared(
     return _resolved(incident, now, actor, event.reason, policy, value)
 
 
+def _maintenance(
+    incident: Incident, event: MaintenanceSeen, now: float, policy: LifecyclePolicy
+) -> Outcome | None:
+    seen = maintenance_seen(
+        incident, event.until, event.window, now, policy.deadline, policy.elapsed
+    )
+    if seen is None:
+        return None
+    return Outcome(seen[0], Transition(seen[1]), "system", seen[2], tuple(seen[3]))
+
+
 def _timer(
     incident: Incident, event: TimerDue, now: float, policy: LifecyclePolicy
 ) -> Outcome | None:
@@ -318,7 +353,12 @@ def _person(  # noqa: PLR0911 - one branch per action reads best as a flat dispa
         return Outcome(assigned, Transition.ASSIGN, actor, f"assigned to {event.assignee}")
     if isinstance(event, AddNote):
         noted = replace(incident, last_note=event.text, last_note_at=now, updated_at=now)
+        if event.from_customer and incident.state is S.WAITING:
+            answered = f"the customer answered: {event.text}"
+            return _waiting(noted, False, actor, answered, now, policy)
         return Outcome(noted, Transition.NOTE, actor, event.text)
+    if isinstance(event, Wait | Resume):
+        return _waiting(incident, isinstance(event, Wait), actor, event.note, now, policy)
     if isinstance(event, Regrade):
         return _regraded(incident, event, now, policy)
     if isinstance(event, Resolve):
@@ -337,6 +377,14 @@ def _person(  # noqa: PLR0911 - one branch per action reads best as a flat dispa
         raise TransitionRefusedError(incident, "close", refusal)
     closed = _closed(incident, now)
     return Outcome(closed, Transition.CLOSE, actor, event.note, (Cancel(TimerKind.AUTO_CLOSE),))
+
+
+def _waiting(
+    incident: Incident, waiting: bool, actor: str, detail: str, now: float, policy: LifecyclePolicy
+) -> Outcome:
+    moved, commands = set_waiting(incident, waiting, now, policy.deadline, policy.elapsed)
+    name = Transition.WAIT if waiting else Transition.RESUME
+    return Outcome(moved, name, actor, detail, tuple(commands))
 
 
 def _regraded(incident: Incident, event: Regrade, now: float, policy: LifecyclePolicy) -> Outcome:
