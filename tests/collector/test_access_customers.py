@@ -303,7 +303,14 @@ def test_a_customer_sees_its_ticket_without_our_deliveries_or_knowledge_base(
 def test_a_customer_session_in_the_console(world: World) -> None:
     ann = world.callers[1]
     a1, g1 = world.numbers["A1"], world.numbers["G1"]
+    quiet = {"matchers": {"host": "globex-db1"}, "reason": "globex-maint", "duration": "2h"}
+    silenced = requests.post(
+        f"{ann.url}/api/v1/silences", json=quiet, headers=ADMIN_HEADERS, timeout=5
+    )
+    assert silenced.status_code == 201, silenced.text
+    assert "globex-maint" in world.running.fetch("/").text, "staff see the silence"
     overview = ann.call("GET", "/")
+    assert "globex-maint" not in overview.text, "silences name other customers' hosts"
     assert a1 in overview.text and "acme-web1" in overview.text
     assert g1 not in overview.text and "globex-db1" not in overview.text
     assert ann.call("GET", "/silences").status_code == 403
