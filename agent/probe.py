@@ -2,7 +2,9 @@
 
 A probe is any object with a `name`, a `target`, a `min_interval_seconds` and a `collect()`
 method: no base class to inherit. `collect()` returns what it saw or raises; the runner turns
-an exception into a `status: error` result so one broken probe never stops the others.
+an exception into a `status: error` result so one broken probe never stops the others. The
+runner collects each probe in a thread of its own under a deadline, unless the probe sets
+`runs_inline = True` (cheap reads that cannot hang); `close()`, if present, runs at shutdown.
 """
 
 from __future__ import annotations

@@ -1,15 +1,23 @@
-"""Running the probes once per cycle: timing, error capture, result reuse, report building."""
+"""Running the probes once per cycle: deadlines, error capture, result reuse, report building.
+
+Probes that declare `runs_inline = True` (the host and md probes: procfs reads that cannot
+hang, and CPU per cycle matters) run in the cycle's own thread. Every other probe runs in a
+daemon thread of its own, all at once, and the cycle waits for them until its deadline; a probe
+still running then is an error result, and is not started again until its call returns.
+"""
 
 from __future__ import annotations
 
 import logging
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, wait
 from dataclasses import dataclass
 
 from agent.identity import AgentIdentity, new_instance_id
 from agent.probe import Probe, ProbeError
 from agent.report import SCHEMA_V1, ProbeResult, Report
+from agent.threads import start_in_thread
 from agent.version import AGENT_VERSION
 
 logger = logging.getLogger(__name__)
@@ -23,6 +31,20 @@ class _Cached:
 
     at: float
     result: ProbeResult
+
+
+@dataclass(frozen=True)
+class _Running:
+    """A probe collecting in its own thread, since `started` (monotonic seconds)."""
+
+    started: float
+    future: Future[ProbeResult]
+    overran: bool = False  # warned about once, not every cycle it stays stuck
+
+
+def runs_inline(probe: Probe) -> bool:
+    """Whether the probe asked to run in the cycle's thread (optional `runs_inline` attribute)."""
+    return bool(getattr(probe, "runs_inline", False))
 
 
 def describe_exception(exc: Exception) -> str:
@@ -47,6 +69,7 @@ class ProbeRunner:
         clock: Clock = time.time,
         timer: Clock = time.perf_counter,
         *,
+        deadline_seconds: float | None = None,
         identity: AgentIdentity | None = None,
     ) -> None:
         self._probes = list(probes)
@@ -54,7 +77,9 @@ class ProbeRunner:
         self._interval = interval_seconds
         self._clock = clock
         self._timer = timer
+        self._deadline = interval_seconds if deadline_seconds is None else deadline_seconds
         self._cache: dict[str, _Cached] = {}
+        self._running: dict[str, _Running] = {}
         # Instance id and sequence numbers; not kept across restarts unless given a kept one.
         self._identity = identity or AgentIdentity(new_instance_id(), None)
 
@@ -72,8 +97,19 @@ class ProbeRunner:
                 logger.debug("probe %s failed while priming", probe.name, exc_info=True)
 
     def run_cycle(self) -> Report:
-        """Run (or reuse) every probe and return the next report."""
-        results = [self._result_of(probe) for probe in self._probes]
+        """Run (or reuse) every probe, waiting for the threaded ones until the deadline."""
+        cycle_start = time.monotonic()
+        now = self._timer()
+        due = [probe for probe in self._probes if not self._fresh(probe, now)]
+        threaded = [probe for probe in due if not runs_inline(probe)]
+        futures = [self._start(probe) for probe in threaded]
+        for probe in due:
+            if runs_inline(probe):
+                self._keep(probe, collect_result(probe, self._timer), now)
+        if futures:
+            wait(futures, timeout=max(0.0, self._deadline - (time.monotonic() - cycle_start)))
+        for probe in threaded:
+            self._keep(probe, self._outcome(probe), now)
         sequence = self._identity.next_sequence()
         return Report(
             schema=SCHEMA_V1,
@@ -82,19 +118,48 @@ class ProbeRunner:
             sequence=sequence,
             agent_version=AGENT_VERSION,
             interval_seconds=self._interval,
-            probes=results,
+            probes=[self._cache[probe.name].result for probe in self._probes],
             instance=self._identity.instance,
         )
 
-    def _result_of(self, probe: Probe) -> ProbeResult:
+    def _fresh(self, probe: Probe, now: float) -> bool:
         cached = self._cache.get(probe.name)
-        now = self._timer()
-        if cached is not None and now - cached.at < probe.min_interval_seconds:
-            return cached.result
-        result = collect_result(probe, self._timer)
-        if probe.min_interval_seconds > 0:
-            self._cache[probe.name] = _Cached(now, result)
-        return result
+        return cached is not None and now - cached.at < probe.min_interval_seconds
+
+    def _keep(self, probe: Probe, result: ProbeResult, now: float) -> None:
+        # Kept for every probe so the report reads one place; reused only within min_interval.
+        self._cache[probe.name] = _Cached(now, result)
+
+    def _start(self, probe: Probe) -> Future[ProbeResult]:
+        """The probe's running collection: a new one, or the one still running from before."""
+        running = self._running.get(probe.name)
+        if running is None:
+            future = start_in_thread(lambda: collect_result(probe, self._timer), probe.name)
+            running = self._running[probe.name] = _Running(self._timer(), future)
+        return running.future
+
+    def _outcome(self, probe: Probe) -> ProbeResult:
+        """The finished collection's result, or an error naming the deadline it overran."""
+        running = self._running[probe.name]
+        if running.future.done():
+            del self._running[probe.name]
+            result: ProbeResult = running.future.result()
+            return result
+        elapsed = self._timer() - running.started
+        message = (
+            f"no result within the {self._deadline:g} s deadline (running for {elapsed:.0f} s; "
+            "not started again until it returns)"
+        )
+        log = logger.warning if not running.overran else logger.debug
+        log("probe %s: %s", probe.name, message)
+        self._running[probe.name] = _Running(running.started, running.future, overran=True)
+        return ProbeResult(
+            probe=probe.name,
+            status="error",
+            duration_seconds=elapsed,
+            error=message,
+            target=probe.target,
+        )
 
 
 def collect_result(probe: Probe, timer: Clock = time.perf_counter) -> ProbeResult:

@@ -12,7 +12,9 @@ from typing import Any, NamedTuple, Protocol
 import msgspec
 import psutil
 
+from agent.configfile import check_duration, parse_duration
 from agent.probe import Probe, ProbeData, ProbeError
+from agent.probes.fsstat import FilesystemStats, MountHungError, Statvfs
 from agent.probes.kind import ProbeContext, ProbeKind
 
 # node_exporter's defaults (filesystem_linux.go, diskstats_linux.go), so both tools agree on
@@ -40,6 +42,8 @@ class HostSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_o
     filesystem_mount_points_exclude: regex of mount points to skip ("" skips none).
     disk_devices_exclude: regex of block devices left out of disk I/O (partitions, loop, ram).
     network_interfaces_exclude: regex of network interfaces to skip, e.g. "^veth" ("" = none).
+    filesystem_timeout: the longest statvfs of one mount may take; a mount that hangs (a dead
+        NFS server) is reported and skipped until its call returns, never retried each cycle.
     """
 
     enabled: bool = True
@@ -48,8 +52,10 @@ class HostSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_o
     filesystem_mount_points_exclude: str = MOUNT_POINTS_EXCLUDE
     disk_devices_exclude: str = DISK_DEVICES_EXCLUDE
     network_interfaces_exclude: str = ""
+    filesystem_timeout: str = "5s"
 
     def __post_init__(self) -> None:
+        check_duration("filesystem_timeout", self.filesystem_timeout)
         for name in (
             "filesystem_fs_types_exclude",
             "filesystem_mount_points_exclude",
@@ -199,6 +205,7 @@ class HostProbe:
     name = "host"
     target: str | None = None
     min_interval_seconds = 0.0
+    runs_inline = True  # procfs and psutil only; statvfs has its own deadline (fsstat)
 
     def __init__(
         self,
@@ -206,8 +213,10 @@ class HostProbe:
         procfs: str | Path = "/proc",
         read_temperatures: SensorReader | None = None,
         read_fans: SensorReader | None = None,
+        statvfs: Statvfs = os.statvfs,
     ) -> None:
         settings = settings or HostSettings()
+        self._filesystems = FilesystemStats(parse_duration(settings.filesystem_timeout), statvfs)
         self._procfs = str(procfs)
         # Compiled once here, never per cycle.
         self._fs_types = compile_filter("", settings.filesystem_fs_types_exclude)
@@ -304,13 +313,16 @@ class HostProbe:
             text = self._read_text("self/mounts")
         except FileNotFoundError:
             text = self._read_text("mounts")
-        for mount in select_filesystems(parse_mounts(text), self._fs_types, self._mount_points):
-            try:
-                stats = os.statvfs(mount.mountpoint)
-            except OSError as exc:
-                data.source_errors[f"filesystem {mount.mountpoint}"] = describe_error(exc)
-                continue
-            add_filesystem_samples(data, mount, stats)
+        mounts = select_filesystems(parse_mounts(text), self._fs_types, self._mount_points)
+        stats = self._filesystems.stat_all([mount.mountpoint for mount in mounts])
+        for mount in mounts:
+            outcome = stats[mount.mountpoint]
+            if isinstance(outcome, MountHungError):
+                data.source_errors[f"filesystem {mount.mountpoint}"] = str(outcome)
+            elif isinstance(outcome, OSError):
+                data.source_errors[f"filesystem {mount.mountpoint}"] = describe_error(outcome)
+            else:
+                add_filesystem_samples(data, mount, outcome)
 
     def _read_disks(self, data: ProbeData) -> None:
         # Without <procfs>/diskstats psutil falls back to the real /sys/block: not our root.

@@ -37,9 +37,7 @@ def test_a_timed_out_command_is_killed_with_the_children_it_started(tmp_path: Pa
     child_pid = tmp_path / "child.pid"
     script = tmp_path / "tool.sh"
     script.write_text(
-        "#!/bin/sh\n"
-        f"sh -c 'trap \"\" TERM; echo $$ > {child_pid}; exec sleep 300' &\n"
-        "wait\n"
+        f"#!/bin/sh\nsh -c 'trap \"\" TERM; echo $$ > {child_pid}; exec sleep 300' &\nwait\n"
     )
     script.chmod(0o755)
     started = time.monotonic()

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import threading
+import time
 from pathlib import Path
 from typing import NamedTuple
 
@@ -23,6 +25,7 @@ from agent.probes.host import (
 from agent.probes.kind import ProbeContext
 from agent.report import Sample
 from tests.agent.fakeprocfs import KIB, FakeProcfs
+from tests.peers import wait_until
 
 GIB_KIB = KIB * KIB
 
@@ -142,6 +145,47 @@ def test_unreadable_mountpoint_is_a_source_error_not_a_failure(fake_procfs: Fake
     assert "No such file" in data.source_errors["filesystem /nonexistent/mnt"]
     assert value(data, "load1") == 0.5
     assert len(values(data, "filesystem_used_ratio")) == 1
+
+
+class HangingStatvfs:
+    """os.statvfs, except on `hung` where it blocks until released (a dead NFS server)."""
+
+    def __init__(self, hung: str) -> None:
+        self.hung = hung
+        self.release = threading.Event()
+        self.hung_calls = 0
+
+    def __call__(self, path: str) -> os.statvfs_result:
+        if path == self.hung:
+            self.hung_calls += 1
+            self.release.wait(30)
+        return os.statvfs(path if path != self.hung else "/")
+
+
+def test_a_hung_mount_is_skipped_reported_and_not_retried_while_hung(
+    fake_procfs: FakeProcfs,
+) -> None:
+    # /srv/nfs sorts before the data mount in /proc/mounts order: the stats after it still come.
+    fake_procfs.write_mounts(extra="nfs:/export /srv/nfs nfs4 rw 0 0\n/dev/fake2 / ext4 rw 0 0\n")
+    statvfs = HangingStatvfs("/srv/nfs")
+    settings = HostSettings(filesystem_timeout="200ms")
+    probe = HostProbe(settings, fake_procfs.root, no_sensors, no_sensors, statvfs)
+    started = time.monotonic()
+    first = probe.collect()
+    assert time.monotonic() - started < 2
+    assert "did not return within 0.2 s" in first.source_errors["filesystem /srv/nfs"]
+    mounted = {dict(k)["mountpoint"] for k in values(first, "filesystem_size_bytes")}
+    assert mounted == {str(fake_procfs.data_mount), "/"}
+    started = time.monotonic()
+    second = probe.collect()
+    assert time.monotonic() - started < 0.15, "waited for the hung mount again"
+    assert "skipped until it returns" in second.source_errors["filesystem /srv/nfs"]
+    assert statvfs.hung_calls == 1
+    statvfs.release.set()
+    wait_until(
+        lambda: "filesystem /srv/nfs" not in probe.collect().source_errors, 5, "the mount back"
+    )
+    assert statvfs.hung_calls == 2
 
 
 @pytest.mark.parametrize(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Callable
 from importlib.metadata import version
 
@@ -11,6 +13,7 @@ from agent.probe import ProbeData, ProbeError
 from agent.report import SCHEMA_V1, decode_report, encode_report
 from agent.runner import ProbeRunner
 from agent.version import AGENT_VERSION
+from tests.peers import wait_until
 
 
 class FakeClock:
@@ -138,3 +141,54 @@ def test_prime_collects_once_without_a_report(collect: Callable[[], ProbeData]) 
     runner.prime()
     assert probe.calls == 1
     assert runner.run_cycle().sequence == 1
+
+
+def sleeps(seconds: float) -> Callable[[], ProbeData]:
+    def collect() -> ProbeData:
+        time.sleep(seconds)
+        return healthy()
+
+    return collect
+
+
+def test_threaded_probes_run_at_the_same_time() -> None:
+    probes = [ScriptedProbe(f"slow{n}", sleeps(0.3)) for n in range(3)]
+    runner = ProbeRunner(probes, "h", 10.0)
+    started = time.monotonic()
+    results = runner.run_cycle().probes
+    assert time.monotonic() - started < 0.75, "three 0.3 s probes took longer than one each"
+    assert [r.status for r in results] == ["ok", "ok", "ok"]
+
+
+def test_an_inline_probe_runs_in_the_cycle_thread() -> None:
+    threads: list[threading.Thread] = []
+
+    def record() -> ProbeData:
+        threads.append(threading.current_thread())
+        return healthy()
+
+    inline = ScriptedProbe("host", record)
+    inline.runs_inline = True
+    ProbeRunner([inline], "h", 10.0).run_cycle()
+    assert threads == [threading.current_thread()]
+
+
+def test_a_hung_probe_is_an_error_at_the_deadline_and_is_not_started_again() -> None:
+    release = threading.Event()
+
+    def hang() -> ProbeData:
+        release.wait(30)
+        return healthy()
+
+    hung, fine = ScriptedProbe("ipmi:web1", hang), ScriptedProbe("smart", healthy)
+    runner = ProbeRunner([hung, fine], "h", 10.0, deadline_seconds=0.2)
+    started = time.monotonic()
+    first = runner.run_cycle().probes
+    assert time.monotonic() - started < 2
+    assert (first[0].status, first[1].status) == ("error", "ok")
+    assert first[0].error is not None and "no result within the 0.2 s deadline" in first[0].error
+    second = runner.run_cycle().probes
+    assert second[0].status == "error" and hung.calls == 1, "started again while still running"
+    release.set()
+    wait_until(lambda: runner.run_cycle().probes[0].status == "ok", 5, "the late result")
+    assert hung.calls == 1 and fine.calls >= 3

@@ -386,6 +386,7 @@ class MdRaidProbe:
     name = "mdraid"
     target: str | None = None
     min_interval_seconds = 0.0  # reading a procfs file costs nothing
+    runs_inline = True  # nor can it hang: no thread needed
 
     def __init__(self, procfs: Path) -> None:
         self._mdstat = procfs / "mdstat"

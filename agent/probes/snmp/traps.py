@@ -271,6 +271,8 @@ class TrapProbe:
         """Drained every cycle."""
         return 0.0
 
+    runs_inline = True  # draining a queue: no thread needed
+
     def collect(self) -> ProbeData:
         """Drain the queue; raise ProbeError only when the receiver cannot listen."""
         if not self.receiver.running:
