@@ -49,10 +49,37 @@ def check_recurrence(cron: str, timezone: str) -> None:
             f"cron must have 5 fields (minute hour day month weekday), e.g. '0 2 * * SUN'; "
             f"got {cron!r}"
         )
+    check_zone(timezone)
+
+
+def check_zone(timezone: str) -> None:
+    """Raise ValueError when `timezone` is no IANA time zone name."""
     try:
         ZoneInfo(timezone)
     except (KeyError, ValueError) as exc:
         raise ValueError(f"unknown time zone {timezone!r}; use an IANA name") from exc
+
+
+@dataclass(frozen=True)
+class NoticePlan:
+    """When a maintenance window's customer is told: `before` its start (leads in seconds, one
+    notice each per occurrence) and at its `end`; times shown in `timezone`."""
+
+    before: tuple[float, ...] = ()
+    end: bool = True
+    timezone: str = "UTC"
+
+    def as_json(self) -> dict[str, object]:
+        """The stored (and API) form."""
+        return {"before": list(self.before), "end": self.end, "timezone": self.timezone}
+
+    @classmethod
+    def from_json(cls, data: dict[str, object]) -> NoticePlan:
+        """Back from the stored form."""
+        before = data.get("before") or []
+        assert isinstance(before, list)
+        leads = tuple(float(b) for b in before)
+        return cls(leads, bool(data.get("end", True)), str(data.get("timezone") or "UTC"))
 
 
 @dataclass(frozen=True)
@@ -68,6 +95,8 @@ class Silence:
     recurrence: Recurrence | None = None
     expired_at: float | None = None
     id: int | None = None
+    customer: str | None = None  # a maintenance window's customer, whose contacts are told
+    notices: NoticePlan | None = None
 
     def matches(self, labels: dict[str, str]) -> bool:
         """Whether an incident with `labels` falls under this silence."""

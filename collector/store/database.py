@@ -60,4 +60,5 @@ def migrate(engine: Engine) -> None:
     config.set_main_option("script_location", str(MIGRATIONS))
     with engine.begin() as connection:
         config.attributes["connection"] = connection
-        command.upgrade(config, "head")
+        # Every head: migrations written side by side may branch from one revision.
+        command.upgrade(config, "heads")

@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, bindparam, insert, or_, select, update
 
-from collector.noise.silences import Recurrence, Silence
+from collector.noise.silences import NoticePlan, Recurrence, Silence
 from collector.store.schema import silences
 
 _IN_FORCE = select(silences).where(
@@ -18,7 +18,7 @@ _IN_FORCE = select(silences).where(
 
 def in_force(conn: Connection, now: float) -> list[Silence]:
     """Silences that may hold back a message at `now` (not expired, started, not ended)."""
-    return [_silence(row._mapping) for row in conn.execute(_IN_FORCE, {"now": now})]
+    return [silence_from(row._mapping) for row in conn.execute(_IN_FORCE, {"now": now})]
 
 
 class SilenceStore:
@@ -48,6 +48,8 @@ class SilenceStore:
                     author=silence.author,
                     reason=silence.reason,
                     created_at=now,
+                    customer=silence.customer,
+                    notices=silence.notices.as_json() if silence.notices else None,
                 )
                 .returning(silences.c.id)
             ).scalar_one()
@@ -62,7 +64,7 @@ class SilenceStore:
                 .values(expired_at=now)
             )
             row = conn.execute(select(silences).where(silences.c.id == silence_id)).first()
-        return _silence(row._mapping) if row is not None else None
+        return silence_from(row._mapping) if row is not None else None
 
     def search(self, now: float, include_ended: bool = False) -> list[Silence]:
         """Silences in force or still to come (and, on request, the ended ones), newest first."""
@@ -73,10 +75,11 @@ class SilenceStore:
                 or_(silences.c.ends_at.is_(None), silences.c.ends_at > now),
             )
         with self._engine.connect() as conn:
-            return [_silence(row._mapping) for row in conn.execute(query.limit(1000))]
+            return [silence_from(row._mapping) for row in conn.execute(query.limit(1000))]
 
 
-def _silence(m: Any) -> Silence:
+def silence_from(m: Any) -> Silence:
+    """A stored row (its mapping) as a Silence."""
     recurrence = m["recurrence"]
     return Silence(
         matchers=dict(m["matchers"]),
@@ -88,4 +91,6 @@ def _silence(m: Any) -> Silence:
         recurrence=Recurrence(**recurrence) if recurrence else None,
         expired_at=m["expired_at"],
         id=m["id"],
+        customer=m["customer"],
+        notices=NoticePlan.from_json(m["notices"]) if m["notices"] else None,
     )
