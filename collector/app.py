@@ -38,7 +38,7 @@ from collector.evaluation.signals import rule_event
 from collector.evaluation.writer import IncidentWriter
 from collector.exposition import HostExposition
 from collector.history.recorder import FLUSH_INTERVAL, HistoryRecorder
-from collector.incidents.customers import load_customers
+from collector.incidents.customers import CustomerBook, load_customers
 from collector.incidents.events import Acknowledge, RuleCleared
 from collector.incidents.model import Incident, Source
 from collector.incidents.service import Audience, IncidentService, IncidentSettings
@@ -47,6 +47,8 @@ from collector.ingest.hosts import HostRegistry
 from collector.ingest.receive import Ingest
 from collector.integrations.intake import AlertIntake, IntegrationBook
 from collector.metrics import CollectorMetrics
+from collector.noise.announcer import MaintenanceAnnouncer
+from collector.noise.contacts import ContactChannel, contact_channels
 from collector.noise.figures import RuleNoise, rule_noise
 from collector.noise.inhibition import Kinds
 from collector.noise.maintenance import MaintenanceGate
@@ -74,6 +76,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_SILENT_AFTER = 120.0
 TIMER_INTERVAL = 1.0
+NOTICE_INTERVAL = 15.0  # maintenance notices: looked for this often
 OUTBOX_KEEP_SECONDS = 7 * 86400.0  # sent messages; every attempt stays on the timeline
 
 
@@ -98,6 +101,7 @@ class Collector:
     asgi: Starlette = field(init=False)
     started_at: float = 0.0
     history: HistoryRecorder | None = None
+    announcer: MaintenanceAnnouncer | None = None  # customers' maintenance notices
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     @property
@@ -205,6 +209,8 @@ class Collector:
             (TIMER_INTERVAL, self.incidents.run_due_timers, "due timers"),
             (FLUSH_INTERVAL, self._flush_history, "metric history flush"),
         ]
+        if self.announcer is not None:
+            loops.append((NOTICE_INTERVAL, self.announcer.run, "maintenance notices"))
         self._tasks = [asyncio.create_task(self._every(*loop)) for loop in loops]
         try:
             yield
@@ -229,6 +235,8 @@ def build_collector(
     chosen = list(channels) if channels is not None else channels_from_config(config)
     directory = ResponseDirectory(load_response(config.response)) if config.response else None
     redactor = known_secrets(config)
+    book = load_customers(config.customers) if config.customers else None
+    contacts = _contact_channels(config, book, redactor)
     acknowledge_by_phone: list[Callable[[Notification, str], None]] = []
     people = (
         directory.channels(
@@ -242,7 +250,7 @@ def build_collector(
     )
     delivery = DeliveryWorkers(
         outbox,
-        [*chosen, *people],
+        [*chosen, *people, *contacts],
         config.node_id or f"{socket.gethostname()}:{config.listen_host_port[1]}",
         clock,
         RetryPolicy(
@@ -336,11 +344,15 @@ def build_collector(
             config.limits.max_body_bytes,
             config.limits.body_timeout,
         ),
-        *silence_routes(context),
+        *silence_routes(context, book, bool(contacts)),
         *noise_routes(clock, _noise_source(reader(database))),
         *login_routes(context),
         *console_routes(context),
     ]
+    if book is not None and contacts:
+        collector.announcer = MaintenanceAnnouncer(
+            database, book, clock, lambda: [h.name for h in hosts], delivery.wake
+        )
     check_rules(routes)  # a route without an access rule stops the start, naming it
     guard = Middleware(
         AccessMiddleware,
@@ -367,6 +379,16 @@ def _evaluator(database: Engine, rules: RuleSet) -> Evaluator:
 
     host_level = frozenset(c.name for c in rules.absent_rules)
     return Evaluator(RuleEngine(rules), MaintenanceGate(host_level, windows))
+
+
+def _contact_channels(
+    config: CollectorConfig, book: CustomerBook | None, redactor: Redactor
+) -> list[ContactChannel]:
+    """Customers' contacts' e-mail (maintenance notices), when customer_mail is configured."""
+    if config.customer_mail is None or book is None:
+        return []
+    make = _registering(partial(channel_from_url, timeout=config.delivery.send_timeout), redactor)
+    return contact_channels(config.customer_mail.get_secret_value(), book, make)
 
 
 def _noise_source(database: Engine) -> Callable[[float, float], list[RuleNoise]]:

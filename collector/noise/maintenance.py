@@ -8,9 +8,11 @@ the incident opens and pages then.
 
 from __future__ import annotations
 
+import fnmatch
 import logging
 from collections.abc import Callable, Sequence
 
+from collector.incidents.customers import Customer
 from collector.noise.silences import Silence
 from rules.engine import AlertSignal, SignalKind
 
@@ -20,6 +22,17 @@ MAINTENANCE = "maintenance"
 
 # now -> the silences and windows in force (the store's `in_force`, bound to an engine).
 WindowSource = Callable[[float], Sequence[Silence]]
+
+
+def customer_scope(customer: Customer) -> dict[str, str]:
+    """Matchers for a customer's hosts (its host patterns); ValueError if it has none."""
+    if not customer.hosts:
+        raise ValueError(
+            f"customer {customer.name!r} has no host patterns in the customers file; "
+            "give the window matchers, e.g. host=~acme-.*"
+        )
+    # fnmatch's regexes are anchored and fullmatch-safe; one alternative per pattern.
+    return {"host": "~" + "|".join(fnmatch.translate(p) for p in customer.hosts)}
 
 
 def signal_labels(signal: AlertSignal) -> dict[str, str]:
