@@ -37,7 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--match",
         "-m",
         action="append",
-        required=True,
+        default=[],
         metavar="LABEL=VALUE",
         help='repeatable; VALUE as in rules: "x", "!x", "~regex", "!~regex" (host=web1)',
     )
@@ -52,6 +52,17 @@ def build_parser() -> argparse.ArgumentParser:
         "--maintenance",
         action="store_true",
         help="a one-off maintenance window (hosts may go silent: no AgentSilent)",
+    )
+    add.add_argument("--customer", help="a maintenance window for this customer (its hosts)")
+    add.add_argument(
+        "--notify-before",
+        action="append",
+        default=[],
+        metavar="LEAD",
+        help="repeatable: tell the customer's contacts this long before each start (24h)",
+    )
+    add.add_argument(
+        "--notify-end", action="store_true", help="tell the customer's contacts when it ends"
     )
     listing = sub.add_parser("list", parents=[common], help="silences in force or to come")
     listing.add_argument("--ended", action="store_true", help="ended ones too")
@@ -75,6 +86,10 @@ def _body(args: argparse.Namespace) -> dict[str, Any]:
         body["duration"] = args.duration
     if args.maintenance:
         body["kind"] = "maintenance"
+    if args.customer:
+        body["customer"] = args.customer
+    if args.notify_before or args.notify_end:
+        body["notify"] = {"before": args.notify_before, "end": args.notify_end}
     if args.cron:
         if not args.window:
             raise CliError("--cron needs --window, e.g. --cron '0 2 * * SUN' --window 2h", 2)
@@ -84,6 +99,9 @@ def _body(args: argparse.Namespace) -> dict[str, Any]:
 
 def _line(silence: Mapping[str, Any]) -> list[str]:
     matchers = ",".join(f"{k}={v}" for k, v in silence["matchers"].items())
+    if silence.get("customer"):
+        derived = silence["matchers"].get("host", "").startswith("~(?s:")  # its host patterns
+        matchers = f"customer={silence['customer']}" + ("" if derived else f",{matchers}")
     recurrence = silence.get("recurrence")
     when = (
         f"{recurrence['cron']} ({recurrence['timezone']}) for {recurrence['duration']:g}s"

@@ -16,6 +16,7 @@ from collector.noise.notice_text import notice_text
 from collector.noise.notices import END, DueNotice, Occurrence, before_phase, due_notices
 from collector.noise.silences import NoticePlan, Recurrence, Silence
 from collector.notify.channels import RecordingChannel
+from collector.silences_cli import silence_command
 from tests.collector.harness import FakeClock, RunningCollector, host_report
 from tests.peers.smtp import SmtpServer
 
@@ -188,3 +189,22 @@ def test_a_customer_hears_once_before_and_once_after_each_occurrence_across_a_re
         "维护已完成：您的服务器2027-01-17（星期日）02",
     ]
     assert len(smtp.messages) == 6, "nothing sent twice"
+
+
+def test_the_cli_plans_a_customer_window_with_notices_and_refuses_an_unknown_customer(
+    tmp_path: Path, smtp: SmtpServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    running = collector(tmp_path, FakeClock(CREATED), smtp)
+    try:
+        base = ["--url", running.url, "--token", "alice-token", "add", "-r", "kernel update"]
+        weekly_window = ["--cron", "0 2 * * SUN", "--window", "2h", "--timezone", "Asia/Shanghai"]
+        notify = ["--notify-before", "24h", "--notify-before", "1h", "--notify-end"]
+        assert silence_command([*base, "--customer", "acme", *weekly_window, *notify]) == 0
+        assert "customer=acme" in capsys.readouterr().out
+        (window,) = running.get("/api/v1/silences")
+        assert window["notify"]["before"] == [86400.0, 3600.0]
+        assert window["matchers"]["host"].startswith("~")  # acme-* from the customers file
+        assert silence_command([*base, "--customer", "acne", *weekly_window]) == 1
+        assert "no customer 'acne' (known: acme)" in capsys.readouterr().err
+    finally:
+        running.stop()
