@@ -11,6 +11,7 @@ import pytest
 
 from collector.config import ApiToken
 from collector.notify.channels import RecordingChannel
+from collector.silences_cli import silence_command
 from tests.collector.harness import FakeClock, RunningCollector, host_report, wait_for
 
 ALICE = {"Authorization": "Bearer alice-token"}
@@ -67,7 +68,9 @@ def test_a_host_rebooted_inside_its_window_opens_no_incident(
 ) -> None:
     running.post(host_report("db1", clock, 1, memory_used_ratio=0.1))
     running.post(host_report("web1", clock, 1, memory_used_ratio=0.1))
-    window = maintenance(running, matchers={"host": "db1"}, duration="1h", reason="kernel update")
+    add = ["--url", running.url, "--token", "alice-token", "add", "--maintenance"]
+    assert silence_command([*add, "-m", "host=db1", "--for", "1h", "-r", "kernel update"]) == 0
+    (window,) = running.get("/api/v1/silences")
     assert window["kind"] == "maintenance" and window["active"]
     silent_for(running, clock, 600)  # both quiet for 10 minutes: db1 is rebooting
     assert [i["rule"] for i in incidents_of(running, "web1")] == ["AgentSilent"]
