@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from agent.report import Event, Sample
+from agent.report import Event, InventoryItem, Sample
 
 
 class ProbeError(RuntimeError):
@@ -30,6 +30,7 @@ class ProbeData:
     samples: list[Sample] = field(default_factory=list)
     events: list[Event] = field(default_factory=list)
     source_errors: dict[str, str] = field(default_factory=dict)
+    inventory: list[InventoryItem] = field(default_factory=list)  # hardware identified
 
     def add(self, metric: str, value: float | str, **labels: str) -> None:
         """Append one sample; a short form for probes that emit many."""

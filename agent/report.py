@@ -24,6 +24,7 @@ ProbeStatus = Literal["ok", "partial", "error"]
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=255)]
 Text = Annotated[str, msgspec.Meta(max_length=4096)]
 Labels = dict[Name, Text]
+Short = Annotated[str, msgspec.Meta(max_length=255)]  # may be empty: "not known"
 Sequence64 = Annotated[int, msgspec.Meta(ge=0, le=2**63 - 1)]
 
 
@@ -48,13 +49,31 @@ class Event(msgspec.Struct, frozen=True, omit_defaults=True, gc=False):
     labels: Labels = {}
 
 
+class InventoryItem(msgspec.Struct, frozen=True, omit_defaults=True, gc=False):
+    """One piece of hardware and what identifies it for support, warranty and end of life.
+
+    `kind` is system, baseboard, bios, chassis, disk, controller, bmc or power_supply; `name`
+    tells items of one kind apart ("/dev/sda", "controller 0"). A field the source could not
+    read is empty, with the reason in `unreadable` ({"serial": "readable by root only"}).
+    """
+
+    kind: Name
+    name: Name
+    vendor: Short = ""
+    model: Short = ""
+    serial: Short = ""
+    firmware: Short = ""
+    unreadable: dict[Name, Short] = {}
+
+
 class ProbeResult(msgspec.Struct, frozen=True, omit_defaults=True, gc=False):
     """What one probe saw in one cycle, or why it could not see it.
 
     `target` names the host the samples describe when that is not the agent's own host (an SNMP
     switch, a server seen through its BMC); the collector files them under that host.
     `source_errors` maps a source the probe could not read (a disk, a BMC) to the reason, while
-    the probe's other sources still report: status is then "partial".
+    the probe's other sources still report: status is then "partial". `inventory` lists the
+    hardware the probe identified (model, serial, firmware), for warranty and end-of-life.
     """
 
     probe: Name
@@ -65,6 +84,7 @@ class ProbeResult(msgspec.Struct, frozen=True, omit_defaults=True, gc=False):
     error: Text | None = None
     source_errors: dict[Text, Text] = {}
     target: Name | None = None
+    inventory: list[InventoryItem] = []
 
 
 class Report(msgspec.Struct, frozen=True, omit_defaults=True, gc=False):

@@ -189,4 +189,5 @@ def collect_result(probe: Probe, timer: Clock = time.perf_counter) -> ProbeResul
         events=data.events,
         source_errors=data.source_errors,
         target=probe.target,
+        inventory=data.inventory,
     )
