@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import time
-from collections.abc import Callable, Coroutine, Sequence
-from typing import Any, TypeVar
+from collections.abc import Callable, Sequence
 
 from agent.probe import Probe, ProbeData
+from agent.probes.snmp.engine import SharedEngine
 from agent.probes.snmp.profiles import Profile, load_profile, scalar_samples, table_samples
 from agent.probes.snmp.session import SnmpError, SnmpSession, scrub
 from agent.probes.snmp.settings import SnmpDevice, SnmpSettings
 
 SYS_UPTIME = "1.3.6.1.2.1.1.3.0"  # every SNMP agent has it: the reachability check
-
-T = TypeVar("T")
+_LOOP_GRACE_SECONDS = 5.0
 
 
 class SnmpProbe:
@@ -25,11 +23,17 @@ class SnmpProbe:
     device lacks a source error of its own while the other profiles still report.
     """
 
-    def __init__(self, device: SnmpDevice, profiles: Sequence[Profile] | None = None) -> None:
+    def __init__(
+        self,
+        device: SnmpDevice,
+        profiles: Sequence[Profile] | None = None,
+        shared: SharedEngine | None = None,
+    ) -> None:
         self.device = device
         if profiles is None:
             profiles = [load_profile(name) for name in device.profiles]
         self.profiles = list(profiles)
+        self.shared = shared or SharedEngine()
 
     @property
     def name(self) -> str:
@@ -50,8 +54,10 @@ class SnmpProbe:
         """Poll the device now, bounded by its deadline."""
         data = ProbeData()
         state = _PollState()
+        # The outer bound only guards against a wedged loop; the deadline itself is wait_for's.
+        bound = self.device.deadline_seconds + _LOOP_GRACE_SECONDS
         try:
-            run_coroutine(self._poll_within_deadline(data, state))
+            self.shared.run(lambda: self._poll_within_deadline(data, state), bound)
         except SnmpError as exc:
             data.source_errors[self.device.name] = str(exc)
         except TimeoutError:
@@ -68,19 +74,28 @@ class SnmpProbe:
         await asyncio.wait_for(self._poll(data, state), self.device.deadline_seconds)
 
     async def _poll(self, data: ProbeData, state: _PollState) -> None:
-        session = SnmpSession(self.device)
-        try:
-            await session.open()
-            answer = await session.get([SYS_UPTIME])
-            if SYS_UPTIME not in answer:
-                raise session.failure("no sysUpTime.0 (NoSuchObject): not a usable SNMP agent")
-            state.up = True
-            data.add("snmp_up", 1.0, device=self.device.name)
-            for profile in self.profiles:
-                await self._poll_profile(session, profile, data)
-            await self._poll_extra(session, data)
-        finally:
-            session.close()
+        v3 = self.device.v3 if self.device.version == "3" else None
+        if v3 is None:
+            await self._poll_device(data, state)
+            return
+        async with self.shared.user_lock(v3.user):
+            await self._poll_device(data, state)
+
+    async def _poll_device(self, data: ProbeData, state: _PollState) -> None:
+        session = SnmpSession(self.device, self.shared.engine)
+        await session.open()
+        answer = await session.get([SYS_UPTIME])
+        if SYS_UPTIME not in answer:
+            raise session.failure("no sysUpTime.0 (NoSuchObject): not a usable SNMP agent")
+        state.up = True
+        data.add("snmp_up", 1.0, device=self.device.name)
+        for profile in self.profiles:
+            await self._poll_profile(session, profile, data)
+        await self._poll_extra(session, data)
+
+    def close(self) -> None:
+        """Stop the shared engine (every device's probe may call it; the first one does it)."""
+        self.shared.close()
 
     async def _poll_profile(self, session: SnmpSession, profile: Profile, data: ProbeData) -> None:
         source = f"{self.device.name}/{profile.name}"
@@ -130,16 +145,6 @@ class _PollState:
         self.up = False
 
 
-def run_coroutine(coroutine: Coroutine[Any, Any, T]) -> T:
-    """Run a coroutine to completion from sync code, even under a running event loop."""
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return asyncio.run(coroutine)
-    with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="snmp") as pool:
-        return pool.submit(asyncio.run, coroutine).result()
-
-
 def build_snmp_probes(
     settings: SnmpSettings, *, clock: Callable[[], float] = time.time
 ) -> list[Probe]:
@@ -147,7 +152,8 @@ def build_snmp_probes(
 
     The trap receiver starts on the TrapProbe's first collect, not here.
     """
-    probes: list[Probe] = [SnmpProbe(device) for device in settings.devices]
+    shared = SharedEngine()
+    probes: list[Probe] = [SnmpProbe(device, shared=shared) for device in settings.devices]
     if settings.traps.listen:
         from agent.probes.snmp.traps import TrapProbe, TrapReceiver
 

@@ -101,20 +101,19 @@ def oid_suffix(oid: str, prefix: str) -> str | None:
 
 
 class SnmpSession:
-    """One device's engine, credentials and transport for the length of one poll."""
+    """One device's credentials and transport for one poll, over the agent's shared engine."""
 
-    def __init__(self, device: SnmpDevice) -> None:
+    def __init__(self, device: SnmpDevice, engine: Any) -> None:
         self.device = device
-        self._engine: Any = None
+        self._engine = engine
         self._auth: Any = None
         self._target: Any = None
 
     async def open(self) -> None:
-        """Build the engine and transport; a bad address is an SnmpError."""
+        """Build the credentials and transport target; a bad address is an SnmpError."""
         from pysnmp.hlapi.v3arch import asyncio as hlapi
 
         device = self.device
-        self._engine = hlapi.SnmpEngine()
         if device.v3 is not None and device.version == "3":
             self._auth = usm_user(device.v3)
         else:
@@ -127,12 +126,6 @@ class SnmpSession:
             )
         except Exception as exc:
             raise self.failure(f"cannot resolve address {device.address!r}: {exc}") from exc
-
-    def close(self) -> None:
-        """Release the engine's socket."""
-        if self._engine is not None:
-            self._engine.close_dispatcher()
-            self._engine = None
 
     def failure(self, what: str) -> SnmpError:
         """An SnmpError naming the device, with secrets scrubbed."""

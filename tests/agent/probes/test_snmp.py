@@ -15,6 +15,7 @@ import msgspec
 import pytest
 
 from agent.configfile import ConfigError
+from agent.daemon import close_probes
 from agent.probe import ProbeData
 from agent.probes.snmp.polling import SnmpProbe, build_snmp_probes
 from agent.probes.snmp.profiles import (
@@ -30,6 +31,7 @@ from agent.probes.snmp.profiles import (
 from agent.probes.snmp.session import convert_value, decode_text
 from agent.probes.snmp.settings import SnmpDevice, SnmpSettings
 from agent.report import Sample
+from agent.runner import ProbeRunner
 from tests.peers import free_udp_port
 from tests.peers.snmpd import (
     EXTEND_UPS_STATUS,
@@ -464,3 +466,41 @@ def test_unresolvable_address_is_a_source_error() -> None:
     data = SnmpProbe(device).collect()
     assert value(data, "snmp_up") == 0.0
     assert "no-such-host.invalid" in data.source_errors["ups-1"]
+
+
+def test_devices_share_one_engine_and_are_polled_at_once() -> None:
+    devices = [
+        {"name": f"dead-{n}", "address": "127.0.0.1", "port": free_udp_port()}
+        | {"community": "public", "timeout": "0.5s", "retries": 1}
+        for n in range(4)
+    ]
+    probes = build_snmp_probes(msgspec.convert({"devices": devices}, SnmpSettings))
+    snmp_probes = [p for p in probes if isinstance(p, SnmpProbe)]
+    try:
+        assert len({id(p.shared) for p in snmp_probes}) == 1
+        started = time.monotonic()
+        report = ProbeRunner(probes, "monitor-1", 10.0).run_cycle()
+        elapsed = time.monotonic() - started
+    finally:
+        close_probes(probes)
+    assert [r.samples[0].value for r in report.probes] == [0.0] * 4  # snmp_up 0 each
+    assert elapsed < 2.5, f"4 dead devices of 1 s each took {elapsed:.1f} s: not concurrent"
+
+
+@pytest.mark.peer
+def test_cycles_reuse_the_one_engine_and_loop_thread(snmpd: SnmpdPeer) -> None:
+    devices = [make_device(snmpd.port, name=name, profiles=["system"]) for name in ("a", "b")]
+    probes = build_snmp_probes(SnmpSettings(devices=devices))
+    runner = ProbeRunner(probes, "monitor-1", 10.0)
+    try:
+        runner.run_cycle()
+        shared = next(p.shared for p in probes if isinstance(p, SnmpProbe))
+        engine = shared.engine
+        second = runner.run_cycle()
+        assert shared.engine is engine
+        loops = [t for t in threading.enumerate() if t.name == "snmp-engine"]
+        assert len(loops) == 1
+    finally:
+        close_probes(probes)
+    assert [r.status for r in second.probes] == ["ok", "ok"]
+    assert not [t for t in threading.enumerate() if t.name == "snmp-engine"], "loop left running"
