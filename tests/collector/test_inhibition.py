@@ -163,3 +163,21 @@ def ruleset(tmp_path: Path, text: str) -> RuleSet:
     path = tmp_path / "kinds.yaml"
     path.write_text(text)
     return load_rules([path], include_builtin=False)
+
+
+def test_a_weaker_message_still_waiting_is_withdrawn_when_the_stronger_one_opens(
+    tmp_path: Path,
+) -> None:
+    clock, recorder = FakeClock(), RecordingChannel("ops")
+    running = RunningCollector(
+        tmp_path, clock, channels=[recorder], delivery={"group_wait": 3600}
+    )  # rule messages wait an hour for a storm to gather
+    try:
+        seq = fill(running, clock, 0.91, 7, 1)  # FilesystemAlmostFull opens; its message waits
+        fill(running, clock, 0.97, 3, seq)  # FilesystemFull opens
+        almost = next(i for i in running.get("/api/v1/incidents") if i["priority"] == "P3")
+        messages = running.collector.outbox.for_incident(almost["id"])
+        assert [(m["event"], m["status"]) for m in messages] == [("opened", "withdrawn")]
+        assert "inhibited by" in (messages[0]["last_error"] or "")
+    finally:
+        running.stop()

@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
 
 from collector.config import ApiToken
 from collector.noise.notice_text import notice_text
@@ -17,6 +19,8 @@ from collector.noise.notices import END, DueNotice, Occurrence, before_phase, du
 from collector.noise.silences import NoticePlan, Recurrence, Silence
 from collector.notify.channels import RecordingChannel
 from collector.silences_cli import silence_command
+from collector.store.notices import already_told, record_told
+from collector.store.silences import SilenceStore
 from tests.collector.harness import FakeClock, RunningCollector, host_report
 from tests.peers.smtp import SmtpServer
 
@@ -208,3 +212,17 @@ def test_the_cli_plans_a_customer_window_with_notices_and_refuses_an_unknown_cus
         assert "no customer 'acne' (known: acme)" in capsys.readouterr().err
     finally:
         running.stop()
+
+
+def test_a_second_collector_cannot_decide_the_same_notice_again(engine: sa.Engine) -> None:
+    window = SilenceStore(engine).add(weekly(), CREATED)
+    assert window.id is not None
+    with engine.begin() as conn:
+        assert not already_told(conn, window.id, SUNDAY_2AM_SHANGHAI, END)
+        record_told(conn, window.id, SUNDAY_2AM_SHANGHAI, END, 2, CREATED)
+    with engine.begin() as conn:
+        assert already_told(conn, window.id, SUNDAY_2AM_SHANGHAI, END)
+    with pytest.raises(IntegrityError), engine.begin() as conn:  # the other one's transaction
+        record_told(conn, window.id, SUNDAY_2AM_SHANGHAI, END, 2, CREATED)
+    (stored,) = SilenceStore(engine).search(CREATED)
+    assert (stored.customer, stored.notices) == ("acme", weekly().notices)
