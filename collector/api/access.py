@@ -48,6 +48,8 @@ ROUTE_RULES: dict[tuple[str, str], Need] = {
     ("GET", "/-/healthy"): Gate.PUBLIC,
     ("POST", "/api/v1/reports"): Gate.AGENT,
     ("POST", "/api/v1/integrations/alertmanager"): Gate.INTEGRATION,
+    ("POST", "/api/v1/integrations/zabbix"): Gate.INTEGRATION,
+    ("POST", "/api/v1/integrations/checkmk"): Gate.INTEGRATION,
     ("GET", "/metrics"): Gate.METRICS,
     ("GET", "/api/v1/whoami"): Gate.SIGNED_IN,
     ("GET", "/api/v1/openapi.json"): Gate.SIGNED_IN,

@@ -17,7 +17,7 @@ from starlette.routing import Route
 
 from collector.api.errors import bad_request, error_response, request_timeout, unauthorized
 from collector.api.requests import BodyTooLargeError, read_body
-from collector.integrations import alertmanager
+from collector.integrations import alertmanager, checkmk, zabbix
 from collector.integrations.alerts import ExternalAlert
 from collector.integrations.intake import AlertIntake, Taken
 
@@ -26,6 +26,8 @@ Parser = tuple[type[BaseModel], Callable[[Any], list[ExternalAlert]]]
 # Each kind: the payload model, and how a valid payload becomes alerts.
 PARSERS: dict[str, Parser] = {
     "alertmanager": (alertmanager.AlertmanagerPayload, alertmanager.alerts_of),
+    "zabbix": (zabbix.ZabbixPayload, zabbix.alerts_of),
+    "checkmk": (checkmk.CheckmkPayload, checkmk.alerts_of),
 }
 
 
