@@ -13,7 +13,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.staticfiles import StaticFiles
 
-from collector.api.access import principal_of
+from collector.api.access import CUSTOMER_ACTIONS, principal_of
 from collector.api.context import ApiContext
 from collector.api.errors import see_other
 from collector.incidents.service import IncidentNotFoundError
@@ -132,4 +132,8 @@ async def _incident_page(
         return pages.render(request, "missing.html", 404, what=reference)
     shown = await run_in_threadpool(page_context, ctx, found, reading)
     shown["message"] = message
+    if ctx.scopes.scope(principal_of(request)) is not None:
+        # A customer gets the forms of the verbs open to it (CUSTOMER_ACTIONS), no others.
+        verbs = CUSTOMER_ACTIONS[("POST", "/incidents/{reference}/{action}")]
+        shown.update(allowed=[a for a in shown["allowed"] if a in verbs], customer_acts=True)
     return pages.render(request, "incident.html", status, **shown)

@@ -320,6 +320,9 @@ def test_a_customer_session_in_the_console(world: World) -> None:
     assert noted.status_code == 303 and noted.headers["location"].startswith(f"/incidents/{a1}")
     page = ann.call("GET", f"/incidents/{a1}")
     assert "since 9:00" in page.text
+    assert 'id="form-ack"' in page.text and 'id="form-note"' in page.text
+    assert 'id="form-resolve"' not in page.text and 'id="form-assign"' not in page.text
+    assert 'id="silence-similar"' not in page.text
     forged = ann.session.post(
         f"{ann.url}/incidents/{a1}/note", data={"text": "x"}, allow_redirects=False, timeout=5
     )
