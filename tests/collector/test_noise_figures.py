@@ -111,6 +111,12 @@ def test_the_api_and_the_cli_show_the_noisiest_rule(
         assert figure["rule"] == "AgentSilent"
         assert (figure["incidents"], figure["notifications"], figure["acknowledged"]) == (1, 1, 1)
         assert figure["ack_median_seconds"] == 30.0
+        earlier = running.session.get(
+            f"{running.url}/api/v1/rules/noise?since=2027-01-15T00:00:00Z&until=1h",
+            headers=viewer,
+            timeout=5,
+        ).json()
+        assert (earlier["until"], earlier["rules"]) == ("2027-01-15T07:02:31Z", [])
         bad = running.session.get(
             f"{running.url}/api/v1/rules/noise?since=last-week", headers=viewer, timeout=5
         )
