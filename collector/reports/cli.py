@@ -1,4 +1,5 @@
-"""`watchkeeper report sla --month 2026-10 --format html|csv|pdf -o FILE`: reads the store."""
+"""`watchkeeper report sla --month 2026-10 …` and `watchkeeper report health --quarter 2026-Q3
+…` (`--format html|csv|pdf -o FILE`): read the store, write one file."""
 
 from __future__ import annotations
 
@@ -7,10 +8,12 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
+from collector.reports.endoflife import DEFAULT_LEAD_DAYS
 from collector.reports.period import Month
 from collector.reports.render import ReportFormatError, render_csv, render_html, render_pdf
 from collector.reports.sla import SlaOptions, build_sla_report
@@ -47,11 +50,42 @@ def build_parser() -> argparse.ArgumentParser:
         default=99.9,
         help="availability committed, in percent (default 99.9)",
     )
-    sla.add_argument("-o", "--output", required=True, type=Path, help="the file to write")
-    source = sla.add_mutually_exclusive_group(required=True)
+    _output_and_source(sla)
+    _health_parser(sub)
+    return parser
+
+
+def _output_and_source(command: argparse.ArgumentParser) -> None:
+    command.add_argument("-o", "--output", required=True, type=Path, help="the file to write")
+    source = command.add_mutually_exclusive_group(required=True)
     source.add_argument("--database", help="the collector's database URL")
     source.add_argument("--config", type=Path, help="the collector's YAML (its `database`)")
-    return parser
+
+
+def _health_parser(sub: Any) -> None:
+    health = sub.add_parser(
+        "health",
+        help="the quarterly health-check report",
+        description="The quarterly health check: resource baselines and trends, filesystem "
+        "growth, network errors, SMART risk, arrays, sensors, inventory and end of life, "
+        "with recommendations.",
+    )
+    health.add_argument("--quarter", required=True, help="the quarter, e.g. 2026-Q3")
+    health.add_argument("--customer", help="only the hosts of customer C (see --customers)")
+    health.add_argument("--hosts", help="only hosts whose name matches this glob, e.g. 'db-*'")
+    health.add_argument("--timezone", default="UTC", help="where quarters begin")
+    health.add_argument("--format", choices=("html", "csv", "pdf"), default="html")
+    health.add_argument("--language", choices=("en", "zh"), default="en")
+    health.add_argument("--table", help="with --format csv: this one table instead of a zip")
+    health.add_argument("--inventory", type=Path, help="the inventory file (inventory.yaml)")
+    health.add_argument("--customers", type=Path, help="the customers file (host patterns)")
+    health.add_argument(
+        "--lead-days",
+        type=int,
+        default=DEFAULT_LEAD_DAYS,
+        help="list warranties and support ending within this many days (default 90)",
+    )
+    _output_and_source(health)
 
 
 def database_url(args: argparse.Namespace) -> str:
@@ -112,7 +146,12 @@ def report_command(argv: Sequence[str], clock: Callable[[], float] = time.time) 
     """Entry point of `watchkeeper report`."""
     args = build_parser().parse_args(list(argv))
     try:
-        content = sla_command(args, clock())
+        if args.report == "health":
+            from collector.reports.health_cli import health_command
+
+            content = health_command(args, clock())
+        else:
+            content = sla_command(args, clock())
         args.output.write_bytes(content)
     except ReportCommandError as exc:
         print(f"watchkeeper report {args.report}: {exc}", file=sys.stderr)

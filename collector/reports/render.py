@@ -68,7 +68,11 @@ def table_csv(table: Table) -> str:
 
 def render_csv(report: SlaReport, language: Language = "en", table: str | None = None) -> bytes:
     """One table's CSV (`table` by name), or a zip holding one CSV per table."""
-    tables = report_tables(report, language)
+    return tables_csv(report_tables(report, language), table)
+
+
+def tables_csv(tables: list[Table], table: str | None = None) -> bytes:
+    """One table's CSV (`table` by name, with a BOM for spreadsheets), or a zip of them all."""
     if table is not None:
         found = {t.name: t for t in tables}
         if table not in found:

@@ -1,0 +1,45 @@
+"""End of life: a host whose warranty ends in 60 days gets one P4 incident (not two, not after
+a restart), a date further than the lead time none yet, a past date none; on both backends."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import sqlalchemy as sa
+
+from collector.incidents.service import IncidentService, IncidentSettings
+from collector.reports.endoflife import EndOfLifeWatch
+from collector.reports.inventory import HostInventory, Inventory
+from rules.priority import Priority
+from tests.collector.harness import FakeClock
+
+TODAY = dt.datetime(2026, 10, 5, 9, 0, tzinfo=dt.UTC)
+
+
+def inventory() -> Inventory:
+    def days(n: int) -> dt.date:
+        return TODAY.date() + dt.timedelta(days=n)
+
+    return Inventory(
+        hosts={
+            "db-1": HostInventory(model="R740", serial="7XK2M03", warranty_end=days(60)),
+            "db-2": HostInventory(warranty_end=days(120), support_end=days(-10)),
+        }
+    )
+
+
+def watch(engine: sa.Engine, clock: FakeClock, language: str = "en") -> EndOfLifeWatch:
+    service = IncidentService(engine, [], IncidentSettings(number_prefix="OPS"), clock)
+    return EndOfLifeWatch(inventory, service.open, engine, clock, language=language)
+
+
+def test_a_warranty_ending_in_60_days_opens_one_p4_incident(engine: sa.Engine) -> None:
+    clock = FakeClock(TODAY.timestamp())
+    [opened] = watch(engine, clock).run()
+    assert opened.priority is Priority.P4 and opened.hosts == ("db-1",)
+    assert opened.summary == "Warranty of db-1 ends on 2026-12-04 (in 60 days)"
+    assert "R740, serial 7XK2M03" in opened.description
+    assert watch(engine, clock).run() == []  # a restart, or a second collector: not again
+    clock.advance(31 * 86400)  # db-2's warranty is now 89 days away
+    [later] = watch(engine, clock, "zh").run()
+    assert later.summary == "db-2 的保修将于 2027-02-02 到期（还有 89 天）"
