@@ -13,6 +13,7 @@ import msgspec
 
 from agent.probe import Probe
 from agent.probes import host, lmsensors, snmp
+from agent.probes.inventory import probe as inventory
 from agent.probes.ipmi import probe as ipmi
 from agent.probes.kind import ProbeContext, ProbeKind
 from agent.probes.network import probe as network
@@ -32,6 +33,7 @@ KINDS: tuple[ProbeKind[Any], ...] = (
     ipmi.PROBE,
     redfish.PROBE,
     network.PROBE,
+    inventory.PROBE,
 )
 
 

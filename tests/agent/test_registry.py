@@ -72,7 +72,7 @@ def test_the_agent_settings_have_one_section_per_registered_kind_in_order() -> N
 
 def test_the_daemon_builds_the_default_probes_in_registry_order() -> None:
     probes = build_probes(AgentSettings(), FixtureRunner({}))
-    assert [probe.name for probe in probes] == ["host", "smart", "mdraid"]
+    assert [probe.name for probe in probes] == ["host", "smart", "mdraid", "inventory"]
 
 
 def test_config_errors_inside_a_registered_section_name_file_and_line() -> None:

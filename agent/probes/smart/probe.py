@@ -12,6 +12,7 @@ import msgspec
 from agent.configfile import parse_duration
 from agent.exec import CommandError, CommandRunner
 from agent.probe import Probe, ProbeData, ProbeError
+from agent.probes.inventory.parse import smartctl_disk_from_output
 from agent.probes.kind import ProbeContext, ProbeKind
 from agent.probes.smart.parse import ScannedDevice, SmartReadError, parse_device, parse_scan
 from agent.report import Sample
@@ -222,6 +223,9 @@ class SmartProbe:
             self._unreadable(data, key, str(exc))
             return None
         data.samples.extend(samples)
+        disk = smartctl_disk_from_output(key, result.stdout)  # model, serial, firmware
+        if disk is not None:
+            data.inventory.append(disk)
         return None
 
     @staticmethod
