@@ -131,11 +131,16 @@ def serve(
 
 
 def rules_command(argv: Sequence[str]) -> int:
-    """`watchkeeper rules check PATH...`, `rules test FILE...` and `rules noise` (API)."""
+    """`watchkeeper rules check PATH...`, `rules test FILE...`, `rules noise` (API) and
+    `rules export --format prometheus`."""
     if list(argv[:1]) == ["noise"]:
         from collector.noise_cli import noise_command  # talks HTTP: imported when used
 
         return noise_command(argv[1:])
+    if list(argv[:1]) == ["export"]:
+        from rules.export_cli import export_command
+
+        return export_command(argv[1:])
     parser = argparse.ArgumentParser(prog="watchkeeper rules")
     sub = parser.add_subparsers(dest="action", required=True)
     check = sub.add_parser(
@@ -146,6 +151,7 @@ def rules_command(argv: Sequence[str]) -> int:
     test = sub.add_parser("test", help="run rule unit tests: input series, expected incidents")
     test.add_argument("files", type=Path, nargs="+")
     sub.add_parser("noise", help="each rule's noise figure from a collector (noise --help)")
+    sub.add_parser("export", help="the rules as a Prometheus rules file (export --help)")
     args = parser.parse_args(list(argv))
     paths: list[Path] = args.paths if args.action == "check" else args.files
     missing = [p for p in paths if not p.exists()]
