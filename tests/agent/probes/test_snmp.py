@@ -489,18 +489,21 @@ def test_devices_share_one_engine_and_are_polled_at_once() -> None:
 
 @pytest.mark.peer
 def test_cycles_reuse_the_one_engine_and_loop_thread(snmpd: SnmpdPeer) -> None:
+    def loop_threads() -> set[threading.Thread]:
+        return {t for t in threading.enumerate() if t.name == "snmp-engine"}
+
     devices = [make_device(snmpd.port, name=name, profiles=["system"]) for name in ("a", "b")]
     probes = build_snmp_probes(SnmpSettings(devices=devices))
     runner = ProbeRunner(probes, "monitor-1", 10.0)
+    before = loop_threads()
     try:
         runner.run_cycle()
         shared = next(p.shared for p in probes if isinstance(p, SnmpProbe))
         engine = shared.engine
         second = runner.run_cycle()
         assert shared.engine is engine
-        loops = [t for t in threading.enumerate() if t.name == "snmp-engine"]
-        assert len(loops) == 1
+        assert len(loop_threads() - before) == 1
     finally:
         close_probes(probes)
     assert [r.status for r in second.probes] == ["ok", "ok"]
-    assert not [t for t in threading.enumerate() if t.name == "snmp-engine"], "loop left running"
+    assert not loop_threads() - before, "loop left running"
