@@ -12,7 +12,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from collector.api.access import ROUTE_RULES, Gate, route_methods
+from collector.api.access import (
+    CUSTOMER_ACTIONS,
+    CUSTOMER_RULES,
+    ROUTE_RULES,
+    Gate,
+    Scoped,
+    route_methods,
+)
 from collector.api.integrations import PARSERS, integration_path
 from collector.api.requests import OpenBody, TokenBody, UserBody, UserPatch
 from collector.auth.roles import Role
@@ -85,7 +92,7 @@ def _operation(method: str, path: str, components: dict[str, Any]) -> dict[str, 
     need = ROUTE_RULES[(method, path)]
     operation: dict[str, Any] = {
         "summary": f"{method} {path}",
-        "description": _who(need),
+        "description": _who(need) + _customer_note(method, path, need),
         "responses": {
             "default": {
                 "description": "an answer, or an error in the envelope",
@@ -135,6 +142,23 @@ def _who(need: Role | Gate) -> str:
         Gate.INTEGRATION: "Needs the bearer token of an integration of this kind "
         "(integrations: in the collector's config).",
     }[need]
+
+
+def _customer_note(method: str, path: str, need: Role | Gate) -> str:
+    """What role customer gets here (CUSTOMER_RULES)."""
+    if need in (Gate.PUBLIC, Gate.AGENT, Gate.INTEGRATION):
+        return ""
+    scoped = CUSTOMER_RULES.get((method, path))
+    if scoped is None:
+        return " Refused to role customer (403)."
+    told = {
+        Scoped.NO_DATA: "allowed",
+        Scoped.FILTERED: "only its own customer's hosts and incidents",
+        Scoped.INCIDENT: "only its own customer's incidents (another's is a 404)",
+        Scoped.HOST: "only its own customer's hosts (another's is a 404)",
+    }[scoped]
+    verbs = CUSTOMER_ACTIONS.get((method, path))
+    return f" Role customer: {told}" + (f"; verbs {', '.join(sorted(verbs))}." if verbs else ".")
 
 
 def _security(need: Role | Gate) -> list[dict[str, list[str]]]:

@@ -364,3 +364,13 @@ def test_a_customer_missing_from_the_customers_file_sees_nothing(tmp_path: Path)
         assert requests.get(f"{url}/api/v1/hosts", headers=ADMIN_HEADERS, timeout=5).json()
     finally:
         running.stop()
+
+
+def test_the_api_document_says_what_role_customer_gets(world: World) -> None:
+    acme = world.callers[0]
+    paths = acme.call("GET", "/api/v1/openapi.json").json()["paths"]
+    detail = paths["/api/v1/incidents/{reference}"]["get"]["description"]
+    assert "Role customer: only its own customer's incidents (another's is a 404)." in detail
+    act = paths["/api/v1/incidents/{reference}/{action}"]["post"]["description"]
+    assert act.endswith("verbs ack, notes, verify.")
+    assert "Refused to role customer (403)." in paths["/api/v1/silences"]["get"]["description"]
