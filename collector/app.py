@@ -21,6 +21,7 @@ from collector.api.access import AccessMiddleware, check_rules
 from collector.api.admin import admin_routes
 from collector.api.errors import error_handlers
 from collector.api.integrations import integration_routes
+from collector.api.inventory import inventory_routes
 from collector.api.knowledge import knowledge_routes
 from collector.api.noise import noise_routes
 from collector.api.openapi import openapi_routes
@@ -337,6 +338,7 @@ def build_collector(
     routes = [
         *knowledge_routes(context),  # before the incident actions' /{action} route
         *api_routes(context),
+        *inventory_routes(hosts),
         *admin_routes(context),
         *openapi_routes(),
         *integration_routes(
