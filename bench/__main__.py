@@ -10,7 +10,14 @@ import argparse
 import os
 from collections.abc import Callable
 
-from bench import agent_cycle, collector_ingest, notify_burst, rule_evaluation, timers
+from bench import (
+    agent_cycle,
+    alert_latency,
+    collector_ingest,
+    notify_burst,
+    rule_evaluation,
+    timers,
+)
 
 
 def main() -> int:
@@ -28,6 +35,7 @@ def main() -> int:
         ),
         ("rule evaluation", lambda: rule_evaluation.main(["--hours", "6"] if quick else [])),
         ("notification burst", lambda: notify_burst.main([])),
+        ("alert latency", lambda: alert_latency.main(["--agents", "4" if quick else "10"])),
         (
             "durable timers",
             lambda: timers.main(["--incidents", "2000" if quick else "10000"]),

@@ -28,7 +28,7 @@ from aiosmtpd.controller import Controller
 from bench.collector_process import STORM_RULE, STORM_RULES, TOKEN, CollectorProcess, free_port
 
 
-class _Inbox:
+class Inbox:
     """An aiosmtpd handler that notes when each message arrived, by its ticket header."""
 
     def __init__(self) -> None:
@@ -46,7 +46,7 @@ class _Inbox:
             return sum(len(v) for v in self.arrivals.values())
 
 
-class _MailCollector(CollectorProcess):
+class MailCollector(CollectorProcess):
     def __init__(self, folder: Path, smtp_port: int) -> None:
         super().__init__(folder, f"sqlite:///{folder / 'wk.db'}", log_level="warning")
         self.smtp_port = smtp_port
@@ -110,13 +110,13 @@ def _breach(port: int, host: str) -> float:
 
 def run(pages: int, timeout: float) -> dict[str, float]:
     """Open `pages` incidents at once; the figures of their e-mails."""
-    inbox = _Inbox()
+    inbox = Inbox()
     smtp = Controller(inbox, hostname="127.0.0.1", port=free_port())
     smtp.start()
     try:
         with (
             tempfile.TemporaryDirectory(prefix="wk-burst-") as tmp,
-            _MailCollector(Path(tmp), smtp.port) as collector,
+            MailCollector(Path(tmp), smtp.port) as collector,
         ):
             hosts = [f"burst-{i:04d}" for i in range(pages)]
             started = time.monotonic()
