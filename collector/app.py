@@ -58,6 +58,14 @@ from collector.notify.channels import Channel, channel_from_url
 from collector.notify.message import Notification
 from collector.notify.worker import DeliveryWorkers, RetryPolicy
 from collector.redaction import Redactor, url_secrets
+from collector.reports.endoflife import EndOfLifeWatch
+from collector.reports.jobs import (
+    END_OF_LIFE_INTERVAL,
+    SCHEDULE_INTERVAL,
+    end_of_life_watch,
+    report_mailer,
+)
+from collector.reports.mailer import ReportMailer
 from collector.response.directory import ResponseDirectory
 from collector.response.model import load_response
 from collector.store.access import AccessStore
@@ -103,6 +111,8 @@ class Collector:
     started_at: float = 0.0
     history: HistoryRecorder | None = None
     announcer: MaintenanceAnnouncer | None = None  # customers' maintenance notices
+    end_of_life: EndOfLifeWatch | None = None  # P4s ahead of warranty / support ends
+    report_mailer: ReportMailer | None = None  # scheduled reports to customers
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     @property
@@ -212,6 +222,10 @@ class Collector:
         ]
         if self.announcer is not None:
             loops.append((NOTICE_INTERVAL, self.announcer.run, "maintenance notices"))
+        if self.end_of_life is not None:
+            loops.append((END_OF_LIFE_INTERVAL, self.end_of_life.check, "end-of-life check"))
+        if self.report_mailer is not None:
+            loops.append((SCHEDULE_INTERVAL, self.report_mailer.run, "scheduled reports"))
         self._tasks = [asyncio.create_task(self._every(*loop)) for loop in loops]
         try:
             yield
@@ -352,9 +366,11 @@ def build_collector(
         *console_routes(context),
     ]
     if book is not None and contacts:
+        collector.report_mailer = report_mailer(config, database, book, clock, delivery.wake)
         collector.announcer = MaintenanceAnnouncer(
             database, book, clock, lambda: [h.name for h in hosts], delivery.wake
         )
+    collector.end_of_life = end_of_life_watch(config, database, incidents.open, clock)
     check_rules(routes)  # a route without an access rule stops the start, naming it
     guard = Middleware(
         AccessMiddleware,

@@ -337,6 +337,20 @@ class CollectorConfig(ConfigModel):
         description="How e-mail to customers' contacts leaves (maintenance notices): a "
         "mailto:// URL with server, login and from=; each contact's address replaces its to=.",
     )
+    inventory: Path | None = Field(
+        None,
+        description="The hardware inventory file (model, serial, purchase, warranty and "
+        "end-of-support dates per host); see config/inventory.example.yaml. Health reports "
+        "list it, and a P4 incident opens end_of_life_lead_days before each date.",
+    )
+    end_of_life_lead_days: int = Field(
+        90, ge=0, description="How many days before a warranty or support end its P4 opens."
+    )
+    reports: Path | None = Field(
+        None,
+        description="Report schedules (which report goes to which customer's contacts, when); "
+        "see config/reports.example.yaml. Needs customers and customer_mail.",
+    )
     access: AccessConfig = Field(default_factory=AccessConfig)
     tls: TlsConfig | None = Field(None, description="Serve HTTPS (recommended off loopback).")
     delivery: DeliveryConfig = Field(default_factory=DeliveryConfig)
@@ -354,6 +368,15 @@ class CollectorConfig(ConfigModel):
         """`listen` split into host and port."""
         host, _, port = self.listen.rpartition(":")
         return host or "127.0.0.1", int(port)
+
+    @model_validator(mode="after")
+    def _check_reports(self) -> CollectorConfig:
+        if self.reports is not None and (self.customers is None or self.customer_mail is None):
+            raise ValueError(
+                "reports (scheduled reports) mails customers' contacts: set customers (the "
+                "customers file) and customer_mail (a mailto:// URL) as well"
+            )
+        return self
 
     @model_validator(mode="after")
     def _check_listen(self) -> CollectorConfig:

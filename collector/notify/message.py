@@ -13,6 +13,7 @@ from typing import Literal, get_args
 
 from collector.incidents.commands import MessageEvent
 from collector.incidents.model import Incident
+from collector.notify.attachments import Attachment
 from collector.notify.units import format_duration, format_quantity
 from rules.priority import Priority
 
@@ -124,6 +125,7 @@ class Notification:
     idempotency_key: str = ""
     message_id: str = ""
     in_reply_to: str | None = None
+    attachments: tuple[Attachment, ...] = ()  # files sent along (a report's PDF); mail only
 
 
 def thread_root(incident: Incident) -> str:

@@ -197,6 +197,10 @@ class SmtpChannel:
                 if name.lower() not in _OWN_HEADERS:
                     message[name] = value
             message.set_content(notification.body, charset="utf-8")
+            for item in notification.attachments:
+                message.add_attachment(
+                    item.data, maintype=item.maintype, subtype=item.subtype, filename=item.filename
+                )
         except (ValueError, TypeError) as exc:  # a header with a line break, mostly
             reason = f"cannot build the e-mail for {notification.incident_key}: {exc}"
             raise DeliveryError(reason) from exc

@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from collector.notify.attachments import decode_attachments
 from collector.notify.channels import Channel, DeliveryError
 from collector.notify.message import Notification
 from collector.notify.storm import compose_storm
@@ -67,6 +68,7 @@ def notification_of(row: OutboxRow) -> Notification:
         idempotency_key=row.idempotency_key,
         message_id=p.get("message_id", ""),
         in_reply_to=p.get("in_reply_to"),
+        attachments=decode_attachments(p),
     )
 
 

@@ -90,6 +90,10 @@ class EndOfLifeWatch:
                 opened.append(self._open_for(item))
         return opened
 
+    def check(self) -> int:
+        """The periodic job: `run`, returning how many incidents it opened."""
+        return len(self.run())
+
     def _claim(self, item: EndOfLife) -> bool:
         key = f"eol:{item.host}:{item.kind}:{item.date.isoformat()}"
         try:

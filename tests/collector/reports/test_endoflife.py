@@ -4,6 +4,7 @@ a restart), a date further than the lead time none yet, a past date none; on bot
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import sqlalchemy as sa
 
@@ -11,7 +12,7 @@ from collector.incidents.service import IncidentService, IncidentSettings
 from collector.reports.endoflife import EndOfLifeWatch
 from collector.reports.inventory import HostInventory, Inventory
 from rules.priority import Priority
-from tests.collector.harness import FakeClock
+from tests.collector.harness import FakeClock, RunningCollector
 
 TODAY = dt.datetime(2026, 10, 5, 9, 0, tzinfo=dt.UTC)
 
@@ -43,3 +44,19 @@ def test_a_warranty_ending_in_60_days_opens_one_p4_incident(engine: sa.Engine) -
     clock.advance(31 * 86400)  # db-2's warranty is now 89 days away
     [later] = watch(engine, clock, "zh").run()
     assert later.summary == "db-2 的保修将于 2027-02-02 到期（还有 89 天）"
+
+
+def test_a_collector_with_an_inventory_file_opens_the_p4_from_its_hourly_check(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "inventory.yaml"
+    path.write_text("hosts:\n  db-1:\n    warranty_end: 2026-12-04\n")
+    running = RunningCollector(tmp_path, FakeClock(TODAY.timestamp()), inventory=path)
+    try:
+        watch = running.collector.end_of_life
+        assert watch is not None and watch.lead_days == 90
+        assert watch.check() == 1 and watch.check() == 0
+        [incident] = running.get("/api/v1/incidents")
+        assert (incident["priority"], incident["hosts"]) == ("P4", ["db-1"])
+    finally:
+        running.stop()
