@@ -23,7 +23,7 @@ from tests.rules.emitted import Emitted, collect_emitted
 NOT_IN_CAPTURES = {
     "smart_devices": "counted by SmartProbe after `smartctl --scan`, not by the parser",
     "raid_md_arrays": "counted by the mdraid probe around parse_mdstat",
-    "ipmi_sel_entry_count": "needs a SEL capture; the IPMI captures are read with read_sel=False",
+    "ipmi_sel_entries": "needs a SEL capture; the IPMI captures are read with read_sel=False",
     "ipmi_current_amperes": "no captured BMC has a current sensor",
     "voltage_critical_min_volts": "no captured chip sets lcrit",
     "voltage_critical_max_volts": "no captured chip sets crit on a voltage",

@@ -125,7 +125,7 @@ class IpmiProbe:
         new = entries_since(entries, self._sel_marker, self._sel_initial)
         data.events.extend(sel_event(entry, now) for entry in new)
         self._sel_marker = sel_marker(entries)
-        data.add("ipmi_sel_entry_count", float(len(entries)))
+        data.add("ipmi_sel_entries", float(len(entries)))
 
     def close(self) -> None:
         """Log out of the BMC (pyghmi keeps sessions alive in the background otherwise)."""

@@ -118,8 +118,8 @@ def add_summary(data: ProbeData, readings: Sequence[SensorReading]) -> None:
     for reading in readings:
         health |= reading.health
     data.add("ipmi_system_health", float(health))
-    data.add("ipmi_sensor_count", float(len(readings)))
-    data.add("ipmi_unhealthy_sensor_count", float(sum(r.health != OK for r in readings)))
+    data.add("ipmi_sensors", float(len(readings)))
+    data.add("ipmi_unhealthy_sensors", float(sum(r.health != OK for r in readings)))
 
 
 def add_readings(data: ProbeData, readings: Sequence[SensorReading]) -> None:

@@ -100,7 +100,7 @@ def test_healthy_bmc_reads_every_sensor(probe: IpmiProbe) -> None:
     assert seen["ipmi_psu_failed{PSU1 Status}"] == 0.0
     assert seen["ipmi_fan_stopped{Fan 1}"] == 0.0
     assert seen["ipmi_system_health"] == 0.0
-    assert seen["ipmi_sensor_count"] == 3.0
+    assert seen["ipmi_sensors"] == 3.0
     units = {s.labels["sensor"]: s.labels["unit"] for s in data.samples if "unit" in s.labels}
     assert units == {"CPU Temp": "celsius", "Fan 1": "rpm"}
     assert data.events == []  # first SEL read only remembers where the log ends
@@ -125,7 +125,7 @@ def test_sensors_go_critical_and_back(bmc: IpmiSim, probe: IpmiProbe) -> None:
     assert hot["ipmi_fan_stopped{Fan 1}"] == 1.0
     assert hot["ipmi_psu_failed{PSU1 Status}"] == 1.0
     assert hot["ipmi_sensor_state{PSU1 Status}"] == "Present, Failure, Power input lost"
-    assert hot["ipmi_unhealthy_sensor_count"] == 3.0
+    assert hot["ipmi_unhealthy_sensors"] == 3.0
     assert int(hot["ipmi_system_health"]) & 2
 
     bmc.reset()
@@ -284,7 +284,7 @@ def test_bmc_answering_errors_keeps_bmc_up_and_names_the_source() -> None:
     client = StubClient(sensor_error=BmcError("Unspecified error (0xff)"))
     data = IpmiProbe("ipmi:x", "x", client, timeout=1).collect()
 
-    assert flat(data) == {"ipmi_bmc_up": 1.0, "ipmi_sel_entry_count": 0.0}
+    assert flat(data) == {"ipmi_bmc_up": 1.0, "ipmi_sel_entries": 0.0}
     assert data.source_errors == {"sensors": "Unspecified error (0xff)"}
 
 
@@ -409,7 +409,7 @@ def test_failing_power_supply_query_keeps_every_other_reading(
     seen = flat(data)
 
     assert seen["ipmi_bmc_up"] == 1.0, "the BMC answered: it is not unreachable"
-    assert seen["ipmi_sensor_count"] == len(parse_ipmitool_sensor(capture.read_text()))
+    assert seen["ipmi_sensors"] == len(parse_ipmitool_sensor(capture.read_text()))
     assert "ipmi_temperature_celsius{CPU Temp}" in seen
     assert list(data.source_errors) == ["power supplies"]
     assert "other sensors were read" in data.source_errors["power supplies"]

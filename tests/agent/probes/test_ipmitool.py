@@ -194,7 +194,7 @@ def test_ipmitool_sensor_capture_yields_its_conclusion(name: str, shared_fixture
 
     assert len(readings) == expect.count
     assert seen["ipmi_system_health"] == expect.system_health
-    assert seen["ipmi_unhealthy_sensor_count"] == expect.unhealthy
+    assert seen["ipmi_unhealthy_sensors"] == expect.unhealthy
     for key, value in expect.values.items():
         assert seen.get(key) == value, key
     for key in expect.absent:
