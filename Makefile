@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck unit bench clean venv
+.PHONY: demo test lint typecheck unit bench clean venv dist
 
 venv: $(STAMP)
 
@@ -32,5 +32,14 @@ unit: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m bench
 
+# The wheel, and the agent as one file for servers without pip (a shiv zipapp: the agent and
+# its dependencies, psutil and msgspec compiled for this Python version and platform).
+DIST ?= dist
+dist:
+	rm -rf $(DIST) && mkdir -p $(DIST)
+	$(BIN)/pip wheel --no-deps -q -w $(DIST) .
+	$(BIN)/shiv -q --compressed --reproducible -p '/usr/bin/env python3' -c watchkeeper \
+		-o $(DIST)/watchkeeper-agent.pyz $(DIST)/watchkeeper-*.whl
+
 clean:
-	rm -rf $(VENV) .watchkeeper .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) .watchkeeper .mypy_cache .ruff_cache .pytest_cache dist
