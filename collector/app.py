@@ -58,11 +58,13 @@ from collector.notify.channels import Channel, channel_from_url
 from collector.notify.message import Notification
 from collector.notify.worker import DeliveryWorkers, RetryPolicy
 from collector.redaction import Redactor, url_secrets
+from collector.reports.downloads import ReportSource
 from collector.reports.endoflife import EndOfLifeWatch
 from collector.reports.jobs import (
     END_OF_LIFE_INTERVAL,
     SCHEDULE_INTERVAL,
     end_of_life_watch,
+    inventory_of,
     report_mailer,
 )
 from collector.reports.mailer import ReportMailer
@@ -78,6 +80,7 @@ from collector.store.repository import Repository
 from collector.store.silences import SilenceStore, in_force
 from collector.web.console import console_routes
 from collector.web.login import login_routes
+from collector.web.reports import report_routes
 from rules.engine import AlertSignal, RuleEngine
 from rules.loader import RuleSet, load_rules
 
@@ -364,6 +367,7 @@ def build_collector(
         *noise_routes(clock, _noise_source(reader(database))),
         *login_routes(context),
         *console_routes(context),
+        *report_routes(context, ReportSource(database, book, partial(inventory_of, config))),
     ]
     if book is not None and contacts:
         collector.report_mailer = report_mailer(config, database, book, clock, delivery.wake)

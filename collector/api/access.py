@@ -86,6 +86,9 @@ ROUTE_RULES: dict[tuple[str, str], Need] = {
     ("GET", "/silences"): Role.VIEWER,
     ("POST", "/silences"): Role.RESPONDER,  # form: checks its CSRF field
     ("POST", "/silences/{silence_id:int}/expire"): Role.RESPONDER,  # form: checks its CSRF field
+    ("GET", "/reports"): Role.VIEWER,  # SLA and health reports to download (not customers)
+    ("GET", "/reports/sla/{period}"): Role.VIEWER,
+    ("GET", "/reports/health/{period}"): Role.VIEWER,
     ("GET", "/static/console.css"): Gate.PUBLIC,
     ("GET", "/static/htmx.min.js"): Gate.PUBLIC,
 }

@@ -1,0 +1,80 @@
+"""The console's reports page: viewers list the months and quarters and download each report
+(PDF, HTML, CSV); customers are refused; a real browser downloads the PDF from the link."""
+
+from __future__ import annotations
+
+import zipfile
+from io import BytesIO
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from collector.auth.roles import Role
+from tests.collector.harness import RunningCollector
+from tests.collector.web.conftest import PASSWORD, Browser
+from tests.collector.web.test_browser import WIDTHS, browser  # noqa: F401 - the fixture
+
+# The harness clock starts on 2027-01-15 (UTC).
+
+
+def test_a_viewer_lists_the_periods_and_downloads_each_format(
+    running: RunningCollector, vera: Browser
+) -> None:
+    page = vera.get("/reports")
+    assert page.status_code == 200
+    assert 'href="/reports/sla/2027-01?timezone=UTC&amp;language=en&amp;format=pdf"' in page.text
+    assert "2026-02" in page.text and "2026-01" not in page.text  # this month and 11 before
+    assert "/reports/health/2026-Q2?" in page.text and "2026-Q1" not in page.text
+    pdf = vera.get("/reports/sla/2026-12?format=pdf&language=zh")
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF-")
+    assert pdf.headers["content-disposition"] == 'attachment; filename="sla-2026-12.pdf"'
+    csv = vera.get("/reports/health/2026-Q4?format=csv&timezone=Asia/Shanghai")
+    with zipfile.ZipFile(BytesIO(csv.content)) as archive:
+        assert "recommendations.csv" in archive.namelist()
+    html = vera.get("/reports/health/2026-Q4?format=html")
+    assert "<h1>Quarterly health check — 2026-Q4</h1>" in html.text
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/reports?customer=nobody", "/reports/sla/2026-13", "/reports/sla/2026-12?format=doc",
+     "/reports/health/2026-Q3?timezone=Mars/Base"],
+    ids=["customer", "month", "format", "timezone"],
+)  # fmt: skip
+def test_unknown_choices_answer_not_found(vera: Browser, path: str) -> None:
+    assert vera.get(path).status_code == 404
+
+
+def test_a_customer_user_may_not_download_reports(running: RunningCollector) -> None:
+    running.collector.access.add_user("cust", PASSWORD, Role.CUSTOMER, "acme")
+    customer = Browser(running, "cust")
+    assert customer.get("/reports").status_code == 403
+    assert customer.get("/reports/sla/2026-12").status_code == 403
+    assert 'href="/reports"' not in customer.get("/").text
+
+
+@pytest.mark.peer
+def test_the_download_button_saves_the_pdf_in_a_real_browser(
+    browser: Any,  # noqa: F811 - the fixture imported above
+    running: RunningCollector,
+    tmp_path: Path,
+) -> None:
+    context = browser.new_context(viewport={"width": WIDTHS["desktop"][0], "height": 900},
+                                  accept_downloads=True)  # fmt: skip
+    context.set_default_timeout(60_000)
+    page = context.new_page()
+    page.goto(f"{running.url}/login")
+    page.fill("input[name=user]", "vera")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{running.url}/")
+    page.click("a[href='/reports']")
+    with page.expect_download() as started:
+        page.click("#sla-reports tbody tr:nth-child(2) a.download")  # last month's PDF
+    download = started.value
+    assert download.suggested_filename == "sla-2026-12.pdf"
+    saved = tmp_path / download.suggested_filename
+    download.save_as(saved)
+    assert saved.read_bytes().startswith(b"%PDF-")
+    context.close()
