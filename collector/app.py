@@ -7,7 +7,7 @@ import contextlib
 import logging
 import socket
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Collection, Sequence
 from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
@@ -25,6 +25,7 @@ from collector.api.inventory import inventory_routes
 from collector.api.knowledge import knowledge_routes
 from collector.api.noise import noise_routes
 from collector.api.openapi import openapi_routes
+from collector.api.people import people_routes
 from collector.api.redacting import RedactingMiddleware
 from collector.api.routes import ApiContext, api_routes
 from collector.api.scoping import CustomerScopes
@@ -69,13 +70,16 @@ from collector.reports.jobs import (
 )
 from collector.reports.mailer import ReportMailer
 from collector.response.directory import ResponseDirectory
-from collector.response.model import load_response
+from collector.response.model import ResponseConfig, load_response
+from collector.response.people import Person
+from collector.response.roster import Roster
 from collector.store.access import AccessStore
 from collector.store.database import migrate, open_database, reader
 from collector.store.history import HistoryStore
 from collector.store.incidents import IncidentReader
 from collector.store.noise import rule_activity
 from collector.store.outbox import OutboxStore
+from collector.store.people import PeopleStore
 from collector.store.repository import Repository
 from collector.store.silences import SilenceStore, in_force
 from collector.web.console import console_routes
@@ -116,6 +120,7 @@ class Collector:
     announcer: MaintenanceAnnouncer | None = None  # customers' maintenance notices
     end_of_life: EndOfLifeWatch | None = None  # P4s ahead of warranty / support ends
     report_mailer: ReportMailer | None = None  # scheduled reports to customers
+    roster: Roster | None = None  # people and teams managed through the API
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     @property
@@ -127,6 +132,8 @@ class Collector:
         """Migrate, restore hosts, rule state and open incidents, start delivering."""
         self.redactor.install()
         migrate(self.repository.engine)
+        if self.roster is not None:
+            self.roster.load()  # the API's people, each contact a channel before orphans count
         self.started_at = now = self.clock()
         records = self.repository.list_hosts()
         self.hosts.load(records)
@@ -225,6 +232,8 @@ class Collector:
         ]
         if self.announcer is not None:
             loops.append((NOTICE_INTERVAL, self.announcer.run, "maintenance notices"))
+        if self.roster is not None:  # people and teams another collector changed
+            loops.append((self.roster.refresh_after, self.roster.refresh, "people refresh"))
         if self.end_of_life is not None:
             loops.append((END_OF_LIFE_INTERVAL, self.end_of_life.check, "end-of-life check"))
         if self.report_mailer is not None:
@@ -251,21 +260,27 @@ def build_collector(
     evaluator = _evaluator(database, rules or load_rules(config.rules, config.builtin_rules))
     outbox = OutboxStore(database)
     chosen = list(channels) if channels is not None else channels_from_config(config)
-    directory = ResponseDirectory(load_response(config.response)) if config.response else None
+    # People and teams: response.yaml, with those managed through the API stored over it.
+    seed = load_response(config.response) if config.response else ResponseConfig()
+    roster = Roster(seed, PeopleStore(database), clock)
+    directory = ResponseDirectory(seed, roster=roster) if config.response else None
     redactor = known_secrets(config)
     book = load_customers(config.customers) if config.customers else None
     contacts = _contact_channels(config, book, redactor)
     acknowledge_by_phone: list[Callable[[Notification, str], None]] = []
-    people = (
-        directory.channels(
+
+    def person_channels(only: Collection[str] | None = None) -> list[Channel]:
+        if directory is None:
+            return []
+        return directory.channels(
             _registering(channel_from_url, redactor),
             config.phone_trunk.get_secret_value() if config.phone_trunk else None,
             # The service is built below; the call reaches it through this late binding.
             lambda note, person: acknowledge_by_phone[0](note, person),  # noqa: PLW0108
+            only,
         )
-        if directory
-        else []
-    )
+
+    people = person_channels()
     delivery = DeliveryWorkers(
         outbox,
         [*chosen, *people, *contacts],
@@ -280,6 +295,12 @@ def build_collector(
         config.delivery.send_timeout,
         config.delivery.storm_threshold,
     )
+
+    def add_person_channels(changed: list[Person]) -> None:
+        for channel in person_channels({person.id for person in changed}):
+            delivery.add_channel(channel)  # a person added or changed through the API
+
+    roster.listeners.append(add_person_channels)
     incident_reader = IncidentReader(reader(database))
     silent_after = _silent_after(evaluator.engine.rules)
     metrics = CollectorMetrics(
@@ -329,6 +350,7 @@ def build_collector(
         _access_service(config, database, clock),
         redactor,
         history=history,
+        roster=roster,
     )
     context = ApiContext(
         ingest=ingest,
@@ -357,6 +379,7 @@ def build_collector(
         *api_routes(context),
         *inventory_routes(hosts),
         *admin_routes(context),
+        *people_routes(roster),
         *openapi_routes(),
         *integration_routes(
             AlertIntake(IntegrationBook(config.integrations), incidents.apply_rule, writer.submit),

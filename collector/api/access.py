@@ -75,6 +75,19 @@ ROUTE_RULES: dict[tuple[str, str], Need] = {
     ("POST", "/api/v1/users"): Role.ADMIN,
     ("PATCH", "/api/v1/users/{name}"): Role.ADMIN,
     ("GET", "/api/v1/audit"): Role.ADMIN,
+    # People and teams: anyone may read (contact addresses only admins), admins change them.
+    ("GET", "/api/v1/people"): Role.VIEWER,
+    ("POST", "/api/v1/people"): Role.ADMIN,
+    ("GET", "/api/v1/people/{person_id}"): Role.VIEWER,
+    ("PUT", "/api/v1/people/{person_id}"): Role.ADMIN,
+    ("POST", "/api/v1/people/{person_id}/disable"): Role.ADMIN,
+    ("POST", "/api/v1/people/{person_id}/enable"): Role.ADMIN,
+    ("GET", "/api/v1/teams"): Role.VIEWER,
+    ("POST", "/api/v1/teams"): Role.ADMIN,
+    ("GET", "/api/v1/teams/{team_id}"): Role.VIEWER,
+    ("PUT", "/api/v1/teams/{team_id}"): Role.ADMIN,
+    ("POST", "/api/v1/teams/{team_id}/disable"): Role.ADMIN,
+    ("POST", "/api/v1/teams/{team_id}/enable"): Role.ADMIN,
     ("GET", "/login"): Gate.PUBLIC,
     ("POST", "/login"): Gate.PUBLIC,  # audits itself; CSRF by a double-submit cookie
     ("POST", "/logout"): Gate.SIGNED_IN,  # checks the form's CSRF field itself

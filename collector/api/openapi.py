@@ -23,6 +23,7 @@ from collector.api.access import (
 from collector.api.integrations import PARSERS, integration_path
 from collector.api.requests import OpenBody, TokenBody, UserBody, UserPatch
 from collector.auth.roles import Role
+from collector.response.people import Person, Team
 
 OPENAPI_PATH = "/api/v1/openapi.json"
 _PARAMETER = re.compile(r"\{(\w+)(?::(\w+))?\}")
@@ -32,6 +33,10 @@ BODIES: dict[tuple[str, str], type[BaseModel]] = {
     ("POST", "/api/v1/tokens"): TokenBody,
     ("POST", "/api/v1/users"): UserBody,
     ("PATCH", "/api/v1/users/{name}"): UserPatch,
+    ("POST", "/api/v1/people"): Person,
+    ("PUT", "/api/v1/people/{person_id}"): Person,
+    ("POST", "/api/v1/teams"): Team,
+    ("PUT", "/api/v1/teams/{team_id}"): Team,
     **{("POST", integration_path(kind)): model for kind, (model, _) in PARSERS.items()},
 }
 

@@ -97,6 +97,7 @@ class DeliveryWorkers:
         self._wakeup = threading.Condition()
         self._stopping = False
         self._threads: list[threading.Thread] = []
+        self._started = False
 
     @property
     def channels(self) -> list[str]:
@@ -108,12 +109,27 @@ class DeliveryWorkers:
         released = self._store.release(self._owner)
         if released:
             log.info("resuming %d message(s) that were in flight at the last stop", released)
-        for name in self._channels:
+        self._started = True
+        for name in list(self._channels):
             thread = threading.Thread(
                 target=self._run, args=(name,), name=f"deliver {name}", daemon=True
             )
             self._threads.append(thread)
             thread.start()
+
+    def add_channel(self, channel: Channel) -> None:
+        """Send through `channel` from now on (a person added or changed through the API); one
+        of the same description is replaced, and a new one gets its thread once started."""
+        name = channel.describe()
+        known = name in self._channels
+        self._channels[name] = channel
+        if known or not self._started or self._stopping:
+            return
+        thread = threading.Thread(
+            target=self._run, args=(name,), name=f"deliver {name}", daemon=True
+        )
+        self._threads.append(thread)
+        thread.start()
 
     def wake(self) -> None:
         """New rows were committed: look now rather than at the next poll."""
@@ -122,7 +138,7 @@ class DeliveryWorkers:
 
     def deliver_due(self) -> int:
         """One pass over every channel in this thread (tests, `--once` tools)."""
-        return sum(self._pass(name) for name in self._channels)
+        return sum(self._pass(name) for name in list(self._channels))
 
     def stop(self, timeout: float = 5.0) -> None:
         """Finish the message in flight (bounded); the rest waits in the outbox."""

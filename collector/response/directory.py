@@ -8,7 +8,7 @@ implements them over response.yaml, so the core stays ignorant of schedules and 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from urllib.parse import quote
 
@@ -22,6 +22,7 @@ from collector.response.model import ResponseConfig
 from collector.response.oncall import tier_people
 from collector.response.policies import Target, choose_policy
 from collector.response.policies import Tier as PolicyTier
+from collector.response.roster import Roster
 from collector.response.service_levels import BusinessCalendar as CalendarConfig
 from collector.response.service_levels import SlaTime
 from rules.priority import Priority
@@ -40,10 +41,17 @@ class ResponseDirectory:
 
     config: ResponseConfig
     _calendars: dict[str, BusinessCalendar] = field(default_factory=dict, compare=False)
+    # People and teams managed through the API over the file's (None: the file alone).
+    roster: Roster | None = field(default=None, compare=False)
+
+    def current(self) -> ResponseConfig:
+        """The configuration as of now: the file, with the API's people and teams."""
+        return self.roster.config() if self.roster is not None else self.config
 
     def plan_for(self, incident: Incident) -> ResponsePlan | None:
         """The policy routing picks for the incident's labels, and its priority's SLA."""
-        policy = choose_policy(self.config.policies, self.config.routing, incident.match_labels())
+        config = self.current()
+        policy = choose_policy(config.policies, config.routing, incident.match_labels())
         tiers = tuple(
             Tier(
                 tuple(f"{t.kind}:{t.ref}" for t in tier.targets),
@@ -70,10 +78,11 @@ class ResponseDirectory:
             notify_all=tier.notify_all,
         )
         at = dt.datetime.fromtimestamp(now, dt.UTC)
+        config = _paging(self.current())
         found: list[Recipient] = []
-        for person_id in tier_people(self.config, policy_tier, at):
-            person = self.config.person(person_id)
-            if person is None:
+        for person_id in tier_people(config, policy_tier, at):
+            person = config.person(person_id)
+            if person is None or person.disabled:
                 continue
             for rule in person.rules_for(incident.priority):
                 if rule.business_hours_only and not self._open(person.calendar, now):
@@ -91,6 +100,7 @@ class ResponseDirectory:
         make: Callable[..., Channel],
         trunk: str | None = None,
         on_keypad_ack: Callable[[Notification, str], None] | None = None,
+        only: Collection[str] | None = None,
     ) -> list[Channel]:
         """A channel per person contact method, known to the outbox by its person key.
 
@@ -99,7 +109,9 @@ class ResponseDirectory:
         a trunk, phone contacts cannot be reached and are left out (the others still page).
         """
         found: list[Channel] = []
-        for person in self.config.people:
+        for person in self.current().people:
+            if only is not None and person.id not in only:
+                continue
             for name, contact in person.contacts.items():
                 address = contact.url.get_secret_value()
                 if contact.kind != "phone":
@@ -168,6 +180,21 @@ class ResponseDirectory:
 
     def _calendar_for(self, name: str | None) -> BusinessCalendar:
         return self.calendar(name) if name else ALWAYS
+
+
+def _paging(config: ResponseConfig) -> ResponseConfig:
+    """`config` as paging sees it: a disabled team stands for nobody, and a team's disabled
+    members are left out (its first member is then the first one enabled)."""
+    disabled = {person.id for person in config.people if person.disabled}
+    if not disabled and not any(team.disabled for team in config.teams):
+        return config
+    teams = [
+        team.model_copy(update={"members": [], "schedules": []})
+        if team.disabled
+        else team.model_copy(update={"members": [m for m in team.members if m not in disabled]})
+        for team in config.teams
+    ]
+    return config.model_copy(update={"teams": teams})
 
 
 def _bound(

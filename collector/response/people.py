@@ -86,6 +86,11 @@ class Person(ResponseModel):
         None,
         description="Business calendar for business_hours_only rules (default sla.calendar).",
     )
+    disabled: bool = Field(
+        False,
+        description="Never paged (still named in schedules and on old incidents); set here or "
+        "through the API (POST /api/v1/people/ID/disable).",
+    )
 
     @property
     def zone(self) -> ZoneInfo:
@@ -114,4 +119,7 @@ class Team(ResponseModel):
     schedules: list[Identifier] = Field(
         default_factory=list,
         description="On-call schedules this team staffs: `watchkeeper oncall TEAM` shows them.",
+    )
+    disabled: bool = Field(
+        False, description="A tier naming this team pages nobody through it (API: disable)."
     )
