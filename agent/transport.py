@@ -1,4 +1,4 @@
-"""Pushing reports to the collector: one kept HTTP session, gzip, bearer token, spool on failure."""
+"""Pushing reports to the collector: one kept connection, gzip, bearer token, spool on failure."""
 
 from __future__ import annotations
 
@@ -14,8 +14,14 @@ from dataclasses import dataclass
 from typing import Literal
 from urllib.parse import urlsplit
 
-import requests
-
+from agent.connection import (
+    Answer,
+    CollectorConnection,
+    ConnectError,
+    ExchangeError,
+    TlsFiles,
+    ca_bundle_variable,
+)
 from agent.report import Report, encode_report
 from agent.spool import Spool
 from agent.transport_errors import FailureContext, describe_failure
@@ -109,35 +115,23 @@ class ReportSender:
         self._clock = clock
         self._resume_at = 0.0  # the collector asked us to wait until then (429 Retry-After)
         self._spool = spool
-        self._timeout = timeout_seconds
         self._drain_per_cycle = drain_per_cycle
-        self._session = requests.Session()
-        # Proxy settings are read from the environment once here: with trust_env, requests
-        # would rescan the environment and ~/.netrc on every single post.
-        self._session.trust_env = False
-        self._session.proxies.update(requests.utils.get_environ_proxies(self.url))
-        # trust_env off also drops REQUESTS_CA_BUNDLE: read it here, once, like the proxies.
-        bundle = None if security.ca_file else os.environ.get("REQUESTS_CA_BUNDLE")
-        self._session.verify = security.ca_file or bundle or True
+        bundle = None if security.ca_file else ca_bundle_variable(os.environ)
+        tls = TlsFiles(security.ca_file, security.client_cert_file, security.client_key_file)
+        self._connection = CollectorConnection(self.url, timeout_seconds, tls)
         self._context = FailureContext(
             self.url, timeout_seconds, security.ca_file, security.client_cert_file, bundle
         )
         self._problem = ("", "")  # why the last post failed: (unreachable/failing/busy, detail)
         self._down_since: float | None = None  # when the collector stopped taking reports
         self._last_rejection = ""
-        if security.client_cert_file:
-            self._session.cert = (security.client_cert_file, security.client_key_file or "")
-            if not security.client_key_file:
-                self._session.cert = security.client_cert_file
-        self._session.headers.update(
-            {
-                "Content-Type": "application/json",
-                "Content-Encoding": "gzip",
-                "User-Agent": f"watchkeeper-agent/{AGENT_VERSION}",
-            }
-        )
+        self._headers = {
+            "Content-Type": "application/json",
+            "Content-Encoding": "gzip",
+            "User-Agent": f"watchkeeper-agent/{AGENT_VERSION}",
+        }
         if token:
-            self._session.headers["Authorization"] = f"Bearer {token}"
+            self._headers["Authorization"] = f"Bearer {token}"
         self.reports_sent_total = 0
         self.send_failures_total = 0
         self.reports_rejected_total = 0
@@ -178,24 +172,19 @@ class ReportSender:
 
     def close(self) -> None:
         """Close the kept connection."""
-        self._session.close()
+        self._connection.close()
 
     def _post(self, body: bytes) -> PostOutcome:
         try:
             # The send time, on the agent's clock, lets the collector tell a replay from a
             # fresh report and measure clock skew without trusting the report's own stamp.
-            response = self._session.post(
-                self.url,
-                data=body,
-                timeout=self._timeout,
-                allow_redirects=False,
-                headers={SENT_AT_HEADER: f"{time.time():.3f}"},
-            )
-        except requests.RequestException as exc:
+            headers = {**self._headers, SENT_AT_HEADER: f"{time.time():.3f}"}
+            response = self._connection.post(body, headers)
+        except (ConnectError, ExchangeError) as exc:
             self.send_failures_total += 1
             self._problem = ("unreachable", describe_failure(exc, self._context))
             return "failed"
-        status = response.status_code
+        status = response.status
         if 200 <= status < 300:
             self.reports_sent_total += 1
             self._last_rejection = ""
@@ -237,9 +226,9 @@ class ReportSender:
         )
         self._down_since = None
 
-    def _rejected(self, response: requests.Response) -> None:
+    def _rejected(self, response: Answer) -> None:
         self.reports_rejected_total += 1
-        reason = f"HTTP {response.status_code}: {_collector_message(response)}"
+        reason = f"HTTP {response.status}: {_collector_message(response)}"
         if reason == self._last_rejection:  # the same every cycle: said once is enough
             logger.debug("collector %s rejected the report again: %s", self.url, reason)
             return
@@ -249,9 +238,9 @@ class ReportSender:
     def _must_wait(self) -> bool:
         return self._clock() < self._resume_at
 
-    def _back_off(self, response: requests.Response) -> None:
+    def _back_off(self, response: Answer) -> None:
         self.send_failures_total += 1
-        wait = retry_after_seconds(response.headers.get("Retry-After"))
+        wait = retry_after_seconds(response.headers.get("retry-after"))
         self._resume_at = self._clock() + wait
         self._problem = ("busy", f"HTTP 429, asks for {wait:.0f} s without reports (Retry-After)")
 
@@ -271,10 +260,10 @@ def retry_after_seconds(value: str | None) -> float:
     return min(max(seconds, 0.0), MAX_RETRY_AFTER)
 
 
-def _collector_message(response: requests.Response) -> str:
-    status = response.status_code
+def _collector_message(response: Answer) -> str:
+    status = response.status
     if 300 <= status < 400:
-        return f"redirected to {response.headers.get('Location')}; set the collector URL to it"
+        return f"redirected to {response.headers.get('location')}; set the collector URL to it"
     text = _envelope_message(response.text) or response.reason or "(no message)"
     if status == 401:
         text += " (check token or token_file against the collector's `agents`)"

@@ -8,9 +8,13 @@ is found by walking the exception chain down to the operating system's or TLS li
 from __future__ import annotations
 
 import socket
-import ssl
+import sys
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
+
+if TYPE_CHECKING:
+    import ssl
 
 _DETAIL_LIMIT = 120
 
@@ -23,7 +27,7 @@ class FailureContext:
     timeout_seconds: float
     ca_file: str | None = None
     client_cert_file: str | None = None
-    ca_bundle_env: str | None = None  # REQUESTS_CA_BUNDLE, when it chose the CAs
+    ca_bundle_env: str | None = None  # "SSL_CERT_FILE=/etc/...", when the environment chose
 
     @property
     def scheme(self) -> str:
@@ -57,9 +61,10 @@ def describe_failure(exc: BaseException, context: FailureContext) -> str:
 
 
 def _describe_cause(cause: BaseException, context: FailureContext) -> str | None:
-    if isinstance(cause, ssl.SSLCertVerificationError):
+    tls = sys.modules.get("ssl")  # not loaded (no https:// collector): no TLS error either
+    if tls is not None and isinstance(cause, tls.SSLCertVerificationError):
         return _certificate_refused(cause, context)
-    if isinstance(cause, ssl.SSLError):
+    if tls is not None and isinstance(cause, tls.SSLError):
         return _tls_failed(cause, context)
     if isinstance(cause, ConnectionRefusedError):
         return "connection refused; is the collector running, and listening on that port?"
@@ -109,7 +114,7 @@ def _certificate_refused(cause: ssl.SSLCertVerificationError, context: FailureCo
         where = f"the CA in ca_file {context.ca_file}"
         return text + f"it is not issued by {where}; point ca_file at the CA that issued it"
     if context.ca_bundle_env:
-        where = f"a CA in REQUESTS_CA_BUNDLE ({context.ca_bundle_env})"
+        where = f"a CA in {context.ca_bundle_env}"
         return text + f"it is not issued by {where}; set ca_file to the collector's CA"
     return text + "the system's CAs do not know its issuer; set ca_file to the collector's CA (PEM)"
 

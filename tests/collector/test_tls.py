@@ -101,13 +101,14 @@ def test_the_advice_fits_what_was_configured(
         caplog.text
     )
     monkeypatch.delenv("REQUESTS_CA_BUNDLE", raising=False)
+    monkeypatch.delenv("SSL_CERT_FILE", raising=False)
     send(https.url)
     assert "the system's CAs do not know its issuer; set ca_file to the collector's CA" in (
         caplog.text
     )
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(rogue))
     send(https.url)
-    assert f"not issued by a CA in REQUESTS_CA_BUNDLE ({rogue}); set ca_file" in caplog.text
+    assert f"not issued by a CA in REQUESTS_CA_BUNDLE={rogue}; set ca_file" in caplog.text
     send(https.url.replace("https://", "http://"))
     assert "closed without an answer; does the collector expect https://?" in caplog.text
     assert all(len(r.getMessage()) < 400 for r in caplog.records), "no library error dumps"
