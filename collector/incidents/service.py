@@ -349,7 +349,8 @@ class IncidentService:
         token or a user who is no person of the response file)."""
         assert self._directory is not None
         try:
-            return self._directory(Tier((f"person:{person}",), 0.0), incident, now)
+            # A tier of that one person (its timeout is never used: nothing escalates from it).
+            return self._directory(Tier((f"person:{person}",), 60.0), incident, now)
         except ValueError:
             return []
 
