@@ -201,26 +201,31 @@ class IncidentService:
 
     def check_maintenance(self) -> int:
         """When the maintenance windows in force changed: pause the SLA clocks of the open
-        incidents a window now covers (a timer at the window's end resumes them)."""
+        incidents a window now covers, resume those no window covers any more (one ended or
+        was expired early); returns how many changed. A timer at a window's end resumes its
+        incidents too, so a collector that was down then still resumes them."""
         now = self._clock()
-        with self._engine.begin() as conn:
+        with self._engine.connect() as conn:
             windows = in_force(conn, now)
-            seen = windows_in_force(windows, now)
-            if seen == self._windows_seen:
-                return 0
-            paused = 0
-            for incident_id in rows.active_ids(conn) if seen else []:
+        seen = windows_in_force(windows, now)
+        if seen == self._windows_seen:
+            return 0
+        changed: list[tuple[Outcome, Incident]] = []
+        with self._engine.begin() as conn:
+            for incident_id in rows.active_ids(conn):
                 current = rows.by_reference(conn, incident_id, lock=True)
-                if current is None or current.plan is None or "maintenance" in current.plan.held_by:
+                if current is None or current.plan is None:
                     continue
-                outcome = transition(
-                    current, maintenance_seen(windows, current, now), now, self.policy
-                )
+                event = maintenance_seen(windows, current, now)
+                if ("maintenance" in current.plan.held_by) == (event.until is not None):
+                    continue  # as it should be: no timeline entry
+                outcome = transition(current, event, now, self.policy)
                 if outcome is not None:
-                    self._record(conn, outcome, now)
-                    paused += 1
+                    changed.append((outcome, self._record(conn, outcome, now)))
         self._windows_seen = seen
-        return paused
+        for outcome, stored in changed:
+            self._after(outcome, stored)
+        return len(changed)
 
     def _record(self, conn: Connection, outcome: Outcome, now: float) -> Incident:
         incident = outcome.incident

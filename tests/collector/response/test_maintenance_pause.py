@@ -132,3 +132,19 @@ def test_the_next_nights_window_starts_at_0100_summer_time(
     assert clocks(engine, p4.number, clock())["ack"] == ("paused", 9000)  # 4 h, 1.5 h used
     at(service, clock, "2026-03-30T02:00:00")
     assert clocks(engine, p4.number, clock())["ack"] == ("ok", 9000)
+
+
+def test_a_window_expired_early_resumes_the_clocks_at_the_next_timer_run(
+    engine: sa.Engine, service: IncidentService, clock: FakeClock, nightly: Silence
+) -> None:
+    p2 = service.open(PersonOpened("desk", "replication lag", Priority.P2, hosts=("db1",)))
+    at(service, clock, "2026-03-29T00:00:00")
+    assert clocks(engine, p2.number, clock())["resolve"] == ("paused", 3 * 3600 + 1800)
+    clock.now = utc("2026-03-29T00:40:00")
+    assert nightly.id is not None
+    SilenceStore(engine).expire(nightly.id, clock())  # the work finished early
+    at(service, clock, "2026-03-29T00:41:00")  # the timer loop runs every second in practice
+    assert clocks(engine, p2.number, clock())["resolve"] == ("ok", 3 * 3600 + 1800)
+    clock.advance(60)
+    assert clocks(engine, p2.number, clock())["resolve"] == ("ok", 3 * 3600 + 1800 - 60)
+    assert names(engine, p2)[-2:] == ["CLOCKS_PAUSED", "CLOCKS_RESUMED"]
