@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -81,3 +82,52 @@ def test_wait_and_resume_from_the_cli_pause_the_resolution_clock(
     assert (resolve["state"], resolve["seconds_left"]) == ("ok", 13200)
     names = [e["name"] for e in running.get(f"/api/v1/incidents/{number}")["timeline"]]
     assert names[-3:] == ["ACK", "WAIT", "RESUME"]
+
+
+def test_the_customers_note_ends_the_wait(tmp_path: Path, clock: FakeClock) -> None:
+    customers = tmp_path / "customers.yaml"
+    customers.write_text('customers:\n  - name: acme\n    hosts: ["acme-*"]\n')
+    response = tmp_path / "response.yaml"
+    response.write_text("sla: {}\n")
+    customer = {"Authorization": "Bearer acme-token-19f0"}
+    running = RunningCollector(
+        tmp_path,
+        clock,
+        channels=[],
+        response=response,
+        customers=customers,
+        api_tokens=[
+            ApiToken(name="alice", token=API_TOKEN),
+            ApiToken(name="acme-it", token="acme-token-19f0", role="customer", customer="acme"),  # type: ignore[arg-type]
+        ],
+    )
+    staff = {"Authorization": f"Bearer {API_TOKEN}"}
+    try:
+
+        def post(path: str, body: dict[str, object], headers: dict[str, str]) -> Any:
+            answer = running.session.post(
+                f"{running.url}{path}", json=body, headers=headers, timeout=5
+            )
+            assert answer.status_code in (200, 201), answer.text
+            return answer.json()
+
+        opened = post(
+            "/api/v1/incidents",
+            {"title": "acme db slow", "priority": "P2", "hosts": ["acme-db1"]},
+            staff,
+        )
+        number = opened["number"]
+        post(f"/api/v1/incidents/{number}/ack", {}, staff)
+        waiting = post(f"/api/v1/incidents/{number}/wait", {"note": "which queries?"}, staff)
+        assert waiting["state"] == "waiting"
+        clock.advance(3600)
+        answered = post(
+            f"/api/v1/incidents/{number}/notes", {"text": "the nightly report"}, customer
+        )
+        assert answered["state"] == "acknowledged"
+        timeline = running.get(f"/api/v1/incidents/{number}")["timeline"]
+        last = [e for e in timeline if e["kind"] == "transition"][-1]
+        assert (last["name"], last["actor"]) == ("RESUME", "acme-it")
+        assert last["detail"] == "the customer answered: the nightly report"
+    finally:
+        running.stop()
