@@ -1,28 +1,30 @@
-"""One kept-alive HTTP/1.1 connection to the collector, on the standard library's http.client.
+"""One kept-alive HTTP/1.1 connection to the collector, on a plain socket.
 
 requests and urllib3 cost the agent some 9 MiB of memory and half its CPU per report for one
-POST to one address; http.client does that with a kept connection. `ssl` is imported only for
-an https:// collector. Proxies come from the environment once (http_proxy, https_proxy,
-no_proxy): an http:// collector is reached through the proxy with absolute URLs, an https://
-one through a CONNECT tunnel. Verification uses `ca_file`, else REQUESTS_CA_BUNDLE or
-SSL_CERT_FILE, else the system's CA store.
+POST to one address; even http.client imports `ssl` (4 MiB) for every agent. Here the request
+is written and the answer read on a socket, and `ssl` is imported only for an https://
+collector. Proxies come from the environment once (http_proxy, https_proxy, no_proxy): an
+http:// collector is reached through the proxy with absolute URLs, an https:// one through a
+CONNECT tunnel. Verification uses `ca_file`, else REQUESTS_CA_BUNDLE or SSL_CERT_FILE, else the
+system's CA store.
 """
 
 from __future__ import annotations
 
-import http.client
 import os
+import socket
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import IO, TYPE_CHECKING
 from urllib.parse import urlsplit
 
 if TYPE_CHECKING:
     import ssl
 
 _ANSWER_LIMIT = 1 << 16  # a collector's answer is an envelope of a few hundred bytes
+_LINE_LIMIT = 8192
 # Errors of a kept connection the collector closed while it was idle: worth one fresh try.
-_STALE = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError)
+_STALE = (ConnectionResetError, BrokenPipeError, ConnectionAbortedError)
 
 
 class ConnectError(OSError):
@@ -105,16 +107,18 @@ class CollectorConnection:
         self._https = parts.scheme == "https"
         self._host = parts.hostname or ""
         self._port = parts.port or (443 if self._https else 80)
-        self._path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        self._authority = parts.netloc.rpartition("@")[2]
+        path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         self._timeout = timeout
         self._proxy = proxy_for(url, environ)
         self._context = tls_context(tls or TlsFiles(), environ) if self._https else None
-        self._connection: http.client.HTTPConnection | None = None
-        self._target = url if self._proxy and not self._https else self._path
+        self._target = url if self._proxy and not self._https else path
+        self._socket: socket.socket | None = None
+        self._reader: IO[bytes] | None = None
 
     def post(self, body: bytes, headers: Mapping[str, str]) -> Answer:
         """Send one POST and read the whole answer; raise ConnectError or ExchangeError."""
-        reused = self._connection is not None
+        reused = self._socket is not None
         try:
             return self._exchange(body, headers)
         except ExchangeError as exc:
@@ -124,48 +128,121 @@ class CollectorConnection:
 
     def close(self) -> None:
         """Close the kept connection, if any."""
-        if self._connection is not None:
-            self._connection.close()
-            self._connection = None
+        if self._reader is not None:
+            self._reader.close()
+        if self._socket is not None:
+            self._socket.close()
+        self._socket = self._reader = None
 
     def _exchange(self, body: bytes, headers: Mapping[str, str]) -> Answer:
-        connection = self._connect()
+        connection, reader = self._connect()
+        lines = [f"POST {self._target} HTTP/1.1", f"Host: {self._authority}"]
+        lines += [f"{name}: {value}" for name, value in headers.items()]
+        lines.append(f"Content-Length: {len(body)}")
+        head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
         try:
-            connection.request("POST", self._target, body, dict(headers))
-            response = connection.getresponse()
-            text = response.read(_ANSWER_LIMIT).decode("utf-8", "replace")
-            if response.will_close or not response.isclosed():
-                self.close()  # said it closes, or sent more than we read: start afresh
-        except (OSError, http.client.HTTPException) as exc:
+            connection.sendall(head + body)
+            answer, keep = read_answer(reader)
+        except (OSError, ValueError) as exc:
             self.close()
             raise ExchangeError(str(exc) or type(exc).__name__) from exc
-        answer_headers = {name.lower(): value for name, value in response.getheaders()}
-        return Answer(response.status, response.reason, answer_headers, text)
+        if not keep:
+            self.close()
+        return answer
 
-    def _connect(self) -> http.client.HTTPConnection:
-        if self._connection is not None:
-            return self._connection
-        connection = self._new_connection()
+    def _connect(self) -> tuple[socket.socket, IO[bytes]]:
+        if self._socket is not None and self._reader is not None:
+            return self._socket, self._reader
         try:
-            connection.connect()
-        except (OSError, http.client.HTTPException) as exc:
-            connection.close()
+            connection = self._open()
+        except (OSError, ValueError) as exc:
             raise ConnectError(str(exc) or type(exc).__name__) from exc
-        self._connection = connection
-        return connection
+        self._socket, self._reader = connection, connection.makefile("rb")
+        return connection, self._reader
 
-    def _new_connection(self) -> http.client.HTTPConnection:
+    def _open(self) -> socket.socket:
         if self._proxy is None:
-            return self._plain_or_tls(self._host, self._port)
-        proxy = urlsplit(self._proxy)
-        connection = self._plain_or_tls(proxy.hostname or "", proxy.port or 8080)
-        if self._https:
-            connection.set_tunnel(self._host, self._port)
-        return connection
+            connection = socket.create_connection((self._host, self._port), self._timeout)
+        else:
+            proxy = urlsplit(self._proxy)
+            address = (proxy.hostname or "", proxy.port or 8080)
+            connection = socket.create_connection(address, self._timeout)
+            if self._https:
+                _tunnel(connection, f"{self._host}:{self._port}")
+        if self._context is None:
+            return connection
+        try:
+            return self._context.wrap_socket(connection, server_hostname=self._host)
+        except BaseException:
+            connection.close()
+            raise
 
-    def _plain_or_tls(self, host: str, port: int) -> http.client.HTTPConnection:
-        if self._context is not None:
-            return http.client.HTTPSConnection(
-                host, port, timeout=self._timeout, context=self._context
-            )
-        return http.client.HTTPConnection(host, port, timeout=self._timeout)
+
+def _tunnel(connection: socket.socket, authority: str) -> None:
+    """Ask an HTTP proxy for a tunnel to `authority` (CONNECT), or raise."""
+    request = f"CONNECT {authority} HTTP/1.1\r\nHost: {authority}\r\n\r\n"
+    try:
+        connection.sendall(request.encode("latin-1"))
+        with connection.makefile("rb") as reader:
+            answer, _ = read_head(reader)
+    except BaseException:
+        connection.close()
+        raise
+    if answer[0] != 200:
+        connection.close()
+        raise ConnectionRefusedError(f"proxy refused the tunnel to {authority}: {answer[1]}")
+
+
+def _line(reader: IO[bytes]) -> str:
+    line = reader.readline(_LINE_LIMIT + 1)
+    if len(line) > _LINE_LIMIT:
+        raise ValueError("answer header line too long")
+    return line.decode("latin-1").rstrip("\r\n")
+
+
+def read_head(reader: IO[bytes]) -> tuple[tuple[int, str, str], dict[str, str]]:
+    """((status, reason, version), headers) of one answer, skipping 1xx interim answers."""
+    while True:
+        status_line = _line(reader)
+        if not status_line:
+            raise ConnectionResetError("connection closed without an answer")
+        version, _, rest = status_line.partition(" ")
+        code, _, reason = rest.partition(" ")
+        if not version.startswith("HTTP/") or not code.isdigit():
+            raise ValueError(f"not an HTTP answer: {status_line[:80]!r}")
+        headers: dict[str, str] = {}
+        while line := _line(reader):
+            name, _, value = line.partition(":")
+            headers[name.strip().lower()] = value.strip()
+        if not 100 <= int(code) < 200:
+            return (int(code), reason, version), headers
+
+
+def read_answer(reader: IO[bytes]) -> tuple[Answer, bool]:
+    """One whole answer, and whether the connection may be used again."""
+    (status, reason, version), headers = read_head(reader)
+    keep = headers.get("connection", "").lower() != "close" and version != "HTTP/1.0"
+    if headers.get("transfer-encoding", "").lower() == "chunked":
+        body = _read_chunked(reader)
+    elif "content-length" in headers:
+        length = int(headers["content-length"])
+        body = reader.read(min(length, _ANSWER_LIMIT))
+        if length > _ANSWER_LIMIT or len(body) < length:
+            keep = False  # more than we read, or cut short: this connection is done
+    elif status in (204, 304):
+        body = b""
+    else:
+        body, keep = reader.read(_ANSWER_LIMIT), False  # the body runs until the close
+    return Answer(status, reason, headers, body.decode("utf-8", "replace")), keep
+
+
+def _read_chunked(reader: IO[bytes]) -> bytes:
+    body = b""
+    while size := int(_line(reader).split(";")[0] or "0", 16):
+        if len(body) + size > _ANSWER_LIMIT:
+            raise ValueError("answer body too long")
+        body += reader.read(size)
+        _line(reader)
+    while _line(reader):  # trailers, up to the blank line
+        pass
+    return body

@@ -17,7 +17,6 @@ import json
 import logging
 import os
 import re
-import secrets
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
@@ -30,8 +29,8 @@ _MAX_SEQUENCE = 2**63 - 1
 
 
 def new_instance_id() -> str:
-    """A random instance id: 16 hex digits."""
-    return secrets.token_hex(8)
+    """A random instance id: 16 hex digits (os.urandom: `secrets` would load hashlib, 3 MiB)."""
+    return os.urandom(8).hex()
 
 
 def state_directory(spool_dir: str | None, environ: Mapping[str, str]) -> Path | None:

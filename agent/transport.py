@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import email.utils
 import gzip
 import ipaddress
 import json
@@ -252,6 +251,8 @@ def retry_after_seconds(value: str | None) -> float:
     try:
         seconds = float(value)
     except ValueError:
+        import email.utils  # only for the rare HTTP-date form: the package is not small
+
         try:
             when = email.utils.parsedate_to_datetime(value)
         except (TypeError, ValueError):

@@ -3,13 +3,14 @@ the collector closed it while idle, through an HTTP proxy from the environment, 
 
 from __future__ import annotations
 
+import io
 import socket
 import threading
 from collections.abc import Iterator
 
 import pytest
 
-from agent.connection import CollectorConnection, ConnectError, proxy_for
+from agent.connection import CollectorConnection, ConnectError, proxy_for, read_answer
 from tests.agent.collector_stub import CollectorStub
 from tests.peers import free_port
 
@@ -121,3 +122,31 @@ def test_an_http_proxy_from_the_environment_gets_the_absolute_url() -> None:
 )  # fmt: skip
 def test_proxy_for(environ: dict[str, str], expected: str | None) -> None:
     assert proxy_for("https://collector.example.net:9810/api/v1/reports", environ) == expected
+
+
+@pytest.mark.parametrize(
+    ("raw", "text", "keep"),
+    [
+        (b"HTTP/1.1 202 Accepted\r\nContent-Length: 2\r\n\r\n{}", "{}", True),
+        (b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 204 No Content\r\n\r\n", "", True),
+        (
+            b"HTTP/1.1 400 Bad\r\nTransfer-Encoding: chunked\r\n\r\n"
+            b"3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n",
+            "abcde",
+            True,
+        ),
+        (b"HTTP/1.1 503 Busy\r\nConnection: close\r\nContent-Length: 4\r\n\r\nbusy", "busy", False),
+        (b"HTTP/1.0 200 OK\r\n\r\nuntil the end", "until the end", False),
+    ],
+    ids=["length", "continue", "chunked", "close", "http10-to-eof"],
+)  # fmt: skip
+def test_answers_are_read_whole(raw: bytes, text: str, keep: bool) -> None:
+    answer, kept = read_answer(io.BytesIO(raw))
+    assert (answer.text, kept) == (text, keep)
+
+
+def test_garbage_is_not_an_answer() -> None:
+    with pytest.raises(ValueError, match="not an HTTP answer"):
+        read_answer(io.BytesIO(b"SSH-2.0-OpenSSH_9.2\r\n"))
+    with pytest.raises(ConnectionResetError, match="closed without an answer"):
+        read_answer(io.BytesIO(b""))
