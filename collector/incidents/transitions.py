@@ -13,20 +13,9 @@ an outcome in one transaction. Every change has a stored name (OPEN, ACK, RESOLV
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
-from enum import StrEnum
+from dataclasses import replace
 
-from collector.incidents.clocks import (
-    Deadline,
-    Elapsed,
-    always,
-    arm,
-    on_timer,
-    stop_on_ack,
-    stop_on_resolve,
-    wall_seconds,
-)
+from collector.incidents.clocks import arm, stop_on_ack, stop_on_resolve
 from collector.incidents.commands import Cancel, Command, Notify, Schedule
 from collector.incidents.events import (
     ACTION_NAMES,
@@ -49,84 +38,23 @@ from collector.incidents.events import (
     TimerKind,
     Wait,
 )
-from collector.incidents.flapping import FlapPolicy, damp, settled
+from collector.incidents.flapping import damp
 from collector.incidents.model import Incident, IncidentState, Source
-from collector.incidents.pauses import maintenance_seen, set_waiting
-from collector.incidents.plan import ResponsePlan
+from collector.incidents.outcome import LifecyclePolicy, Outcome, Transition
+from collector.incidents.pauses import set_waiting
 from collector.incidents.rootcause import closing_refusal
-from rules.priority import Priority
+from collector.incidents.timed import closed, maintenance_outcome, timer_outcome
+
+__all__ = [  # the outcome's names are imported from here throughout
+    "LifecyclePolicy",
+    "Outcome",
+    "Transition",
+    "TransitionRefusedError",
+    "allowed_actions",
+    "transition",
+]
 
 S = IncidentState
-
-
-class Transition(StrEnum):
-    """Named changes, kept on the incident's timeline."""
-
-    OPEN = "OPEN"
-    ACK = "ACK"
-    ASSIGN = "ASSIGN"
-    NOTE = "NOTE"
-    REGRADE = "REGRADE"
-    RESOLVE = "RESOLVE"
-    REOPEN = "REOPEN"
-    VERIFY = "VERIFY"
-    CLOSE = "CLOSE"
-    RENOTIFY = "RENOTIFY"
-    CLEAR = "CLEAR"  # the condition cleared, but the rule leaves resolving to a person
-    RECUR = "RECUR"  # an event rule matched again while its incident is active
-    ESCALATE = "ESCALATE"
-    SLA_WARNING = "SLA_WARNING"
-    SLA_BREACH = "SLA_BREACH"
-    UPDATE = "UPDATE"
-    UPDATE_MISSED = "UPDATE_MISSED"
-    UNSILENCED = "UNSILENCED"  # a silence ended with the incident still unacknowledged
-    FLAPPING = "FLAPPING"  # too many changes: messages wait until it holds still
-    SETTLED = "SETTLED"  # held still again: its final state was told
-    WAIT = "WAIT"  # waiting on the customer: resolve and update clocks pause
-    RESUME = "RESUME"  # the wait is over: back to acknowledged, clocks run on
-    CLOCKS_PAUSED = "CLOCKS_PAUSED"  # a maintenance window covers the host
-    CLOCKS_RESUMED = "CLOCKS_RESUMED"  # ...and has ended
-    UPDATE_REMINDER = "UPDATE_REMINDER"  # an update is due soon and nobody wrote a note
-
-
-def _no_plan(_incident: Incident) -> ResponsePlan | None:
-    return None
-
-
-def _same_priority(incident: Incident) -> Priority:
-    return incident.priority
-
-
-@dataclass(frozen=True)
-class LifecyclePolicy:
-    """The settings the lifecycle needs (the collector's `incidents:` config and, through
-    `plan_for`, the response process: which escalation policy and SLA an incident follows)."""
-
-    reopen_window: float = 3600.0
-    verify_timeout: float = 72 * 3600.0
-    renotify_after: Mapping[Priority, float] = field(default_factory=dict)
-    plan_for: Callable[[Incident], ResponsePlan | None] = _no_plan
-    # At OPEN, before the plan is chosen: e.g. a VIP customer's incident one level higher.
-    adjust_priority: Callable[[Incident], Priority] = _same_priority
-    deadline: Deadline = always
-    elapsed: Elapsed = wall_seconds
-    flap: FlapPolicy = field(default_factory=FlapPolicy)
-
-    def renotify(self, incident: Incident, now: float) -> list[Command]:
-        """Schedule the next reminder for an unacknowledged incident, if its priority has one."""
-        after = self.renotify_after.get(incident.priority, 0.0)
-        return [Schedule(TimerKind.RENOTIFY, now + after)] if after > 0 else []
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """The incident after an event, the change's name, and what must happen because of it."""
-
-    incident: Incident
-    transition: Transition
-    actor: str
-    detail: str = ""
-    commands: tuple[Command, ...] = ()
 
 
 class TransitionRefusedError(Exception):
@@ -177,9 +105,9 @@ def transition(  # noqa: PLR0911 - one branch per kind of event
     if isinstance(event, RuleCleared):
         return _damped(incident, _cleared(incident, event, now, policy), now, policy)
     if isinstance(event, MaintenanceSeen):
-        return _maintenance(incident, event, now, policy)
+        return maintenance_outcome(incident, event, now, policy)
     if isinstance(event, TimerDue):
-        return _timer(incident, event, now, policy)
+        return timer_outcome(incident, event, now, policy)
     if not isinstance(event, _ALLOWED[incident.state]):
         raise TransitionRefusedError(incident, ACTION_NAMES[type(event)])
     return _person(incident, event, now, policy)
@@ -280,60 +208,6 @@ def _cleared(
     return _resolved(incident, now, actor, event.reason, policy, value)
 
 
-def _maintenance(
-    incident: Incident, event: MaintenanceSeen, now: float, policy: LifecyclePolicy
-) -> Outcome | None:
-    seen = maintenance_seen(
-        incident, event.until, event.window, now, policy.deadline, policy.elapsed
-    )
-    if seen is None:
-        return None
-    return Outcome(seen[0], Transition(seen[1]), "system", seen[2], tuple(seen[3]))
-
-
-def _timer(
-    incident: Incident, event: TimerDue, now: float, policy: LifecyclePolicy
-) -> Outcome | None:
-    if event.kind in (TimerKind.RENOTIFY, TimerKind.UNSILENCE):
-        return _retell(incident, event.kind, now, policy)
-    if event.kind is TimerKind.SETTLE:
-        calm = settled(incident, now)
-        return (
-            None
-            if calm is None
-            else Outcome(calm[0], Transition.SETTLED, "system", calm[2], calm[1])
-        )
-    if event.kind is not TimerKind.AUTO_CLOSE:
-        clocked = on_timer(incident, event, now, policy.deadline)
-        if clocked is None:
-            return None
-        changed, name, detail, more = clocked
-        return Outcome(changed, Transition(name), "system", detail, tuple(more))
-    if incident.state not in (S.RESOLVED, S.VERIFYING):
-        return None
-    why = (
-        "no answer within the verification time"
-        if incident.state is S.VERIFYING
-        else "did not return within the reopen window"
-    )
-    return Outcome(_closed(incident, now), Transition.CLOSE, "system", why)
-
-
-def _retell(
-    incident: Incident, kind: TimerKind, now: float, policy: LifecyclePolicy
-) -> Outcome | None:
-    """A reminder, or the message a silence held back: only while nobody has acknowledged."""
-    if incident.state is not S.TRIGGERED:
-        return None  # acknowledged or over meanwhile: a stale timer
-    told = replace(incident, updated_at=now)
-    if kind is TimerKind.UNSILENCE:
-        detail = "the silence ended and it is still open"
-        commands = (Notify("opened"), *policy.renotify(incident, now))
-        return Outcome(told, Transition.UNSILENCED, "system", detail, commands)
-    commands = (Notify("renotify"), *policy.renotify(incident, now))
-    return Outcome(told, Transition.RENOTIFY, "system", "still unacknowledged", commands)
-
-
 def _person(  # noqa: PLR0911 - one branch per action reads best as a flat dispatch
     incident: Incident, event: PersonAction, now: float, policy: LifecyclePolicy
 ) -> Outcome:
@@ -375,8 +249,8 @@ def _person(  # noqa: PLR0911 - one branch per action reads best as a flat dispa
     refusal = closing_refusal(incident, event.has_root_cause)
     if refusal is not None:
         raise TransitionRefusedError(incident, "close", refusal)
-    closed = _closed(incident, now)
-    return Outcome(closed, Transition.CLOSE, actor, event.note, (Cancel(TimerKind.AUTO_CLOSE),))
+    done = closed(incident, now)
+    return Outcome(done, Transition.CLOSE, actor, event.note, (Cancel(TimerKind.AUTO_CLOSE),))
 
 
 def _waiting(
@@ -452,7 +326,3 @@ def _reopened(incident: Incident, now: float, value: float | str | None) -> Inci
         updated_at=now,
         value=value,
     )
-
-
-def _closed(incident: Incident, now: float) -> Incident:
-    return replace(incident, state=S.CLOSED, closed_at=now, updated_at=now)
