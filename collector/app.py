@@ -121,6 +121,7 @@ class Collector:
     end_of_life: EndOfLifeWatch | None = None  # P4s ahead of warranty / support ends
     report_mailer: ReportMailer | None = None  # scheduled reports to customers
     roster: Roster | None = None  # people and teams managed through the API
+    intake: AlertIntake | None = None  # other monitors' alerts (integrations:)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     @property
@@ -178,7 +179,15 @@ class Collector:
         self.redactor.add(filter(None, (t.secret() for t in (*config.agents, *config.api_tokens))))
         self.ingest.use_tokens(agents)
         self.access.use_config_tokens(config.api_tokens)
-        log.info("tokens reloaded: %d agent, %d API", len(config.agents), len(config.api_tokens))
+        if self.intake is not None:
+            self.redactor.add(filter(None, (t.secret() for t in config.integrations)))
+            self.intake.book = IntegrationBook(config.integrations)
+        log.info(
+            "tokens reloaded: %d agent, %d API, %d integration",
+            len(config.agents),
+            len(config.api_tokens),
+            len(config.integrations),
+        )
 
     def flush(self) -> None:
         """Write changed host states now (each host on its own if the batch fails)."""
@@ -334,6 +343,7 @@ def build_collector(
     evaluator.observers.append(history.observe)
     evaluator.attach(writer)
     ingest = Ingest(TokenBook(config.agents), hosts, evaluator, repository, config.limits, clock)
+    intake = AlertIntake(IntegrationBook(config.integrations), incidents.apply_rule, writer.submit)
     collector = Collector(
         config,
         clock,
@@ -351,6 +361,7 @@ def build_collector(
         redactor,
         history=history,
         roster=roster,
+        intake=intake,
     )
     context = ApiContext(
         ingest=ingest,
@@ -382,7 +393,7 @@ def build_collector(
         *people_routes(roster),
         *openapi_routes(),
         *integration_routes(
-            AlertIntake(IntegrationBook(config.integrations), incidents.apply_rule, writer.submit),
+            intake,
             config.limits.max_body_bytes,
             config.limits.body_timeout,
         ),

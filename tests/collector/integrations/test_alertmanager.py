@@ -170,3 +170,14 @@ def test_alert_incidents_survive_a_restart(tmp_path: Path) -> None:
         assert states == {"triggered"}
     finally:
         second.stop()
+
+
+def test_integration_tokens_are_taken_again_on_reload(running: RunningCollector) -> None:
+    """SIGHUP calls reload_tokens (tests/collector/test_reload.py): a removed integration's
+    token is refused from then on, a new one is taken."""
+    new = IntegrationToken(name="prom-new", kind="alertmanager", token="am-new-token-77d0")  # type: ignore[arg-type]
+    edited = running.config.model_copy(update={"integrations": [new]})
+    running.collector.reload_tokens(edited)
+    assert post(running, payload("firing.json")).status_code == 401
+    answer = post(running, payload("firing.json"), token="am-new-token-77d0")
+    assert answer.status_code == 200 and answer.json()["integration"] == "prom-new"
