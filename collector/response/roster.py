@@ -13,13 +13,13 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from typing import Literal, TypeVar
+from typing import Any, Literal, TypeVar
 
 from pydantic import ValidationError
 
 from agent.configfile import format_path
 from collector.response.model import ResponseConfig
-from collector.response.people import Person, Team
+from collector.response.people import ContactMethod, Person, Team
 from collector.response.references import reference_problems
 from collector.store.people import Kind, PeopleStore, StoredEntry
 
@@ -120,12 +120,7 @@ class Roster:
                 "; ".join(f"{format_path(path)}: {message}" for path, message in problems),
                 "invalid",
             )
-        record = entry.model_dump(mode="json", exclude_defaults=True)
-        if isinstance(entry, Person):  # the dump hides secrets; the store keeps the addresses
-            record["contacts"] = {
-                name: {"kind": c.kind, "url": c.url.get_secret_value()}
-                for name, c in entry.contacts.items()
-            }
+        record = _record(entry)
         self._store.save(kind, StoredEntry(entry.id, record, entry.disabled, self._clock(), actor))
         with self._lock:
             changed = self._reload()
@@ -156,6 +151,21 @@ class Roster:
         self._merged = self._seed.model_copy(update={"people": people, "teams": teams})
         self._signature = signature
         return [p for p in people if before.get(p.id) != p]
+
+
+def _record(entry: Person | Team) -> dict[str, Any]:
+    """The entry as response.yaml would hold it; the dump hides contact URLs, the store keeps
+    them (they are how the person is reached)."""
+    record = entry.model_dump(mode="json", exclude_defaults=True)
+    if isinstance(entry, Person):
+        record["contacts"] = {name: _address(c) for name, c in entry.contacts.items()}
+    elif entry.channel is not None:
+        record["channel"] = _address(entry.channel)
+    return record
+
+
+def _address(contact: ContactMethod) -> dict[str, str]:
+    return {"kind": contact.kind, "url": contact.url.get_secret_value()}
 
 
 def _kind(entry: Person | Team) -> Kind:

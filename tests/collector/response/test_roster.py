@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from agent.configfile import parse_yaml
 from collector.response.model import response_from_document
-from collector.response.people import Person, Team
+from collector.response.people import ContactMethod, Person, Team
 from collector.response.roster import Roster, RosterError
 from collector.store.people import PeopleStore
 from tests.collector.harness import FakeClock
@@ -61,3 +61,19 @@ def test_changes_are_checked_against_the_files_references(engine: sa.Engine) -> 
     book.set_disabled("person", "alice", True, "admin")
     alice = book.config().person("alice")
     assert alice is not None and alice.disabled and book.source("person", "alice") == "file+api"
+
+
+def test_contact_addresses_are_stored_whole_for_people_and_team_channels(
+    engine: sa.Engine,
+) -> None:
+    clock = FakeClock(1_800_000_000.0)
+    url = "mailto://bot:s3cret@mail.example?to=dba@example.com"
+    channel = ContactMethod(kind="email", url=url)  # type: ignore[arg-type]
+    roster(engine, clock).replace(Team(id="dba", name="DBA", channel=channel), "admin")
+    carol = Person(id="carol", name="Carol", contacts={"mail": channel})
+    roster(engine, clock).create(carol, "admin")
+    fresh = roster(engine, clock).config()
+    team, person = fresh.team("dba"), fresh.person("carol")
+    assert team is not None and team.channel is not None
+    assert team.channel.url.get_secret_value() == url
+    assert person is not None and person.contacts["mail"].url.get_secret_value() == url
