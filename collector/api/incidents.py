@@ -64,6 +64,13 @@ STATE_FILTERS = {"active": list(ACTIVE_STATES), "open": list(ACTIVE_STATES), "al
 }
 
 
+def answered(action: PersonAction, principal: Principal) -> PersonAction:
+    """A customer's note is the answer a waiting ticket waits for (API and console alike)."""
+    if isinstance(action, AddNote) and principal.role is Role.CUSTOMER:
+        return replace(action, from_customer=True)
+    return action
+
+
 def incident_routes(ctx: ApiContext) -> list[Route]:
     """The incident API bound to `ctx`."""
 
@@ -120,9 +127,7 @@ def incident_routes(ctx: ApiContext) -> list[Route]:
         body = await parse_body(request, model)
         if isinstance(body, Response):
             return body
-        action = make(body, actor)
-        if isinstance(action, AddNote) and principal_of(request).role is Role.CUSTOMER:
-            action = replace(action, from_customer=True)  # the answer a waiting ticket waits for
+        action = answered(make(body, actor), principal_of(request))
         try:
             changed = await run_in_threadpool(
                 ctx.incidents.act, request.path_params["reference"], action

@@ -16,6 +16,7 @@ from starlette.staticfiles import StaticFiles
 from collector.api.access import CUSTOMER_ACTIONS, principal_of
 from collector.api.context import ApiContext
 from collector.api.errors import see_other
+from collector.api.incidents import answered
 from collector.incidents.service import IncidentNotFoundError
 from collector.incidents.transitions import TransitionRefusedError
 from collector.web.incidents import ACTIONS, FormError, IncidentFilter, list_context, page_context
@@ -56,7 +57,7 @@ def console_routes(ctx: ApiContext, poll_seconds: float = POLL_SECONDS) -> list[
         if verb not in ACTIONS:
             return pages.render(request, "missing.html", 404, what=f"{reference}/{verb}")
         try:
-            event = ACTIONS[verb](form, principal_of(request).name)
+            event = answered(ACTIONS[verb](form, principal_of(request).name), principal_of(request))
             changed = await run_in_threadpool(ctx.incidents.act, reference, event)
         except IncidentNotFoundError:
             return pages.render(request, "missing.html", 404, what=reference)

@@ -4,15 +4,18 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from collector.auth.roles import Role
 from collector.config import ApiToken
 from collector.incidents_cli import incidents_command
 from tests.collector.harness import API_TOKEN, FakeClock, RunningCollector
+from tests.collector.test_access import Browser
 
 
 @pytest.fixture
@@ -129,5 +132,21 @@ def test_the_customers_note_ends_the_wait(tmp_path: Path, clock: FakeClock) -> N
         last = [e for e in timeline if e["kind"] == "transition"][-1]
         assert (last["name"], last["actor"]) == ("RESUME", "acme-it")
         assert last["detail"] == "the customer answered: the nightly report"
+        # In the console, a customer's note ends the wait the same way.
+        post(f"/api/v1/incidents/{number}/wait", {"note": "and since when?"}, staff)
+        running.collector.access.add_user("ann", "correct horse battery", Role.CUSTOMER, "acme")
+        browser = Browser(running)
+        assert browser.sign_in("ann", "correct horse battery").status_code == 303
+        page = browser.session.get(f"{running.url}/incidents/{number}", timeout=5)
+        csrf = re.search(r'name="csrf" value="([^"]+)"', page.text)
+        assert csrf is not None
+        noted = browser.session.post(
+            f"{running.url}/incidents/{number}/note",
+            data={"text": "since Monday", "csrf": csrf.group(1)},
+            allow_redirects=False,
+            timeout=5,
+        )
+        assert noted.status_code == 303, noted.text
+        assert running.get(f"/api/v1/incidents/{number}")["state"] == "acknowledged"
     finally:
         running.stop()
