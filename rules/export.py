@@ -17,6 +17,7 @@ import yaml
 
 from rules.compiled import CompiledRule
 from rules.model import Rule
+from rules.overrides import ScopedMatcher
 from rules.priority import Priority
 
 PREFIX = "watchkeeper_"
@@ -65,9 +66,11 @@ def export_rules(rules: Sequence[CompiledRule]) -> Export:
     """Every rule as a Prometheus alerting rule, in groups named after the rule packs."""
     groups: dict[str, list[dict[str, Any]]] = {}
     skipped: list[Skipped] = []
-    variants = [c.name for c in rules]
+    variants: dict[str, list[CompiledRule]] = {}
     for compiled in rules:
-        reason = _no_equivalent(compiled, variants.count(compiled.name))
+        variants.setdefault(compiled.name, []).append(compiled)
+    for compiled in rules:
+        reason = _no_equivalent(compiled, variants[compiled.name])
         if reason:
             if compiled.name not in (s.name for s in skipped):
                 skipped.append(Skipped(compiled.name, reason))
@@ -77,14 +80,19 @@ def export_rules(rules: Sequence[CompiledRule]) -> Export:
     return Export(named, skipped)
 
 
-def _no_equivalent(compiled: CompiledRule, variants: int) -> str:
+def _no_equivalent(compiled: CompiledRule, variants: list[CompiledRule]) -> str:
     rule = compiled.rule
     if rule.event is not None:
         return f"matches {rule.event} events, which are not metrics"
     if rule.function == "delta":
         return "delta between two reports has no range-vector equivalent"
-    if variants > 1 or compiled.overrides:
-        return "thresholds overridden per host or label (" + ", ".join(compiled.overrides) + ")"
+    matcher = compiled.matcher
+    scoped = isinstance(matcher, ScopedMatcher) and (matcher.within or matcher.excluded)
+    if len(variants) > 1 or scoped:
+        # Override scopes are host globs and matchers compiled for Python; an override for
+        # everybody is already in the rule and exports as is.
+        sources = sorted({source for v in variants for source in v.overrides})
+        return f"overridden for some hosts or series ({', '.join(sources)})"
     return ""
 
 

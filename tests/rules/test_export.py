@@ -137,3 +137,28 @@ def test_user_rules_are_exported_where_promql_can_say_them(
 def test_conditions_in_promql(condition: dict[str, object], expected: str) -> None:
     rule = Rule.model_validate({"name": "R", "priority": "P3", "summary": "s", **condition})
     assert expression(rule) == expected
+
+
+OVERRIDES = """overrides:
+  - rule: HostMemoryHigh
+    set: {above: 0.95, clear_below: 0.9}
+    reason: everybody
+  - rule: FilesystemAlmostFull
+    when: {hosts: ["backup-*"]}
+    set: {above: 0.97, clear_below: 0.95}
+    reason: backups run full
+  - rule: HostCpuBusy
+    when: {hosts: ["ci-*"]}
+    disable: true
+    reason: CI is busy
+"""
+
+
+def test_overrides_for_everybody_export_and_scoped_ones_are_listed(tmp_path: Path) -> None:
+    (tmp_path / "overrides.yaml").write_text(OVERRIDES)
+    exported = export_rules(load_rules([tmp_path]).rules)
+    rules = {r["alert"]: r for g in exported.groups for r in g["rules"]}
+    assert rules["HostMemoryHigh"]["expr"].startswith("watchkeeper_memory_used_ratio > 0.95 or")
+    listed = {s.name: s.reason for s in exported.skipped}
+    assert "overrides.yaml" in listed["FilesystemAlmostFull"]
+    assert "HostCpuBusy" in listed and "HostCpuBusy" not in rules  # not on the CI hosts
