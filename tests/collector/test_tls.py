@@ -21,6 +21,7 @@ from agent.spool import MemorySpool
 from agent.transport import ReportSender, TransportSecurity
 from tests.collector.process import ADMIN_PASSWORD, CollectorProcess, collector_process
 from tests.peers.certs import Issued, TestCA
+from tests.peers.connect_proxy import ConnectProxy
 
 TOKEN = "tls-agent-token-5a6b"
 
@@ -206,3 +207,15 @@ def served_certificate(port: int) -> bytes:
         der = tls.getpeercert(binary_form=True)
     assert der is not None
     return der
+
+
+def test_the_agent_reaches_an_https_collector_through_a_connect_proxy(
+    https: CollectorProcess, pki: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    proxy = ConnectProxy()
+    monkeypatch.setenv("HTTPS_PROXY", f"http://127.0.0.1:{proxy.port}")
+    try:
+        assert send(https.url, ca_file=str(pki["ca"])) == "sent"
+    finally:
+        proxy.close()
+    assert proxy.tunnels == [f"127.0.0.1:{https.port}"], "through the tunnel, TLS end to end"
