@@ -68,9 +68,11 @@ def collector(tmp_path: Path) -> Iterator[RunningCollector]:
     running.stop()
 
 
-def test_prometheus_scrapes_the_collector_with_the_shipped_job(
+def test_prometheus_scrapes_the_collector_and_runs_every_dashboard_query(
     prometheus_dir: Path, collector: RunningCollector
 ) -> None:
+    """The shipped job scrapes with the token; each panel query (with $host as .*) is PromQL
+    that a real Prometheus accepts."""
     config = yaml.safe_load((prometheus_dir / "scrape-watchkeeper.yml").read_text())
     (job,) = [j for j in config["scrape_configs"] if j["job_name"] == "watchkeeper-collector"]
     job["static_configs"] = [{"targets": [f"127.0.0.1:{collector.port}"]}]
@@ -102,6 +104,11 @@ def test_prometheus_scrapes_the_collector_with_the_shipped_job(
         ).json()["data"]["result"]
         assert sample["metric"]["host"] == "web-01"  # honor_labels keeps the collector's host
         assert sample["value"][1] == "0.25"
+        for path in DASHBOARDS:
+            for expr in queries(json.loads(path.read_text())):
+                promql = expr.replace("$host", ".*")
+                answer = requests.get(query, params={"query": promql}, timeout=5).json()
+                assert answer["status"] == "success", f"{path.name}: {expr}: {answer}"
     finally:
         process.terminate()
         process.wait(10)
