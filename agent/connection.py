@@ -31,6 +31,10 @@ class ConnectError(OSError):
     """The connection (TCP, proxy tunnel or TLS handshake) could not be made."""
 
 
+class TlsSetupError(OSError):
+    """The CA bundle or the client certificate could not be loaded; the message says which."""
+
+
 class ExchangeError(OSError):
     """The request was sent, or being sent, and no complete answer came back."""
 
@@ -68,13 +72,36 @@ def ca_bundle_from(environ: Mapping[str, str]) -> str | None:
 
 
 def tls_context(files: TlsFiles, environ: Mapping[str, str]) -> ssl.SSLContext:
-    """A verifying client context: the CA file, else the environment's bundle, else the system's."""
+    """A verifying client context: the CA file, else the environment's bundle, else the system's.
+
+    Raises TlsSetupError naming the file and the setting when one cannot be loaded.
+    """
     import ssl
 
-    context = ssl.create_default_context(cafile=files.ca_file or ca_bundle_from(environ))
+    bundle = files.ca_file or ca_bundle_from(environ)
+    where = (
+        "ca_file"
+        if files.ca_file
+        else next(
+            (name for name in CA_BUNDLE_VARIABLES if environ.get(name)), "the system's CA store"
+        )
+    )
+    try:
+        context = ssl.create_default_context(cafile=bundle)
+    except (OSError, ValueError) as exc:
+        raise TlsSetupError(f"cannot load {where} {bundle}: {_reason(exc)}") from exc
     if files.client_cert_file:
-        context.load_cert_chain(files.client_cert_file, files.client_key_file or None)
+        try:
+            context.load_cert_chain(files.client_cert_file, files.client_key_file or None)
+        except (OSError, ValueError) as exc:
+            key = f" with client_key_file {files.client_key_file}" if files.client_key_file else ""
+            problem = f"cannot load client_cert_file {files.client_cert_file}{key}"
+            raise TlsSetupError(f"{problem}: {_reason(exc)}") from exc
     return context
+
+
+def _reason(exc: BaseException) -> str:
+    return getattr(exc, "strerror", None) or getattr(exc, "reason", None) or str(exc)
 
 
 def proxy_for(url: str, environ: Mapping[str, str]) -> str | None:
@@ -111,7 +138,9 @@ class CollectorConnection:
         path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         self._timeout = timeout
         self._proxy = proxy_for(url, environ)
-        self._context = tls_context(tls or TlsFiles(), environ) if self._https else None
+        self._tls = tls or TlsFiles()
+        self._environ = dict(environ)
+        self._context: ssl.SSLContext | None = None  # made at the first https connection
         self._target = url if self._proxy and not self._https else path
         self._socket: socket.socket | None = None
         self._reader: IO[bytes] | None = None
@@ -139,8 +168,10 @@ class CollectorConnection:
         lines = [f"POST {self._target} HTTP/1.1", f"Host: {self._authority}"]
         lines += [f"{name}: {value}" for name, value in headers.items()]
         lines.append(f"Content-Length: {len(body)}")
-        head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
         try:
+            head = ("\r\n".join(lines) + "\r\n\r\n").encode(
+                "latin-1"
+            )  # a token outside it fails here
             connection.sendall(head + body)
             answer, keep = read_answer(reader)
         except (OSError, ValueError) as exc:
@@ -161,6 +192,8 @@ class CollectorConnection:
         return connection, self._reader
 
     def _open(self) -> socket.socket:
+        if self._https and self._context is None:  # a CA file that will not load: say so first
+            self._context = tls_context(self._tls, self._environ)
         if self._proxy is None:
             connection = socket.create_connection((self._host, self._port), self._timeout)
         else:

@@ -50,7 +50,10 @@ def causes(exc: BaseException) -> list[BaseException]:
 def describe_failure(exc: BaseException, context: FailureContext) -> str:
     """One short line: what went wrong talking to the collector, and what to do about it."""
     chain = causes(exc)
-    for cause in reversed(chain):  # the deepest cause says the most
+    for cause in chain:  # a CA or certificate file that would not load: that message says it
+        if type(cause).__name__ == "TlsSetupError":
+            return str(cause)
+    for cause in reversed(chain):  # otherwise the deepest cause says the most
         text = _describe_cause(cause, context)
         if text:
             return text
@@ -61,11 +64,9 @@ def describe_failure(exc: BaseException, context: FailureContext) -> str:
 
 
 def _describe_cause(cause: BaseException, context: FailureContext) -> str | None:
-    tls = sys.modules.get("ssl")  # not loaded (no https:// collector): no TLS error either
-    if tls is not None and isinstance(cause, tls.SSLCertVerificationError):
-        return _certificate_refused(cause, context)
-    if tls is not None and isinstance(cause, tls.SSLError):
-        return _tls_failed(cause, context)
+    tls = _describe_tls(cause, context)
+    if tls is not None:
+        return tls
     if isinstance(cause, ConnectionRefusedError):
         return "connection refused; is the collector running, and listening on that port?"
     if isinstance(cause, socket.gaierror):
@@ -74,6 +75,15 @@ def _describe_cause(cause: BaseException, context: FailureContext) -> str | None
     closed = isinstance(cause, ConnectionResetError | BrokenPipeError)
     if closed or type(cause).__name__ in ("RemoteDisconnected", "BadStatusLine"):
         return _reset(context)
+    return None
+
+
+def _describe_tls(cause: BaseException, context: FailureContext) -> str | None:
+    tls = sys.modules.get("ssl")  # not loaded (no https:// collector): no TLS error either
+    if tls is not None and isinstance(cause, tls.SSLCertVerificationError):
+        return _certificate_refused(cause, context)
+    if tls is not None and isinstance(cause, tls.SSLError):
+        return _tls_failed(cause, context)
     return None
 
 

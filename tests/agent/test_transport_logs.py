@@ -9,7 +9,7 @@ import logging
 import pytest
 
 from agent.spool import MemorySpool
-from agent.transport import ReportSender
+from agent.transport import ReportSender, TransportSecurity
 from tests.agent.collector_stub import CollectorStub
 from tests.agent.test_transport import TOKEN, report
 from tests.peers import free_port
@@ -113,3 +113,31 @@ def test_https_to_a_plain_http_collector_says_to_use_http(
         f"WARNING collector {url}/api/v1/reports unreachable (1 report waiting in the spool): "
         "TLS handshake failed; the collector does not speak https on that port: use http://"
     ]
+
+
+@pytest.mark.parametrize(
+    ("security", "expected"),
+    [
+        ({"ca_file": "/nonexistent/ca.pem"}, "cannot load ca_file /nonexistent/ca.pem: No such"),
+        (
+            {"ca_file": __file__},
+            f"cannot load ca_file {__file__}: ",
+        ),
+        (
+            {"client_cert_file": "/nonexistent/agent.crt"},
+            "cannot load client_cert_file /nonexistent/agent.crt: No such file",
+        ),
+    ],
+    ids=["missing-ca", "not-a-pem", "missing-client-cert"],
+)  # fmt: skip
+def test_tls_files_that_will_not_load_are_named_not_a_crash(
+    caplog: pytest.LogCaptureFixture, security: dict[str, str], expected: str
+) -> None:
+    url = f"https://127.0.0.1:{free_port()}"
+    sender = ReportSender(
+        url, TOKEN, MemorySpool(1 << 20), 2.0, security=TransportSecurity(**security)
+    )
+    assert sender.send(report(1)) == "spooled"
+    [line] = lines(caplog)
+    assert line.startswith(f"WARNING collector {url}/api/v1/reports unreachable (1 report waiting")
+    assert f"spool): {expected}" in line
