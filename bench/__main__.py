@@ -15,6 +15,7 @@ from bench import (
     alert_latency,
     collector_ingest,
     notify_burst,
+    reports,
     rule_evaluation,
     timers,
 )
@@ -39,6 +40,10 @@ def main() -> int:
         (
             "durable timers",
             lambda: timers.main(["--incidents", "2000" if quick else "10000"]),
+        ),
+        (
+            "reports",
+            lambda: reports.main(["--hosts", "100", "--incidents", "5000"] if quick else []),
         ),
     ]
     for name, part in parts:

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import math
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from agent.report import Report
+from agent.report import ProbeResult, Report
 from collector.history.daily import DayAggregate, day_of, new_day
 
 SeriesKey = tuple[str, str, tuple[tuple[str, str], ...]]  # host, metric, sorted labels
@@ -39,6 +38,9 @@ class HistoryAccumulator:
 
     def __init__(self) -> None:
         self._days: dict[SeriesKey, list[DayAggregate]] = {}  # oldest first, at most 2
+        self._latest: dict[SeriesKey, DayAggregate] = {}  # each series' newest day (fast path)
+        # Per host and probe, the last cycle's (metric, labels, key) per sample position.
+        self._shapes: dict[tuple[str, str], list[tuple[str, dict[str, str], SeriesKey]]] = {}
         self._lock = threading.Lock()
         self._floor: int | None = None  # the oldest day still taking samples
         self.ignored = 0  # samples older than the floor
@@ -53,14 +55,39 @@ class HistoryAccumulator:
             if self._floor is not None and day < self._floor:
                 self.ignored += sum(len(r.samples) for r in report.probes)
                 return
+            latest = self._latest
             for result in report.probes:
                 host = result.target or report.host
-                for sample in result.samples:
+                keys = self._keys_of(host, result)
+                for sample, key in zip(result.samples, keys, strict=True):
                     value = sample.value
-                    if isinstance(value, str) or math.isnan(value):  # states have no number
+                    if value.__class__ is str or value != value:  # noqa: PLR0124 - states, NaN
                         continue
-                    key = (host, sample.metric, tuple(sorted(sample.labels.items())))
-                    self._aggregate(key, day).add(value, at)
+                    aggregate = latest.get(key)
+                    if aggregate is None or aggregate.day != day:
+                        aggregate = self._aggregate(key, day)
+                    aggregate.add(value, at)  # type: ignore[arg-type]
+
+    def _keys_of(self, host: str, result: ProbeResult) -> list[SeriesKey]:
+        """Each sample's series key; a probe sends the same series in the same order every
+        cycle, so the last cycle's keys are reused where metric and labels are equal."""
+        shape = self._shapes.get((host, result.probe), [])
+        keys: list[SeriesKey] = []
+        same = len(shape) == len(result.samples)
+        for index, sample in enumerate(result.samples):
+            if index < len(shape):
+                metric, labels, key = shape[index]
+                if metric == sample.metric and labels == sample.labels:
+                    keys.append(key)
+                    continue
+            same = False
+            labels = sample.labels
+            keys.append((host, sample.metric, tuple(sorted(labels.items())) if labels else ()))
+        if not same:
+            self._shapes[(host, result.probe)] = [
+                (s.metric, s.labels, k) for s, k in zip(result.samples, keys, strict=True)
+            ]
+        return keys
 
     def _aggregate(self, key: SeriesKey, day: int) -> DayAggregate:
         days = self._days.get(key)
@@ -73,6 +100,7 @@ class HistoryAccumulator:
         fresh = new_day(key[1], day, before[-1] if before else None)
         days.append(fresh)
         days.sort(key=lambda a: a.day)
+        self._latest[key] = days[-1]
         return fresh
 
     def take_changed(self, today: int) -> list[DayRow]:
@@ -91,6 +119,7 @@ class HistoryAccumulator:
                     self._days[key] = kept
                 else:
                     del self._days[key]
+                    del self._latest[key]
         return rows
 
     def requeue(self, rows: Iterable[DayRow]) -> None:
@@ -111,3 +140,4 @@ class HistoryAccumulator:
                 days = self._days.setdefault(key, [])
                 days.append(row.aggregate)
                 days.sort(key=lambda a: a.day)
+                self._latest[key] = days[-1]

@@ -60,20 +60,22 @@ class DayAggregate:
 
     def add(self, value: float, at: float) -> None:
         """Take one sample (samples older than the last one still count, but not as `last`)."""
-        if self.count and at == self.last_at:
-            return  # the same report again (an agent's retry): counted once
-        if self.count == 0:
-            self.minimum = self.maximum = value
+        if self.count:
+            if at == self.last_at:
+                return  # the same report again (an agent's retry): counted once
+            if value < self.minimum:
+                self.minimum = value
+            elif value > self.maximum:
+                self.maximum = value
         else:
-            self.minimum = min(self.minimum, value)
-            self.maximum = max(self.maximum, value)
+            self.minimum = self.maximum = value
         self.count += 1
         self.total += value
         if self.sketch is not None:
             self.sketch.add(value)
-        if self.increase is not None and at >= self.last_at:
-            self._count_increase(value)
         if at >= self.last_at:
+            if self.increase is not None:
+                self._count_increase(value)
             self.last, self.last_at = value, at
         self.changed = True
 

@@ -58,6 +58,9 @@ class HistoryRecorder:
                 gone = self.store.prune(today, self._keep_days)
                 self._pruned_on = today
                 if gone:
-                    log.info("metric history: %d day rows older than %d days pruned", gone,
-                             self._keep_days)  # fmt: skip
+                    log.info(
+                        "metric history: %d day rows older than %d days pruned",
+                        gone,
+                        self._keep_days,
+                    )
             return len(rows)

@@ -125,10 +125,10 @@ def filesystem_growth(rows: Iterable[DayFigures], last_day: int) -> list[Filesys
         found.append(
             FilesystemGrowth(host, mount, size.get((host, mount), 0.0), left, growth, until)
         )
-    return sorted(found, key=_soonest_full)
+    return sorted(found, key=soonest_full)
 
 
-def _soonest_full(fs: FilesystemGrowth) -> tuple[float, str, str]:
+def soonest_full(fs: FilesystemGrowth) -> tuple[float, str, str]:
     return (
         fs.days_until_full if fs.days_until_full is not None else math.inf,
         fs.host,
@@ -146,6 +146,11 @@ class NetworkErrors:
     drops: float
 
 
+def most_errors(n: NetworkErrors) -> tuple[float, float, str, str]:
+    """Sort key: most errors, then most drops."""
+    return (-n.errors, -n.drops, n.host, n.interface)
+
+
 def network_errors(rows: Iterable[DayFigures]) -> list[NetworkErrors]:
     """Interfaces with any error or drop in the quarter, most errors first."""
     counted: dict[tuple[str, str], list[float]] = {}
@@ -156,7 +161,7 @@ def network_errors(rows: Iterable[DayFigures]) -> list[NetworkErrors]:
         totals = counted.setdefault(key, [0.0, 0.0])
         totals[0 if "errors" in row.metric else 1] += row.increase
     found = [NetworkErrors(h, i, e, d) for (h, i), (e, d) in counted.items() if e or d]
-    return sorted(found, key=lambda n: (-n.errors, -n.drops, n.host, n.interface))
+    return sorted(found, key=most_errors)
 
 
 def by_series(rows: Sequence[DayFigures]) -> dict[tuple[str, str, str], list[DayFigures]]:

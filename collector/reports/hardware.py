@@ -79,6 +79,11 @@ class DiskRisk:
         return self.figures.get("smart_nvme_percentage_used_ratio")
 
 
+def riskiest(d: DiskRisk) -> tuple[float, str, str]:
+    """Sort key: highest score first."""
+    return (-d.score, d.host, d.device)
+
+
 def disk_risks(rows: Sequence[DayFigures]) -> list[DiskRisk]:
     """Every disk with SMART history, riskiest first."""
     disks: dict[tuple[str, str], dict[str, list[DayFigures]]] = {}
@@ -87,7 +92,7 @@ def disk_risks(rows: Sequence[DayFigures]) -> list[DiskRisk]:
     ).items():
         disks.setdefault((host, days[0].labels.get("device", "")), {})[metric] = days
     found = [_disk(host, device, series) for (host, device), series in disks.items()]
-    return sorted(found, key=lambda d: (-d.score, d.host, d.device))
+    return sorted(found, key=riskiest)
 
 
 def _disk(host: str, device: str, series: dict[str, list[DayFigures]]) -> DiskRisk:
@@ -118,6 +123,11 @@ class ComponentState:
     bad_at_end: bool
 
 
+def worst_first(c: ComponentState) -> tuple[bool, int, str, str]:
+    """Sort key: still bad at the end first, then most days bad."""
+    return (not c.bad_at_end, -c.days_bad, c.host, c.component)
+
+
 def component_states(rows: Sequence[DayFigures]) -> list[ComponentState]:
     """Components that were bad or rebuilding on any day of the quarter."""
     rebuilding: dict[tuple[str, str], set[int]] = {}
@@ -144,9 +154,7 @@ def component_states(rows: Sequence[DayFigures]) -> list[ComponentState]:
             len(rebuilt),
             state.bad_at_end,
         )
-    return sorted(
-        found.values(), key=lambda c: (not c.bad_at_end, -c.days_bad, c.host, c.component)
-    )
+    return sorted(found.values(), key=worst_first)
 
 
 def _rebuilding(row: DayFigures) -> bool:
@@ -171,6 +179,11 @@ class SensorExtremes:
     psu_failure_days: int
 
 
+def hottest_first(s: SensorExtremes) -> tuple[float, str]:
+    """Sort key: the hottest host first, hosts without temperatures last."""
+    return (-(s.max_celsius if s.max_celsius is not None else -1e9), s.host)
+
+
 def sensor_extremes(rows: Iterable[DayFigures]) -> list[SensorExtremes]:
     """Per host with any sensor history, hottest first."""
     hottest: dict[str, tuple[float, str]] = {}
@@ -193,4 +206,4 @@ def sensor_extremes(rows: Iterable[DayFigures]) -> list[SensorExtremes]:
                 host, peak, sensor, len(failed.get("fan", ())), len(failed.get("power supply", ()))
             )
         )
-    return sorted(found, key=lambda s: (-(s.max_celsius or -1e9), s.host))
+    return sorted(found, key=hottest_first)

@@ -19,7 +19,9 @@ from collector.reports.baselines import (
     NetworkErrors,
     baselines,
     filesystem_growth,
+    most_errors,
     network_errors,
+    soonest_full,
 )
 from collector.reports.endoflife import DEFAULT_LEAD_DAYS, EndOfLife, ending
 from collector.reports.hardware import (
@@ -29,11 +31,14 @@ from collector.reports.hardware import (
     SensorExtremes,
     component_states,
     disk_risks,
+    hottest_first,
+    riskiest,
     sensor_extremes,
+    worst_first,
 )
 from collector.reports.inventory import HostInventory, Inventory
 from collector.reports.period import Quarter
-from collector.store.history import known_history_hosts, read_days
+from collector.store.history import DayFigures, known_history_hosts, read_days
 from collector.store.schema import host_events
 
 METRICS = [
@@ -43,6 +48,7 @@ METRICS = [
     *HARDWARE_METRICS,
 ]
 EVENT_KINDS = ("ipmi_sel", "redfish_log")  # the BMC's event log
+HOSTS_AT_ONCE = 100
 
 
 @dataclass(frozen=True)
@@ -82,7 +88,9 @@ def build_health_report(
     with engine.connect() as conn:
         known = known_history_hosts(conn, days)
         hosts = sorted(h for h in {*known, *inventory.hosts} if options.hosts(h))
-        rows = read_days(conn, hosts, METRICS, days)
+        figures = _Figures()
+        for start in range(0, len(hosts), HOSTS_AT_ONCE):  # bounded memory: a chunk's rows
+            figures.add(read_days(conn, hosts[start : start + HOSTS_AT_ONCE], METRICS, days), days)
         events = _event_counts(conn, hosts, (quarter.start, quarter.end))
     chosen = set(hosts)
     today = dt.datetime.fromtimestamp(now, dt.UTC).date()
@@ -90,16 +98,36 @@ def build_health_report(
         options=options,
         generated_at=now,
         hosts=hosts,
-        baselines=baselines(rows),
-        filesystems=filesystem_growth(rows, days[1]),
-        network=network_errors(rows),
-        disks=disk_risks(rows),
-        components=component_states(rows),
-        sensors=sensor_extremes(rows),
+        baselines=figures.baselines,
+        filesystems=sorted(figures.filesystems, key=soonest_full),
+        network=sorted(figures.network, key=most_errors),
+        disks=sorted(figures.disks, key=riskiest),
+        components=sorted(figures.components, key=worst_first),
+        sensors=sorted(figures.sensors, key=hottest_first),
         bmc_events=events,
         inventory={h: item for h, item in sorted(inventory.hosts.items()) if h in chosen},
         end_of_life=[e for e in ending(inventory, today, options.lead_days) if e.host in chosen],
     )
+
+
+@dataclass
+class _Figures:
+    """Figures gathered chunk by chunk of hosts (each host's rows are in one chunk)."""
+
+    baselines: list[Baseline] = field(default_factory=list)
+    filesystems: list[FilesystemGrowth] = field(default_factory=list)
+    network: list[NetworkErrors] = field(default_factory=list)
+    disks: list[DiskRisk] = field(default_factory=list)
+    components: list[ComponentState] = field(default_factory=list)
+    sensors: list[SensorExtremes] = field(default_factory=list)
+
+    def add(self, rows: list[DayFigures], days: tuple[int, int]) -> None:
+        self.baselines += baselines(rows)
+        self.filesystems += filesystem_growth(rows, days[1])
+        self.network += network_errors(rows)
+        self.disks += disk_risks(rows)
+        self.components += component_states(rows)
+        self.sensors += sensor_extremes(rows)
 
 
 def _event_counts(
@@ -109,7 +137,8 @@ def _event_counts(
     statement = select(t.host).where(
         t.kind.in_(EVENT_KINDS), t.time >= period[0], t.time < period[1]
     )
-    counts = Counter(r[0] for r in conn.execute(statement) if r[0] in set(hosts))
+    wanted = set(hosts)
+    counts = Counter(r[0] for r in conn.execute(statement) if r[0] in wanted)
     return dict(sorted(counts.items()))
 
 

@@ -10,7 +10,7 @@ from markupsafe import Markup
 from collector.reports.charts import bar_chart
 from collector.reports.health import HealthReport
 from collector.reports.health_tables import TITLES, health_tables
-from collector.reports.render import TEMPLATES, ReportFormatError, tables_csv
+from collector.reports.render import HTML_ROWS, TEMPLATES, ReportFormatError, tables_csv
 from collector.reports.tables import Language
 
 CHART_ROWS = 15
@@ -22,6 +22,10 @@ HEADER: dict[str, dict[Language, str]] = {
     "host_count": {"en": "Hosts in the report", "zh": "报告主机数"},
     "generated": {"en": "Generated", "zh": "生成时间"},
     "empty": {"en": "Nothing to report.", "zh": "无数据。"},
+    "more": {
+        "en": "The first {shown} of {total} rows; the CSV has them all.",
+        "zh": "仅显示 {total} 行中的前 {shown} 行；CSV 文件包含全部数据。",
+    },
 }
 CHART_TITLES: dict[str, dict[Language, str]] = {
     "baselines": {"en": "CPU on a busy day (p95, %)", "zh": "繁忙日 CPU (p95, %)"},
@@ -73,6 +77,7 @@ def render_health_html(report: HealthReport, language: Language = "en") -> str:
         scope=options.scope,
         host_count=len(report.hosts),
         generated=generated.strftime("%Y-%m-%d %H:%M UTC"),
+        limit=HTML_ROWS,
         tables=health_tables(report, language),
         charts=charts,
     )

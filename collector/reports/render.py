@@ -16,6 +16,7 @@ from collector.reports.sla import SlaReport
 from collector.reports.tables import TITLES, Language, Table, report_tables
 
 TEMPLATES = Path(__file__).parent / "templates"
+HTML_ROWS = 200  # per table in HTML and PDF: a readable page count, and bounded memory
 HEADER: dict[str, dict[Language, str]] = {
     "month": {"en": "Month", "zh": "月份"},
     "timezone": {"en": "Time zone", "zh": "时区"},
@@ -26,6 +27,10 @@ HEADER: dict[str, dict[Language, str]] = {
     "tickets": {"en": "Tickets", "zh": "工单总数"},
     "generated": {"en": "Generated", "zh": "生成时间"},
     "empty": {"en": "Nothing this month.", "zh": "本月无数据。"},
+    "more": {
+        "en": "The first {shown} of {total} rows; the CSV has them all.",
+        "zh": "仅显示 {total} 行中的前 {shown} 行；CSV 文件包含全部数据。",
+    },
 }
 
 
@@ -52,6 +57,7 @@ def render_html(report: SlaReport, language: Language = "en") -> str:
         customer=options.customer,
         tickets=report.incident_count,
         generated=generated.strftime("%Y-%m-%d %H:%M UTC"),
+        limit=HTML_ROWS,
         tables=report_tables(report, language),
         charts=charts,
     )

@@ -326,16 +326,25 @@ response_teams = Table(
     Column("updated_by", String(255), nullable=False),
 )
 
-# Metric history: one row per series and UTC day (`day`: days since 1970-01-01). The open day
-# keeps its quantile sketch so a restart merges into it; a finished day keeps only its figures.
+# Metric history: each series once (host, metric, labels), then one row per series and UTC day
+# (`day`: days since 1970-01-01). The open day keeps its quantile sketch so a restart merges
+# into it; a finished day keeps only its figures.
+metric_series = Table(
+    "metric_series",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("host", String(255), nullable=False),
+    Column("metric", String(255), nullable=False),
+    Column("labels_key", String(32), nullable=False),  # a hash of the sorted labels
+    Column("labels", JSON, nullable=False),
+    Index("uq_metric_series", "host", "metric", "labels_key", unique=True),
+)
+
 metric_daily = Table(
     "metric_daily",
     metadata,
-    Column("host", String(255), primary_key=True),
-    Column("metric", String(255), primary_key=True),
-    Column("labels_key", String(32), primary_key=True),  # a hash of the sorted labels
+    Column("series_id", Integer, ForeignKey("metric_series.id"), primary_key=True),
     Column("day", Integer, primary_key=True),
-    Column("labels", JSON, nullable=False),
     Column("count", Integer, nullable=False),
     Column("min", Float, nullable=False),
     Column("max", Float, nullable=False),

@@ -82,3 +82,15 @@ def test_states_nan_and_a_resent_report_are_not_counted_and_targets_get_their_ow
         ("switch-1", "snmp_up", 1),
     }
     assert day_of(T0 + DAY - 1) == DAY0
+
+
+def test_a_series_that_changes_place_in_the_report_keeps_its_own_day() -> None:
+    history = HistoryAccumulator()
+    root = Sample("filesystem_used_ratio", 0.5, {"mountpoint": "/"})
+    data = Sample("filesystem_used_ratio", 0.9, {"mountpoint": "/data"})
+    history.observe(report(root, data), T0)
+    history.observe(report(data, root), T0 + 60)  # same series, other order (keys re-derived)
+    history.observe(report(data), T0 + 120)
+    rows = {r.labels["mountpoint"]: r.aggregate for r in history.take_changed(DAY0)}
+    assert (rows["/"].count, rows["/"].last) == (2, 0.5)
+    assert (rows["/data"].count, rows["/data"].maximum) == (3, 0.9)

@@ -8,8 +8,10 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy import select
 
-from collector.store.schema import metric_daily
+from collector.store.schema import metric_daily, metric_series
 from tests.collector.harness import FakeClock, RunningCollector, host_report
+
+JOINED = metric_series.join(metric_daily, metric_daily.c.series_id == metric_series.c.id)
 
 
 def test_reports_write_history_rows_only_when_flushed_and_at_shutdown(tmp_path: Path) -> None:
@@ -22,10 +24,13 @@ def test_reports_write_history_rows_only_when_flushed_and_at_shutdown(tmp_path: 
             clock.advance(60)
         engine = running.collector.repository.engine
         with engine.connect() as conn:
-            assert list(conn.execute(select(metric_daily))) == []
+            assert list(conn.execute(select(metric_series, metric_daily).select_from(JOINED))) == []
         running.collector.history.flush()  # type: ignore[union-attr]
         with engine.connect() as conn:
-            found = {r.metric: r for r in conn.execute(select(metric_daily))}
+            found = {
+                r.metric: r
+                for r in conn.execute(select(metric_series, metric_daily).select_from(JOINED))
+            }
         memory = found["memory_used_ratio"]
         assert (memory.host, memory._mapping["count"], memory.min, memory.max, memory.last) == (
             "web-1", 2, 0.25, 0.75, 0.75,
@@ -36,7 +41,9 @@ def test_reports_write_history_rows_only_when_flushed_and_at_shutdown(tmp_path: 
     reopened = sa.create_engine(f"sqlite:///{tmp_path / 'wk.db'}")
     with reopened.connect() as conn:
         count = conn.execute(
-            select(metric_daily.c.count).where(metric_daily.c.metric == "memory_used_ratio")
+            select(metric_daily.c.count)
+            .select_from(JOINED)
+            .where(metric_series.c.metric == "memory_used_ratio")
         ).scalar()
     reopened.dispose()
     assert count == 3  # the shutdown flushed the last report

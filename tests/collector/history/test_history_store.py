@@ -11,9 +11,11 @@ from agent.report import Sample
 from collector.history.daily import DAY
 from collector.history.recorder import HistoryRecorder
 from collector.store.history import KEEP_DAYS, HistoryStore
-from collector.store.schema import metric_daily
+from collector.store.schema import metric_daily, metric_series
 from tests.collector.harness import FakeClock
 from tests.collector.history.test_accumulator import DAY0, T0, cpu, report
+
+JOINED = metric_series.join(metric_daily, metric_daily.c.series_id == metric_series.c.id)
 
 
 def recorder(engine: sa.Engine, clock: FakeClock) -> HistoryRecorder:
@@ -24,7 +26,11 @@ def recorder(engine: sa.Engine, clock: FakeClock) -> HistoryRecorder:
 
 def rows(engine: sa.Engine) -> list[sa.Row[tuple[object, ...]]]:
     with engine.connect() as conn:
-        return list(conn.execute(select(metric_daily).order_by(metric_daily.c.day)))
+        return list(
+            conn.execute(
+                select(metric_series, metric_daily).select_from(JOINED).order_by(metric_daily.c.day)
+            )
+        )
 
 
 def test_a_restart_merges_into_the_open_day_and_the_day_is_sealed_when_it_ends(

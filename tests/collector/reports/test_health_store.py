@@ -146,3 +146,20 @@ def test_a_day_belongs_to_the_quarter_of_the_reports_time_zone(engine: sa.Engine
 
     assert memory("Asia/Shanghai") == [(1, 0.5)]  # 30 June UTC is still June in Shanghai
     assert memory("Pacific/Kiritimati") == [(2, 0.99)]  # but mostly July 1 at +14
+
+
+def test_html_shows_the_first_200_rows_of_a_long_table_and_the_csv_all(
+    report: HealthReport,
+) -> None:
+    import dataclasses
+
+    from collector.reports.baselines import FilesystemGrowth
+    from collector.reports.health_render import render_health_csv, render_health_html
+
+    many = [FilesystemGrowth(f"h-{n:03d}", "/", 1e12, 5e11, None, None) for n in range(250)]
+    long = dataclasses.replace(report, filesystems=many)
+    html = render_health_html(long)
+    assert "h-199" in html and "h-200" not in html
+    assert "The first 200 of 250 rows; the CSV has them all." in html
+    csv = render_health_csv(long, table="filesystems").decode("utf-8-sig")
+    assert len(csv.splitlines()) == 251

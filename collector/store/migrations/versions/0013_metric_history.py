@@ -1,4 +1,4 @@
-"""Metric history (daily aggregates per series) and once-per-key report runs.
+"""Metric history (series, daily aggregates) and once-per-key report runs.
 
 Revision ID: 0013
 Revises: 0009
@@ -16,14 +16,22 @@ depends_on = None
 
 
 def upgrade() -> None:
-    """Create metric_daily and report_runs."""
+    """Create metric_series, metric_daily and report_runs."""
+    op.create_table(
+        "metric_series",
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("host", sa.String(255), nullable=False),
+        sa.Column("metric", sa.String(255), nullable=False),
+        sa.Column("labels_key", sa.String(32), nullable=False),
+        sa.Column("labels", sa.JSON, nullable=False),
+    )
+    op.create_index(
+        "uq_metric_series", "metric_series", ["host", "metric", "labels_key"], unique=True
+    )
     op.create_table(
         "metric_daily",
-        sa.Column("host", sa.String(255), primary_key=True),
-        sa.Column("metric", sa.String(255), primary_key=True),
-        sa.Column("labels_key", sa.String(32), primary_key=True),
+        sa.Column("series_id", sa.Integer, sa.ForeignKey("metric_series.id"), primary_key=True),
         sa.Column("day", sa.Integer, primary_key=True),
-        sa.Column("labels", sa.JSON, nullable=False),
         sa.Column("count", sa.Integer, nullable=False),
         sa.Column("min", sa.Float, nullable=False),
         sa.Column("max", sa.Float, nullable=False),
@@ -46,7 +54,9 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    """Drop both tables."""
+    """Drop the three tables."""
     op.drop_table("report_runs")
     op.drop_index("ix_metric_daily_day", table_name="metric_daily")
     op.drop_table("metric_daily")
+    op.drop_index("uq_metric_series", table_name="metric_series")
+    op.drop_table("metric_series")
