@@ -21,7 +21,7 @@ VIEWER = "inventory-viewer-token-4d2a"
 
 @pytest.fixture
 def running(tmp_path: Path) -> Iterator[RunningCollector]:
-    viewer = ApiToken(name="v", token=VIEWER, role="viewer")  # type: ignore[arg-type]
+    viewer = ApiToken(name="v", token=VIEWER, role="viewer")
     collector = RunningCollector(tmp_path, FakeClock(), api_tokens=[viewer])
     yield collector
     collector.stop()
