@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import io
 import socket
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 
@@ -150,3 +152,25 @@ def test_garbage_is_not_an_answer() -> None:
         read_answer(io.BytesIO(b"SSH-2.0-OpenSSH_9.2\r\n"))
     with pytest.raises(ConnectionResetError, match="closed without an answer"):
         read_answer(io.BytesIO(b""))
+
+
+def test_sending_over_http_loads_no_http_library_nor_ssl() -> None:
+    """Memory: requests/urllib3 ~9 MiB, ssl ~4 MiB, hashlib ~3.7 MiB; none is needed here."""
+    code = (
+        "import sys\n"
+        "from agent.transport import ReportSender\n"
+        "from agent.spool import DirectorySpool\n"
+        "from agent.identity import load_identity\n"
+        "from agent.report import SCHEMA_V1, Report\n"
+        "import tempfile, pathlib\n"
+        "d = pathlib.Path(tempfile.mkdtemp())\n"
+        "load_identity(d / 'state', '').next_sequence()\n"
+        "sender = ReportSender('http://127.0.0.1:9', 't', DirectorySpool(d / 'spool', 1 << 20))\n"
+        "sender.send(Report(SCHEMA_V1, 'web1', 1.0, 1, 't', 10.0))\n"
+        "loaded = {'requests', 'urllib3', 'http', 'ssl', 'hashlib', 'email'} & set(sys.modules)\n"
+        "print(', '.join(sorted(loaded)))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert (done.returncode, done.stdout.strip()) == (0, ""), done.stderr
