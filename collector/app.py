@@ -58,6 +58,7 @@ from collector.noise.silences import Silence
 from collector.notify.channels import Channel, channel_from_url
 from collector.notify.message import Notification
 from collector.notify.worker import DeliveryWorkers, RetryPolicy
+from collector.process_metrics import IntegrationCounter, ProcessFigures
 from collector.redaction import Redactor, url_secrets
 from collector.reports.downloads import ReportSource
 from collector.reports.endoflife import EndOfLifeWatch
@@ -343,7 +344,15 @@ def build_collector(
     evaluator.observers.append(history.observe)
     evaluator.attach(writer)
     ingest = Ingest(TokenBook(config.agents), hosts, evaluator, repository, config.limits, clock)
-    intake = AlertIntake(IntegrationBook(config.integrations), incidents.apply_rule, writer.submit)
+    metrics.registry.register(
+        ProcessFigures(incident_reader.active, _customer_name(book), outbox.oldest_due, clock)
+    )
+    intake = AlertIntake(
+        IntegrationBook(config.integrations),
+        incidents.apply_rule,
+        writer.submit,
+        IntegrationCounter(metrics.registry).count,
+    )
     collector = Collector(
         config,
         clock,
@@ -469,6 +478,16 @@ def _access_service(
         LoginThrottle(limits, clock),
         settings.session_lifetime,
     )
+
+
+def _customer_name(book: CustomerBook | None) -> Callable[[Incident], str]:
+    """The name of an incident's customer ("" without a customers file or a match)."""
+
+    def name(incident: Incident) -> str:
+        found = book.customer_of(incident) if book is not None else None
+        return found.name if found is not None else ""
+
+    return name
 
 
 def _keypad_ack(incidents: IncidentService, note: Notification, person: str) -> None:

@@ -57,16 +57,25 @@ class IntegrationBook:
 class AlertIntake:
     """Turns an integration's alerts into incident events, stored in the writer's order."""
 
-    def __init__(self, book: IntegrationBook, apply: Apply, submit: Submit[list[Taken]]) -> None:
+    def __init__(
+        self,
+        book: IntegrationBook,
+        apply: Apply,
+        submit: Submit[list[Taken]],
+        on_taken: Callable[[IntegrationToken, list[Taken]], None] = lambda _i, _t: None,
+    ) -> None:
         self.book = book
         self._apply = apply
         self._submit = submit
+        self._on_taken = on_taken
 
     def take(self, integration: IntegrationToken, alerts: Sequence[ExternalAlert]) -> list[Taken]:
         """Store each alert's event in order (runs on the writer's thread)."""
-        return [
+        taken = [
             Taken(a.fingerprint, a.firing, self._apply(to_event(a, integration))) for a in alerts
         ]
+        self._on_taken(integration, taken)
+        return taken
 
     def submit(
         self, integration: IntegrationToken, alerts: Sequence[ExternalAlert]

@@ -251,6 +251,16 @@ class OutboxStore:
         with self._engine.connect() as conn:
             return {(str(c), str(s)): int(n) for c, s, n in conn.execute(query)}
 
+    def oldest_due(self, now: float) -> dict[str, float]:
+        """Per channel, the due time of its oldest waiting message already due at `now`."""
+        query = (
+            select(outbox.c.channel, func.min(outbox.c.due_at))
+            .where(outbox.c.status == "pending", outbox.c.due_at <= now)
+            .group_by(outbox.c.channel)
+        )
+        with self._engine.connect() as conn:
+            return {str(c): float(d) for c, d in conn.execute(query)}
+
     def for_incident(self, incident_id: int) -> list[dict[str, Any]]:
         """The messages of one incident (status, attempts, last error), oldest first."""
         query = (
