@@ -11,6 +11,7 @@ from pathlib import Path
 
 from agent.configfile import parse_duration
 from agent.probe import Probe, ProbeData, ProbeError
+from agent.probes.inventory.parse import redfish_item
 from agent.probes.ipmi.ipmitool import SensorReading, unique_names
 from agent.probes.ipmi.sensors import add_readings
 from agent.probes.ipmi.session import BmcUnreachableError, Deadline
@@ -80,6 +81,7 @@ class Walk:
         for chassis in self._members(link(root, "Chassis")):
             self._chassis(chassis)
         for manager in self._members(link(root, "Managers")):
+            self._identify("bmc", identity(manager, "bmc"), manager)
             self._logs(manager)
         return self.snapshot
 
@@ -89,6 +91,11 @@ class Walk:
         for member in self._session.get(collection).get("Members") or []:
             if isinstance(member, dict) and "@odata.id" in member:
                 yield member if "Id" in member else self._session.get(member["@odata.id"])
+
+    def _identify(self, kind: str, name: str, resource: Resource) -> None:
+        item = redfish_item(kind, name, resource)  # model, serial, firmware: the inventory
+        if item is not None:
+            self.snapshot.data.inventory.append(item)
 
     def _part(self, source: str, read: Callable[[], None]) -> None:
         """Read one part; a part the BMC cannot serve is a source error, not the probe's end."""
@@ -101,6 +108,7 @@ class Walk:
 
     def _system(self, system: Resource) -> None:
         data, sid = self.snapshot.data, identity(system, "system")
+        self._identify("system", sid, system)
         bits = health(system, rollup=True)
         if bits is not None:
             data.add("redfish_system_health", float(bits), system=sid)
@@ -127,10 +135,12 @@ class Walk:
             for controller in controllers(storage):
                 labels = {"system": sid, "storage": name, "controller": display_name(controller)}
                 add_component(data, "redfish_storage_controller", controller, **labels)
+                self._identify("controller", f"{name} {labels['controller']}", controller)
             for drive_link in storage.get("Drives") or []:
                 drive = self._session.get(drive_link["@odata.id"])
                 if present(drive):
                     add_drive(data, drive, sid, name)
+                    self._identify("disk", f"{name} {display_name(drive, 'drive')}", drive)
 
     def _simple_storage(self, system: Resource, sid: str) -> None:
         data = self.snapshot.data

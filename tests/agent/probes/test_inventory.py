@@ -214,3 +214,27 @@ def test_the_smart_probe_identifies_each_disk_it_reads(shared_fixtures: Path) ->
     assert data.inventory == [
         InventoryItem("disk", "/dev/sda", "HITACHI", "HITACHI H109060SESUN600G", "REDACTED", "A690")
     ]
+
+
+def test_the_redfish_probe_identifies_system_bmc_controller_and_drives(tmp_path: Path) -> None:
+    from agent.probes.redfish.client import MockupSession
+    from agent.probes.redfish.probe import RedfishProbe
+    from tests.peers.redfish import mockup_copy
+
+    session = MockupSession(mockup_copy(tmp_path))
+    data = RedfishProbe("redfish:web483", "web483", session, url="m", timeout=5).collect()
+    assert data.inventory == [
+        InventoryItem(
+            "system", "437XR1138R2", "Contoso", "3500", "437XR1138R2", "BIOS P79 v1.45 (12/06/2017)"
+        ),
+        InventoryItem(
+            "controller",
+            "RAID1 12Gbs Integrated RAID",
+            "Contoso",
+            "12Gbs Integrated RAID",
+            firmware="1.0.0.7",
+        ),
+        InventoryItem("disk", "RAID1 Drive Bay 1", model="Contoso 3000GT8", serial="72D0A037FRD1"),
+        InventoryItem("disk", "RAID1 Drive Bay 2", model="Contoso 3000GT8", serial="72D0A037FRD2"),
+        InventoryItem("bmc", "BMC", model="Joo Janta 200", firmware="1.45.455b66-rev4"),
+    ]
