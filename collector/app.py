@@ -70,6 +70,7 @@ from collector.reports.jobs import (
     report_mailer,
 )
 from collector.reports.mailer import ReportMailer
+from collector.reports.seen import registry_hardware
 from collector.response.directory import ResponseDirectory
 from collector.response.model import ResponseConfig, load_response
 from collector.response.people import Person
@@ -410,10 +411,15 @@ def build_collector(
         *noise_routes(clock, _noise_source(reader(database))),
         *login_routes(context),
         *console_routes(context),
-        *report_routes(context, ReportSource(database, book, partial(inventory_of, config))),
+        *report_routes(
+            context,
+            ReportSource(database, book, partial(inventory_of, config), registry_hardware(hosts)),
+        ),
     ]
     if book is not None and contacts:
-        collector.report_mailer = report_mailer(config, database, book, clock, delivery.wake)
+        collector.report_mailer = report_mailer(
+            config, database, book, clock, delivery.wake, registry_hardware(hosts)
+        )
         collector.announcer = MaintenanceAnnouncer(
             database, book, clock, lambda: [h.name for h in hosts], delivery.wake
         )

@@ -14,6 +14,7 @@ from collector.reports.health_cli import render_health
 from collector.reports.inventory import Inventory
 from collector.reports.period import Month, Quarter
 from collector.reports.render import render_csv, render_html, render_pdf
+from collector.reports.seen import NO_HARDWARE, SeenHardware
 from collector.reports.sla import SlaOptions, build_sla_report
 from collector.reports.tables import Language
 
@@ -42,6 +43,7 @@ class ReportSource:
     engine: Engine
     book: CustomerBook | None
     inventory: Callable[[], Inventory]
+    hardware: SeenHardware = NO_HARDWARE  # what the probes identified, per host
 
     def customers(self) -> list[str]:
         """Customer names, for the console's choice."""
@@ -73,7 +75,7 @@ class ReportSource:
             patterns += [h for h, i in inventory.hosts.items() if i.customer == customer]
         scope = f"customer {customer}" if customer else ""
         options = HealthOptions(quarter, host_filter(None, patterns), scope)
-        report = build_health_report(self.engine, options, inventory, now)
+        report = build_health_report(self.engine, options, inventory, now, self.hardware)
         content = render_health(report, _checked(form), language, None)
         return ReportFile(content, FORMATS[form], _name("health", quarter.label, customer, form))
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import Connection, Engine, select
 
+from agent.report import InventoryItem
 from collector.reports.baselines import (
     FILESYSTEM_METRICS,
     NETWORK_METRICS,
@@ -38,6 +39,7 @@ from collector.reports.hardware import (
 )
 from collector.reports.inventory import HostInventory, Inventory
 from collector.reports.period import Quarter
+from collector.reports.seen import NO_HARDWARE, SeenHardware
 from collector.store.history import DayFigures, known_history_hosts, read_days
 from collector.store.schema import host_events
 
@@ -77,17 +79,24 @@ class HealthReport:
     bmc_events: dict[str, int]  # host: event-log entries in the quarter
     inventory: dict[str, HostInventory] = field(default_factory=dict)
     end_of_life: list[EndOfLife] = field(default_factory=list)
+    hardware: dict[str, list[InventoryItem]] = field(default_factory=dict)  # probes' view
 
 
 def build_health_report(
-    engine: Engine, options: HealthOptions, inventory: Inventory, now: float
+    engine: Engine,
+    options: HealthOptions,
+    inventory: Inventory,
+    now: float,
+    hardware: SeenHardware = NO_HARDWARE,
 ) -> HealthReport:
-    """The report for `options` as of `now` (end of life is counted from `now`'s date)."""
+    """The report for `options` as of `now` (end of life is counted from `now`'s date), with
+    the hardware the probes identified when `hardware` knows it."""
     quarter = options.quarter
     days = quarter.days
     with engine.connect() as conn:
         known = known_history_hosts(conn, days)
-        hosts = sorted(h for h in {*known, *inventory.hosts} if options.hosts(h))
+        named = {*known, *inventory.hosts, *hardware.hosts()}
+        hosts = sorted(h for h in named if options.hosts(h))
         figures = _Figures()
         for start in range(0, len(hosts), HOSTS_AT_ONCE):  # bounded memory: a chunk's rows
             figures.add(read_days(conn, hosts[start : start + HOSTS_AT_ONCE], METRICS, days), days)
@@ -107,6 +116,7 @@ def build_health_report(
         bmc_events=events,
         inventory={h: item for h, item in sorted(inventory.hosts.items()) if h in chosen},
         end_of_life=[e for e in ending(inventory, today, options.lead_days) if e.host in chosen],
+        hardware={h: found for h in hosts if (found := hardware.of(h))},
     )
 
 

@@ -8,6 +8,7 @@ from collector.reports.advice import RESOURCE_NAMES, problem_name, recommendatio
 from collector.reports.baselines import Baseline
 from collector.reports.hardware import DiskRisk
 from collector.reports.health import HealthReport
+from collector.reports.inventory import HostInventory
 from collector.reports.tables import HEADINGS as SLA_HEADINGS
 from collector.reports.tables import Language, Table
 
@@ -21,6 +22,7 @@ TITLES: dict[str, dict[Language, str]] = {
     "components": {"en": "Arrays and controllers", "zh": "阵列与控制器"},
     "sensors": {"en": "BMC sensor extremes", "zh": "BMC 传感器极值"},
     "inventory": {"en": "Hardware inventory", "zh": "硬件清单"},
+    "hardware": {"en": "Hardware identified by the probes", "zh": "探针识别的硬件"},
     "end_of_life": {"en": "Warranty and support ending", "zh": "保修与支持到期"},
 }
 
@@ -68,6 +70,10 @@ HEADINGS: dict[str, dict[Language, str]] = {
     "date": {"en": "Date", "zh": "日期"},
     "days_left": {"en": "Days left", "zh": "剩余天数"},
     "recommendation": {"en": "Recommendation", "zh": "建议"},
+    "kind": {"en": "Kind", "zh": "类型"},
+    "name": {"en": "Name", "zh": "名称"},
+    "vendor": {"en": "Vendor", "zh": "厂商"},
+    "firmware": {"en": "Firmware", "zh": "固件"},
     "high": {"en": "high", "zh": "高"},
     "watch": {"en": "watch", "zh": "关注"},
     "low": {"en": "low", "zh": "低"},
@@ -104,6 +110,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "components": ("host", "component", "problem", "days_bad", "days_rebuilding", "at_end"),
     "sensors": ("host", "max_celsius", "sensor", "fan_days", "psu_days", "bmc_events"),
     "inventory": ("host", "model", "serial", "purchased", "warranty_end", "support_end"),
+    "hardware": ("host", "kind", "name", "vendor", "model", "serial", "firmware"),
     "end_of_life": ("host", "what", "date", "days_left"),
 }
 
@@ -163,9 +170,12 @@ def _rows(report: HealthReport, name: str, language: Language) -> Rows:  # noqa:
     if name == "sensors":
         return _sensors(report)
     if name == "inventory":
+        return [_inventory(report, h, i) for h, i in report.inventory.items()]
+    if name == "hardware":
         return [
-            [h, i.model, i.serial, _date(i.purchased), _date(i.warranty_end), _date(i.support_end)]
-            for h, i in report.inventory.items()
+            [h, i.kind, i.name, i.vendor, i.model, i.serial, i.firmware]
+            for h, items in report.hardware.items()
+            for i in items
         ]
     return [
         [e.host, _say(e.kind, language), e.date.isoformat(), str(e.days_left)]
@@ -227,6 +237,15 @@ def _sensors(report: HealthReport) -> Rows:
             ]
         )
     return rows
+
+
+def _inventory(report: HealthReport, host: str, item: HostInventory) -> list[str]:
+    """The file's entry; model and serial from the probes' `system` item when it has none."""
+    system = next((i for i in report.hardware.get(host, []) if i.kind == "system"), None)
+    model = item.model or (f"{system.vendor} {system.model}".strip() if system else "")
+    serial = item.serial or (system.serial if system else "")
+    dates = (item.purchased, item.warranty_end, item.support_end)
+    return [host, model, serial, *(_date(d) for d in dates)]
 
 
 def _gb(value: float) -> str:

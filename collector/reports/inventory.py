@@ -1,8 +1,8 @@
 """The hardware inventory file: each host's model, serial and purchase, warranty and
 end-of-support dates, read once into frozen models (file:line errors).
 
-TODO(issue 13): join with the inventory the probes report (SMART identity, IPMI FRU, DMI,
-controller info) once the agent sends it; today model and serial come from this file only.
+The hardware the probes identify (reports.seen) is joined in reports made by the collector;
+the dates come only from this file.
 """
 
 from __future__ import annotations

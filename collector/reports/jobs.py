@@ -14,6 +14,7 @@ from collector.reports.endoflife import EndOfLifeWatch
 from collector.reports.inventory import Inventory, load_inventory
 from collector.reports.mailer import ReportMailer
 from collector.reports.schedule import load_schedules
+from collector.reports.seen import NO_HARDWARE, SeenHardware
 
 END_OF_LIFE_INTERVAL = 3600.0  # dates are days: an hourly look is plenty
 SCHEDULE_INTERVAL = 60.0  # a report goes out within a minute of its time
@@ -50,11 +51,12 @@ def report_mailer(
     book: CustomerBook,
     clock: Callable[[], float],
     wake: Callable[[], None],
+    hardware: SeenHardware = NO_HARDWARE,
 ) -> ReportMailer | None:
     """The mailer, when a schedules file is configured (checked against the customers now)."""
     if config.reports is None:
         return None
     inventory = inventory_of(config)
     return ReportMailer(
-        engine, load_schedules(config.reports), book, lambda: inventory, clock, wake
+        engine, load_schedules(config.reports), book, lambda: inventory, clock, wake, hardware
     )

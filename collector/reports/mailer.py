@@ -22,6 +22,7 @@ from collector.reports.inventory import Inventory
 from collector.reports.period import Month, Quarter
 from collector.reports.render import render_pdf
 from collector.reports.schedule import ReportSchedule, ReportSchedules
+from collector.reports.seen import NO_HARDWARE, SeenHardware
 from collector.reports.sla import SlaOptions, build_sla_report
 from collector.store.outbox import enqueue
 from collector.store.schema import report_runs
@@ -80,8 +81,10 @@ class ReportMailer:
         inventory: Callable[[], Inventory],
         clock: Callable[[], float],
         on_commit: Callable[[], None] = lambda: None,
+        hardware: SeenHardware = NO_HARDWARE,
     ) -> None:
         check_schedules(schedules, book)
+        self._hardware = hardware
         self._engine = engine
         self._schedules = schedules
         self._book = book
@@ -160,7 +163,8 @@ class ReportMailer:
         ]
         options = HealthOptions(period, host_filter(None, patterns), f"customer {customer.name}")
         return render_health_pdf(
-            build_health_report(self._engine, options, inventory, now), schedule.language
+            build_health_report(self._engine, options, inventory, now, self._hardware),
+            schedule.language,
         )
 
 

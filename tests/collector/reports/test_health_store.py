@@ -163,3 +163,36 @@ def test_html_shows_the_first_200_rows_of_a_long_table_and_the_csv_all(
     assert "The first 200 of 250 rows; the CSV has them all." in html
     csv = render_health_csv(long, table="filesystems").decode("utf-8-sig")
     assert len(csv.splitlines()) == 251
+
+
+def test_hardware_the_probes_identified_is_listed_and_fills_the_inventory_gaps(
+    engine: sa.Engine,
+) -> None:
+    from agent.report import InventoryItem
+    from collector.reports.health_tables import health_tables
+    from collector.reports.inventory import HostInventory, Inventory
+    from collector.reports.seen import SeenHardware
+
+    write_quarter(engine)
+    seen = {
+        "db-1": [
+            InventoryItem("system", "system", "Dell Inc.", "PowerEdge R750", "8YK3M04"),
+            InventoryItem("disk", "/dev/sda", "", "ST4000NM0035", "ZC1A2B3C", "TN05"),
+        ]
+    }
+    bare = Inventory(hosts={"db-1": HostInventory(warranty_end=WARRANTY_END)})
+    found = build_health_report(
+        engine,
+        HealthOptions(QUARTER),
+        bare,
+        NOW,
+        SeenHardware(lambda: list(seen), lambda h: seen.get(h, [])),
+    )
+    tables = {t.name: t for t in health_tables(found)}
+    assert tables["hardware"].rows == [
+        ["db-1", "system", "system", "Dell Inc.", "PowerEdge R750", "8YK3M04", ""],
+        ["db-1", "disk", "/dev/sda", "", "ST4000NM0035", "ZC1A2B3C", "TN05"],
+    ]
+    assert tables["inventory"].rows == [
+        ["db-1", "Dell Inc. PowerEdge R750", "8YK3M04", "", "2026-12-04", ""]
+    ]

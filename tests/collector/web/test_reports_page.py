@@ -78,3 +78,17 @@ def test_the_download_button_saves_the_pdf_in_a_real_browser(
     download.save_as(saved)
     assert saved.read_bytes().startswith(b"%PDF-")
     context.close()
+
+
+def test_the_consoles_health_report_lists_the_hardware_an_agent_identified(
+    running: RunningCollector, vera: Browser
+) -> None:
+    from agent.report import SCHEMA_V1, InventoryItem, ProbeResult, Report
+
+    item = InventoryItem("system", "system", "Dell Inc.", "PowerEdge R750", "8YK3M04", "2.19.1")
+    probe = ProbeResult("inventory", "ok", 0.01, inventory=[item])
+    clock = running.clock
+    assert running.post(Report(SCHEMA_V1, "db-9", clock(), 1, "t", 60.0, [probe])).ok
+    html = vera.get("/reports/health/2027-Q1?format=html").text
+    assert "Hardware identified by the probes" in html
+    assert "<td>db-9</td>" in html and "<td>8YK3M04</td>" in html and "<td>2.19.1</td>" in html
