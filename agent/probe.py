@@ -4,7 +4,8 @@ A probe is any object with a `name`, a `target`, a `min_interval_seconds` and a 
 method: no base class to inherit. `collect()` returns what it saw or raises; the runner turns
 an exception into a `status: error` result so one broken probe never stops the others. The
 runner collects each probe in a thread of its own under a deadline, unless the probe sets
-`runs_inline = True` (cheap reads that cannot hang); `close()`, if present, runs at shutdown.
+`runs_inline = True` (cheap reads that cannot hang), and waits for it until its own
+`deadline_seconds` if it declares one; `close()`, if present, runs at shutdown.
 """
 
 from __future__ import annotations
@@ -13,6 +14,10 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from agent.report import Event, InventoryItem, Sample
+
+# Added to a probe's own timeouts for its `deadline_seconds`: the runner's bound is a backstop
+# that must not cut off a probe that is about to report its own, better-worded timeout.
+DEADLINE_MARGIN_SECONDS = 2.0
 
 
 class ProbeError(RuntimeError):

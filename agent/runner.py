@@ -2,12 +2,15 @@
 
 Probes that declare `runs_inline = True` (the host and md probes: procfs reads that cannot
 hang, and CPU per cycle matters) run in the cycle's own thread. Every other probe runs in a
-daemon thread of its own, all at once, and the cycle waits for them until its deadline; a probe
-still running then is an error result, and is not started again until its call returns.
+daemon thread of its own, all at once, and the cycle waits for each until its deadline: the
+probe's own `deadline_seconds` when it declares one (its configured timeouts plus a margin),
+else the runner's. A probe still running then is an error result, and is not started again
+until its call returns.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -35,9 +38,10 @@ class _Cached:
 
 @dataclass(frozen=True)
 class _Running:
-    """A probe collecting in its own thread, since `started` (monotonic seconds)."""
+    """A probe collecting in its own thread since `started` (time.monotonic, real waiting)."""
 
     started: float
+    deadline: float
     future: Future[ProbeResult]
     overran: bool = False  # warned about once, not every cycle it stays stuck
 
@@ -45,6 +49,12 @@ class _Running:
 def runs_inline(probe: Probe) -> bool:
     """Whether the probe asked to run in the cycle's thread (optional `runs_inline` attribute)."""
     return bool(getattr(probe, "runs_inline", False))
+
+
+def declared_deadline(probe: Probe) -> float | None:
+    """The probe's own bound on one collection (optional `deadline_seconds` attribute)."""
+    value = getattr(probe, "deadline_seconds", None)
+    return float(value) if isinstance(value, int | float) and value > 0 else None
 
 
 def describe_exception(exc: Exception) -> str:
@@ -98,16 +108,15 @@ class ProbeRunner:
 
     def run_cycle(self) -> Report:
         """Run (or reuse) every probe, waiting for the threaded ones until the deadline."""
-        cycle_start = time.monotonic()
         now = self._timer()
         due = [probe for probe in self._probes if not self._fresh(probe, now)]
         threaded = [probe for probe in due if not runs_inline(probe)]
-        futures = [self._start(probe) for probe in threaded]
+        running = [self._start(probe) for probe in threaded]
         for probe in due:
             if runs_inline(probe):
                 self._keep(probe, collect_result(probe, self._timer), now)
-        if futures:
-            wait(futures, timeout=max(0.0, self._deadline - (time.monotonic() - cycle_start)))
+        for each in sorted(running, key=lambda r: r.started + r.deadline):
+            wait([each.future], timeout=max(0.0, each.started + each.deadline - time.monotonic()))
         for probe in threaded:
             self._keep(probe, self._outcome(probe), now)
         sequence = self._identity.next_sequence()
@@ -130,13 +139,14 @@ class ProbeRunner:
         # Kept for every probe so the report reads one place; reused only within min_interval.
         self._cache[probe.name] = _Cached(now, result)
 
-    def _start(self, probe: Probe) -> Future[ProbeResult]:
+    def _start(self, probe: Probe) -> _Running:
         """The probe's running collection: a new one, or the one still running from before."""
         running = self._running.get(probe.name)
         if running is None:
             future = start_in_thread(lambda: collect_result(probe, self._timer), probe.name)
-            running = self._running[probe.name] = _Running(self._timer(), future)
-        return running.future
+            deadline = declared_deadline(probe) or self._deadline
+            running = self._running[probe.name] = _Running(time.monotonic(), deadline, future)
+        return running
 
     def _outcome(self, probe: Probe) -> ProbeResult:
         """The finished collection's result, or an error naming the deadline it overran."""
@@ -145,14 +155,14 @@ class ProbeRunner:
             del self._running[probe.name]
             result: ProbeResult = running.future.result()
             return result
-        elapsed = self._timer() - running.started
+        elapsed = time.monotonic() - running.started
         message = (
-            f"no result within the {self._deadline:g} s deadline (running for {elapsed:.0f} s; "
-            "not started again until it returns)"
+            f"no result within the {running.deadline:g} s deadline (running for {elapsed:.0f} s;"
+            " not started again until it returns)"
         )
         log = logger.warning if not running.overran else logger.debug
         log("probe %s: %s", probe.name, message)
-        self._running[probe.name] = _Running(running.started, running.future, overran=True)
+        self._running[probe.name] = dataclasses.replace(running, overran=True)
         return ProbeResult(
             probe=probe.name,
             status="error",

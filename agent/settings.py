@@ -18,33 +18,12 @@ from agent.configfile import (
     parse_duration,
 )
 from agent.probes.registry import KINDS, probes_settings_type
+from agent.secret import Secret, decode_secret
 from agent.transport import plain_http_refusal
 
 _LISTEN = re.compile(r"^(?:\[(?P<ipv6>[0-9A-Fa-f:.]+)\]|(?P<host>[^:\s]*)):(?P<port>\d{1,5})$")
 _DURATION_FIELDS = ("interval", "request_timeout")
 _UNKNOWN_FIELD = re.compile(r"unknown field `([^`]+)`")
-
-
-class Secret:
-    """A value that must never appear in logs, reprs or errors; `reveal()` is explicit."""
-
-    __slots__ = ("_value",)
-
-    def __init__(self, value: str) -> None:
-        self._value = value
-
-    def reveal(self) -> str:
-        """The secret itself, for the one place that sends it."""
-        return self._value
-
-    def __repr__(self) -> str:
-        return "Secret('********')"
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Secret) and other._value == self._value
-
-    def __hash__(self) -> int:
-        return hash(self._value)
 
 
 if TYPE_CHECKING:
@@ -150,19 +129,11 @@ def field_problems(settings: AgentSettings) -> Iterator[tuple[str, str]]:
         yield "client_key_file", "give client_cert_file too (the key alone proves nothing)"
 
 
-def _decode_hook(kind: type, value: Any) -> Any:
-    if kind is Secret:
-        if isinstance(value, str):
-            return Secret(value)
-        raise ValueError(f"Expected `str`, got `{type(value).__name__}`")
-    raise NotImplementedError(kind)
-
-
 def settings_from_document(document: YamlDocument) -> AgentSettings:
     """Validate parsed YAML into settings; every error names its file and line."""
     data = {} if document.data is None else document.data
     try:
-        settings = msgspec.convert(data, AgentSettings, dec_hook=_decode_hook)
+        settings = msgspec.convert(data, AgentSettings, dec_hook=decode_secret)
     except msgspec.ValidationError as exc:
         message, path = msgspec_error_path(str(exc))
         unknown = _UNKNOWN_FIELD.search(message)

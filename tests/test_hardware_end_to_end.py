@@ -11,7 +11,6 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import msgspec
 import pytest
 
 from agent.exec import FixtureRunner
@@ -21,6 +20,7 @@ from agent.probes.kind import ProbeContext
 from agent.probes.snmp.polling import build_snmp_probes
 from agent.probes.snmp.settings import SnmpSettings
 from agent.runner import ProbeRunner
+from agent.secret import convert
 from collector.notify.channels import RecordingChannel
 from tests.collector.harness import FakeClock, RunningCollector, wait_for
 from tests.peers import require_tool, wait_until
@@ -63,7 +63,7 @@ def test_ups_on_battery_then_low_pages_and_recovers_through_the_collector(
     snmpd: SnmpdPeer, collector: tuple[RunningCollector, RecordingChannel]
 ) -> None:
     running, recorder = collector
-    settings = msgspec.convert(
+    settings = convert(
         {
             "devices": [
                 {
@@ -118,7 +118,7 @@ def test_bmc_sensors_page_and_recover_and_a_lost_bmc_is_its_own_incident(
     require_tool("ipmi_sim", "openipmi")
     running, _ = collector
     with running_ipmi_sim(tmp_path) as bmc:
-        settings = msgspec.convert(
+        settings = convert(
             {
                 "interval": "1ms",
                 "bmcs": [

@@ -10,7 +10,7 @@ import msgspec
 
 from agent.configfile import parse_duration
 from agent.exec import CommandError, CommandRunner
-from agent.probe import Probe, ProbeData, ProbeError
+from agent.probe import DEADLINE_MARGIN_SECONDS, Probe, ProbeData, ProbeError
 from agent.probes.kind import ProbeContext, ProbeKind
 
 # "temp1_input" -> ("temp", "input"); "in0_max_alarm" -> ("in", "max_alarm").
@@ -159,6 +159,7 @@ class LmSensorsProbe:
         self._timeout = parse_duration(settings.timeout)
         self._runner = runner
         self.min_interval_seconds = parse_duration(settings.min_interval)
+        self.deadline_seconds = self._timeout + DEADLINE_MARGIN_SECONDS
 
     def collect(self) -> ProbeData:
         """Run sensors once; no output at all (no chip, no driver) is an error."""

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import textwrap
+from typing import Any
 
 import msgspec
 import pytest
@@ -18,6 +20,7 @@ from agent.probes.registry import KINDS, probes_settings_type
 from agent.probes.registry import build_probes as build_from_kinds
 from agent.settings import AgentSettings, ProbesSettings, settings_from_document
 from tests.agent.fakeprocfs import FakeProcfs
+from tests.conftest import ROOT
 
 
 class ToySettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
@@ -96,3 +99,34 @@ def test_an_agent_without_snmp_devices_never_imports_pysnmp(fake_procfs: FakePro
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
     )
     assert done.returncode == 0, done.stderr
+
+
+def struct_fields(kind: type) -> set[str]:
+    """Every field name of a settings struct and of the structs nested in it."""
+    names: set[str] = set()
+
+    def walk(info: msgspec.inspect.Type) -> None:
+        if isinstance(info, msgspec.inspect.StructType):
+            for field in info.fields:
+                names.add(field.name)
+                walk(field.type)
+        for attribute in ("item_type", "value_type", "types"):
+            nested = getattr(info, attribute, None)
+            for each in nested if isinstance(nested, tuple) else (nested,):
+                if isinstance(each, msgspec.inspect.Type):
+                    walk(each)
+
+    walk(msgspec.inspect.type_info(kind))
+    return names
+
+
+@pytest.mark.parametrize("kind", KINDS, ids=lambda kind: kind.name)
+def test_the_example_config_shows_every_probe_and_option(kind: ProbeKind[Any]) -> None:
+    text = (ROOT / "config" / "agent.example.yaml").read_text()
+    sections = re.split(r"\n  (?=[a-z_]+:)", text.split("\nprobes:\n", 1)[1])
+    section = next((s for s in sections if s.startswith(f"{kind.name}:")), None)
+    assert section is not None, f"config/agent.example.yaml has no probes.{kind.name} section"
+    missing = sorted(
+        n for n in struct_fields(kind.settings_type) if not re.search(rf"\b{n}\b", section)
+    )
+    assert not missing, f"probes.{kind.name} does not show {missing}"

@@ -39,6 +39,8 @@ class ScriptedProbe:
         self.name = name
         self.target = target
         self.min_interval_seconds = min_interval_seconds
+        self.runs_inline = False
+        self.deadline_seconds: float | None = None
         self._collect = collect
         self.calls = 0
 
@@ -192,3 +194,14 @@ def test_a_hung_probe_is_an_error_at_the_deadline_and_is_not_started_again() -> 
     release.set()
     wait_until(lambda: runner.run_cycle().probes[0].status == "ok", 5, "the late result")
     assert hung.calls == 1 and fine.calls >= 3
+
+
+def test_a_probe_declaring_a_longer_deadline_is_waited_for() -> None:
+    patient = ScriptedProbe("ipmi:web1", sleeps(0.4))
+    patient.deadline_seconds = 2.0  # its own BMC timeout plus a margin
+    hasty = ScriptedProbe("lmsensors", sleeps(0.4))
+    first, second = (
+        ProbeRunner([patient, hasty], "h", 10.0, deadline_seconds=0.1).run_cycle().probes
+    )
+    assert (first.status, second.status) == ("ok", "error")
+    assert second.error is not None and "0.1 s deadline" in second.error

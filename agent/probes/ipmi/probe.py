@@ -6,11 +6,10 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
-from pathlib import Path
 
 from agent.configfile import parse_duration
 from agent.exec import CommandRunner
-from agent.probe import Probe, ProbeData
+from agent.probe import DEADLINE_MARGIN_SECONDS, Probe, ProbeData
 from agent.probes.ipmi.ipmitool import SensorReading, unique_names
 from agent.probes.ipmi.sensors import add_readings
 from agent.probes.ipmi.session import (
@@ -30,6 +29,7 @@ from agent.probes.ipmi.session import (
 )
 from agent.probes.ipmi.settings import BmcSettings, InbandSettings, IpmiSettings
 from agent.probes.kind import ProbeContext, ProbeKind
+from agent.secret import SecretError, secret_source
 
 
 @dataclass
@@ -82,6 +82,11 @@ class IpmiProbe:
     def min_interval_seconds(self) -> float:
         return self._min_interval
 
+    @property
+    def deadline_seconds(self) -> float:
+        """The read's own timeout, plus a margin: the runner's backstop."""
+        return self._timeout + DEADLINE_MARGIN_SECONDS
+
     def collect(self) -> ProbeData:
         data = ProbeData()
         try:
@@ -133,15 +138,11 @@ class IpmiProbe:
 
 
 def read_password(bmc: BmcSettings) -> str:
-    """`password`, or the first line of `password_file`; the error never shows the secret."""
-    if bmc.password_file is None:
-        return bmc.password
+    """The password from `password`, `password_file` or `password_env`; errors never show it."""
     try:
-        text = Path(bmc.password_file).read_text(encoding="utf-8")
-    except OSError as exc:
-        reason = exc.strerror or type(exc).__name__
-        raise BmcError(f"cannot read password_file {bmc.password_file}: {reason}") from exc
-    return text.splitlines()[0] if text else ""
+        return secret_source(bmc, "password").read().reveal()
+    except SecretError as exc:
+        raise BmcError(str(exc)) from exc
 
 
 def _inband_client(inband: InbandSettings, runner: CommandRunner) -> BmcClient:

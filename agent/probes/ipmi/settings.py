@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
 import msgspec
 
 from agent.configfile import check_duration
+from agent.secret import Secret, check_one_source
 
 
 class BmcSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
@@ -17,7 +18,9 @@ class BmcSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_on
     port: UDP port, 623 unless the BMC is configured otherwise.
     username: IPMI user; a user-privilege account is enough to read sensors and the SEL.
     password: the user's password (secret: never logged, never in a repr or error).
-    password_file: a file whose first line is the password (set this or `password`).
+    password_file: a file whose first line is the password, read at each login.
+    password_env: the name of an environment variable holding the password.
+        Set at most one of password, password_file and password_env.
     timeout: the most one collection from this BMC may take, e.g. "10s".
     read_sel: report new System Event Log entries as events.
     sel_initial_entries: newest SEL entries reported on the first read after the agent starts
@@ -28,8 +31,9 @@ class BmcSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_on
     address: str
     port: int = 623
     username: str = ""
-    password: str = ""
+    password: Secret | None = None
     password_file: str | None = None
+    password_env: str | None = None
     timeout: str = "10s"
     read_sel: bool = True
     sel_initial_entries: int = 0
@@ -37,23 +41,15 @@ class BmcSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_on
     def __post_init__(self) -> None:
         if not self.name or not self.address:
             raise ValueError("a BMC needs a `name` (its host) and an `address`")
-        if self.password and self.password_file:
-            raise ValueError(f"bmc {self.name!r}: set only one of `password` and `password_file`")
+        try:
+            check_one_source(self, "password")
+        except ValueError as exc:
+            raise ValueError(f"bmc {self.name!r}: {exc}") from None
         if not 0 < self.port < 65536:
             raise ValueError(f"bmc {self.name!r}: port must be 1..65535, got {self.port}")
         if self.sel_initial_entries < 0:
             raise ValueError(f"bmc {self.name!r}: sel_initial_entries must not be negative")
         check_duration(f"bmc {self.name!r}: timeout", self.timeout)
-
-    def __repr__(self) -> str:
-        fields = ", ".join(f"{name}={value!r}" for name, value in self.__rich_repr__())
-        return f"BmcSettings({fields})"
-
-    def __rich_repr__(self) -> list[tuple[str, Any]]:
-        return [
-            (name, "***" if name == "password" and getattr(self, name) else getattr(self, name))
-            for name in self.__struct_fields__
-        ]
 
 
 class InbandSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 
 from agent.configfile import parse_duration
-from agent.probe import Probe, ProbeData, ProbeError
+from agent.probe import DEADLINE_MARGIN_SECONDS, Probe, ProbeData, ProbeError
 from agent.probes.kind import ProbeContext, ProbeKind
 from agent.probes.network.checks import CheckResult, check_http, check_icmp, check_tcp, failure
 from agent.probes.network.icmp import IcmpPermissionError, Pinger
@@ -92,6 +92,8 @@ class NetworkProbe:
         self._clock = clock
         self._timer = timer
         self.min_interval_seconds = parse_duration(settings.min_interval)
+        workers = min(len(settings.targets), settings.max_concurrency) or 1
+        self.deadline_seconds = self._budget(workers) + DEADLINE_MARGIN_SECONDS
 
     def collect(self) -> ProbeData:
         """Run every check; wait no longer than the deadlines allow."""
@@ -115,7 +117,7 @@ class NetworkProbe:
 
     def _budget(self, workers: int) -> float:
         waves = math.ceil(len(self._settings.targets) / workers)
-        longest = max(self._settings.timeout_of(t) for t in self._settings.targets)
+        longest = max((self._settings.timeout_of(t) for t in self._settings.targets), default=0)
         return waves * longest + _GRACE_SECONDS
 
     def _check(self, target: Target) -> CheckResult:

@@ -9,7 +9,7 @@ from typing import TypeVar
 
 from agent.configfile import parse_duration
 from agent.exec import CommandRunner
-from agent.probe import Probe, ProbeData, ProbeError
+from agent.probe import DEADLINE_MARGIN_SECONDS, Probe, ProbeData, ProbeError
 from agent.probes.kind import ProbeContext, ProbeKind
 from agent.probes.raid.hwraid import (
     Battery,
@@ -196,6 +196,8 @@ class MegacliProbe:
         self._settings = settings
         self._runner = runner
         self.min_interval_seconds = parse_duration(settings.min_interval)
+        # 2 command(s) per collection, each bounded by `timeout`.
+        self.deadline_seconds = 2 * parse_duration(settings.timeout) + DEADLINE_MARGIN_SECONDS
 
     def commands(self) -> dict[str, list[str]]:
         """The command line for each source, named as in source errors."""

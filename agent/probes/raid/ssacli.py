@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from agent.configfile import parse_duration
 from agent.exec import CommandRunner
-from agent.probe import Probe, ProbeData, ProbeError
+from agent.probe import DEADLINE_MARGIN_SECONDS, Probe, ProbeData, ProbeError
 from agent.probes.kind import ProbeContext, ProbeKind
 from agent.probes.raid.hwraid import (
     Battery,
@@ -310,6 +310,8 @@ class SsacliProbe:
         self._settings = settings
         self._runner = runner
         self.min_interval_seconds = parse_duration(settings.min_interval)
+        # 1 command(s) per collection, each bounded by `timeout`.
+        self.deadline_seconds = 1 * parse_duration(settings.timeout) + DEADLINE_MARGIN_SECONDS
 
     def command(self) -> list[str]:
         """The one command line read each cycle; it holds status, battery and every drive."""

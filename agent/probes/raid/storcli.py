@@ -12,7 +12,7 @@ import msgspec
 
 from agent.configfile import parse_duration
 from agent.exec import CommandResult, CommandRunner
-from agent.probe import Probe, ProbeData, ProbeError
+from agent.probe import DEADLINE_MARGIN_SECONDS, Probe, ProbeData, ProbeError
 from agent.probes.kind import ProbeContext, ProbeKind
 from agent.probes.raid.hwraid import (
     Battery,
@@ -339,6 +339,8 @@ class StorcliProbe:
         self._settings = settings
         self._runner = runner
         self.min_interval_seconds = parse_duration(settings.min_interval)
+        # 2 command(s) per collection, each bounded by `timeout`.
+        self.deadline_seconds = 2 * parse_duration(settings.timeout) + DEADLINE_MARGIN_SECONDS
 
     def commands(self) -> list[list[str]]:
         """The two command lines read each cycle: controllers first, then drive details."""

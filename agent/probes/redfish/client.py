@@ -49,8 +49,10 @@ class HttpSession:
         *,
         verify: bool | str,
         request_timeout: float,
+        password_source: str = "`password_file`",
     ) -> None:
         self._base = base_url.rstrip("/")
+        self._password_source = password_source  # advice names what was configured
         self._username = username
         self._password = password
         self._verify = verify
@@ -85,7 +87,7 @@ class HttpSession:
             self.close()  # log in afresh next time: the password file may have been rotated
             raise RedfishUnreachableError(
                 f"login refused (HTTP {response.status_code}) for user {self._username!r}: "
-                "check `username` and the password in `password_file`"
+                f"check `username` and the password in {self._password_source}"
             )
         if not 200 <= response.status_code < 300:
             raise RedfishError(f"GET {path}: HTTP {response.status_code}")

@@ -7,10 +7,9 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
-from pathlib import Path
 
 from agent.configfile import parse_duration
-from agent.probe import Probe, ProbeData, ProbeError
+from agent.probe import DEADLINE_MARGIN_SECONDS, Probe, ProbeData, ProbeError
 from agent.probes.inventory.parse import redfish_item
 from agent.probes.ipmi.ipmitool import SensorReading, unique_names
 from agent.probes.ipmi.sensors import add_readings
@@ -39,6 +38,7 @@ from agent.probes.redfish.parse import (
 )
 from agent.probes.redfish.settings import RedfishBmcSettings, RedfishSettings
 from agent.report import Event
+from agent.secret import SecretError, describe_source, secret_source
 
 ROOT = "/redfish/v1/"
 _MEMBER_GETS_PER_LOG = 50  # entries a log lists only by link, fetched one by one at most
@@ -284,6 +284,11 @@ class RedfishProbe:
     def min_interval_seconds(self) -> float:
         return self._min_interval
 
+    @property
+    def deadline_seconds(self) -> float:
+        """The read's own timeout, plus a margin: the runner's backstop."""
+        return self._timeout + DEADLINE_MARGIN_SECONDS
+
     def collect(self) -> ProbeData:
         walk = Walk(self._session, read_log=self._read_log, max_pages=self._max_pages)
         try:
@@ -315,25 +320,31 @@ class RedfishProbe:
         self._session.close()
 
 
-def read_password_file(path: str) -> str:
-    """The first line of `path`; the error names the file, never its content."""
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ProbeError(
-            f"cannot read password_file {path}: {exc.strerror or type(exc).__name__}"
-        ) from exc
-    return text.splitlines()[0] if text else ""
+def password_reader(bmc: RedfishBmcSettings) -> Callable[[], str]:
+    """Reads the password when a request needs it; the error names its source, never it."""
+    source = secret_source(bmc, "password")
+
+    def read() -> str:
+        try:
+            return source.read().reveal()
+        except SecretError as exc:
+            raise ProbeError(str(exc)) from exc
+
+    return read
 
 
 def session_for(bmc: RedfishBmcSettings) -> HttpSession:
     """The HTTP session the settings describe; the password is read when first needed."""
     verify: bool | str = bmc.ca_file or bmc.verify_tls
-    password: Callable[[], str] = str
-    if bmc.password_file is not None:
-        password = partial(read_password_file, bmc.password_file)
     timeout = parse_duration(bmc.request_timeout)
-    return HttpSession(bmc.url, bmc.username, password, verify=verify, request_timeout=timeout)
+    return HttpSession(
+        bmc.url,
+        bmc.username,
+        password_reader(bmc),
+        verify=verify,
+        request_timeout=timeout,
+        password_source=describe_source(secret_source(bmc, "password")),
+    )
 
 
 def build_redfish_probes(settings: RedfishSettings, context: ProbeContext) -> list[Probe]:

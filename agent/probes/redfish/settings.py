@@ -7,6 +7,7 @@ from urllib.parse import urlsplit
 import msgspec
 
 from agent.configfile import check_duration, parse_duration
+from agent.secret import Secret, check_one_source, secret_source
 
 
 class RedfishBmcSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
@@ -15,8 +16,9 @@ class RedfishBmcSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True
     name: the host this BMC belongs to; its samples are filed under that host.
     url: the BMC's base URL, e.g. "https://10.0.0.5" or "https://bmc-web483:8443".
     username: a read-only (ReadOnly role) account is enough.
-    password_file: a file whose first line is the password; required with `username`.
-        Never logged, never in a repr or an error.
+    password / password_file / password_env: the password inline, as the first line of a file
+        (read at each cycle, so a rotated one is picked up), or in an environment variable;
+        exactly one is required with `username`. Never logged, never in a repr or an error.
     verify_tls: check the BMC's certificate (on by default; off only for a lab).
     ca_file: PEM file of the CA that signed the BMC certificates (BMCs rarely carry a
         publicly trusted one); default: the system's trusted CAs.
@@ -31,7 +33,9 @@ class RedfishBmcSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True
     name: str
     url: str
     username: str = ""
+    password: Secret | None = None
     password_file: str | None = None
+    password_env: str | None = None
     verify_tls: bool = True
     ca_file: str | None = None
     timeout: str = "30s"
@@ -49,8 +53,12 @@ class RedfishBmcSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True
             raise ValueError(f"{what}: url must be https://HOST[:PORT], got {self.url!r}")
         if parts.username or parts.password:
             raise ValueError(f"{what}: put the user in `username` and the password in a file")
-        if self.username and self.password_file is None:
-            raise ValueError(f"{what}: `username` needs a `password_file`")
+        try:
+            check_one_source(self, "password")
+        except ValueError as exc:
+            raise ValueError(f"{what}: {exc}") from None
+        if self.username and not secret_source(self, "password").given:
+            raise ValueError(f"{what}: `username` needs a `password_file` (or password_env)")
         if self.ca_file is not None and not self.verify_tls:
             raise ValueError(f"{what}: `ca_file` has no effect with verify_tls: false; drop one")
         if self.log_initial_entries < 0 or self.log_max_pages < 1:

@@ -11,7 +11,7 @@ import msgspec
 
 from agent.configfile import parse_duration
 from agent.exec import CommandError, CommandRunner
-from agent.probe import Probe, ProbeData, ProbeError
+from agent.probe import DEADLINE_MARGIN_SECONDS, Probe, ProbeData, ProbeError
 from agent.probes.inventory.parse import smartctl_disk_from_output
 from agent.probes.kind import ProbeContext, ProbeKind
 from agent.probes.smart.parse import ScannedDevice, SmartReadError, parse_device, parse_scan
@@ -160,6 +160,13 @@ class SmartProbe:
     def __init__(self, settings: SmartSettings, runner: CommandRunner) -> None:
         self._settings = settings
         self._runner = runner
+        self._devices_seen = 0
+
+    @property
+    def deadline_seconds(self) -> float:
+        """The scan and one read per disk seen last time, each bounded by `timeout`."""
+        commands = 1 + max(1, self._devices_seen)
+        return commands * self._settings.timeout_seconds + DEADLINE_MARGIN_SECONDS
 
     @property
     def min_interval_seconds(self) -> float:
@@ -173,6 +180,7 @@ class SmartProbe:
         disks can no longer be watched must not look merely "partial".
         """
         devices = select_devices(self._settings, self._scan())
+        self._devices_seen = len(devices)
         data = ProbeData()
         data.add("smart_devices", len(devices))
         failures_to_run: list[str] = []

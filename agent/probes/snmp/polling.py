@@ -6,7 +6,7 @@ import asyncio
 import time
 from collections.abc import Callable, Sequence
 
-from agent.probe import Probe, ProbeData
+from agent.probe import DEADLINE_MARGIN_SECONDS, Probe, ProbeData
 from agent.probes.snmp.engine import SharedEngine
 from agent.probes.snmp.profiles import Profile, load_profile, scalar_samples, table_samples
 from agent.probes.snmp.session import SnmpError, SnmpSession, scrub
@@ -49,6 +49,11 @@ class SnmpProbe:
     def min_interval_seconds(self) -> float:
         """Polled every agent cycle."""
         return 0.0
+
+    @property
+    def deadline_seconds(self) -> float:
+        """The device's own poll deadline, plus a margin: the runner's backstop."""
+        return self.device.deadline_seconds + DEADLINE_MARGIN_SECONDS
 
     def collect(self) -> ProbeData:
         """Poll the device now, bounded by its deadline."""

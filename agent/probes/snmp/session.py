@@ -11,6 +11,7 @@ from typing import Any
 
 from agent.probes.snmp.profiles import Value
 from agent.probes.snmp.settings import SnmpDevice, SnmpV3User
+from agent.secret import SecretError
 
 _MAX_VARBINDS = 20  # OIDs per request: keeps responses under common 1472-byte UDP payloads
 _MAX_ROWS = 100_000  # bound on one walk, against agents that loop on the same OID
@@ -56,13 +57,14 @@ def scrub(text: str, secrets: Iterable[str]) -> str:
 
 
 def usm_user(user: SnmpV3User) -> Any:
-    """pysnmp UsmUserData for a configured v3 user."""
+    """pysnmp UsmUserData for a configured v3 user; SecretError if a pass phrase is unreadable."""
     from pysnmp.hlapi.v3arch import asyncio as hlapi
 
+    priv = user.priv_key()
     return hlapi.UsmUserData(
         user.user,
-        user.auth_password,
-        user.priv_password if user.priv_protocol != "none" else None,
+        user.auth_key().reveal(),
+        priv.reveal() if priv is not None else None,
         authProtocol=getattr(hlapi, AUTH_PROTOCOLS[user.auth_protocol]),
         privProtocol=getattr(hlapi, PRIV_PROTOCOLS[user.priv_protocol]),
     )
@@ -114,10 +116,13 @@ class SnmpSession:
         from pysnmp.hlapi.v3arch import asyncio as hlapi
 
         device = self.device
-        if device.v3 is not None and device.version == "3":
-            self._auth = usm_user(device.v3)
-        else:
-            self._auth = hlapi.CommunityData(device.community, mpModel=1)
+        try:
+            if device.v3 is not None and device.version == "3":
+                self._auth = usm_user(device.v3)
+            else:
+                self._auth = hlapi.CommunityData(device.community_value().reveal(), mpModel=1)
+        except SecretError as exc:
+            raise self.failure(str(exc)) from None
         try:
             self._target = await hlapi.UdpTransportTarget.create(
                 (device.address, device.port),

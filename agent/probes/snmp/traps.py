@@ -193,8 +193,8 @@ class TrapReceiver:
             raise
         sock.setblocking(False)
         config.add_transport(self._engine, domain, carrier().open_server_mode(sock=sock))
-        for number, community in enumerate(self.settings.communities):
-            config.add_v1_system(self._engine, f"trap-community-{number}", community)
+        for number, community in enumerate(self.settings.community_values()):
+            config.add_v1_system(self._engine, f"trap-community-{number}", community.reveal())
         self._add_v3_users(config)
         self._engine.observer.register_observer(
             self._note_message, "rfc3412.receiveMessage:request"
@@ -205,13 +205,14 @@ class TrapReceiver:
         from pysnmp.proto.rfc1902 import OctetString
 
         for user in self.settings.v3_users:
+            priv = user.priv_key()
             config.add_v3_user(
                 self._engine,
                 user.user,
                 getattr(config, AUTH_PROTOCOLS[user.auth_protocol]),
-                user.auth_password,
+                user.auth_key().reveal(),
                 getattr(config, PRIV_PROTOCOLS[user.priv_protocol]),
-                user.priv_password or None,
+                priv.reveal() if priv is not None else None,
                 securityEngineId=OctetString(hexValue=user.engine_id.removeprefix("0x")),
             )
 

@@ -28,6 +28,7 @@ from agent.probes.ipmi.session import (
 )
 from agent.probes.ipmi.settings import BmcSettings, IpmiSettings
 from agent.probes.kind import ProbeContext
+from agent.secret import convert
 from tests.conftest import OWN_FIXTURES
 from tests.peers import free_udp_port, wait_until
 from tests.peers.ipmi_sim import (
@@ -56,7 +57,7 @@ def lan_probe(port: int, password: str = "secret", timeout: str = "10s", **extra
     """The probe the agent would build from `bmcs: [{name: web1, ...}]` in agent.yaml."""
     raw = {"bmcs": [{"name": "web1", "address": "127.0.0.1", "port": port, "username": "admin"}]}
     raw["bmcs"][0].update(password=password, timeout=timeout, **extra)
-    (probe,) = build_ipmi_probes(msgspec.convert(raw, IpmiSettings), ProbeContext(NO_RUNNER))
+    (probe,) = build_ipmi_probes(convert(raw, IpmiSettings), ProbeContext(NO_RUNNER))
     assert isinstance(probe, IpmiProbe)
     return probe
 
@@ -441,7 +442,7 @@ def test_inband_ipmitool_without_device_is_bmc_down() -> None:
             )
         }
     )
-    settings = msgspec.convert({"inband": {"enabled": True, "method": "ipmitool"}}, IpmiSettings)
+    settings = convert({"inband": {"enabled": True, "method": "ipmitool"}}, IpmiSettings)
     (probe,) = build_ipmi_probes(settings, ProbeContext(runner))
 
     data = probe.collect()
@@ -456,7 +457,7 @@ def test_inband_ipmitool_without_device_is_bmc_down() -> None:
 
 
 def test_settings_defaults_and_secret_never_in_repr() -> None:
-    settings = msgspec.convert(
+    settings = convert(
         {
             "bmcs": [
                 {"name": "db1", "address": "10.0.0.5", "username": "mon", "password": "hunter2"}
@@ -470,7 +471,7 @@ def test_settings_defaults_and_secret_never_in_repr() -> None:
     assert (bmc.port, bmc.timeout, bmc.read_sel, bmc.sel_initial_entries) == (623, "10s", True, 0)
     assert "hunter2" not in repr(settings)
     assert "hunter2" not in str(bmc)
-    assert "password='***'" in repr(bmc)
+    assert "password=Secret('********')" in repr(bmc)
     assert build_ipmi_probes(IpmiSettings(), ProbeContext(NO_RUNNER)) == []
 
 
@@ -494,7 +495,7 @@ def test_settings_defaults_and_secret_never_in_repr() -> None:
 )
 def test_settings_errors_name_the_problem(raw: dict[str, Any], message: str) -> None:
     with pytest.raises(msgspec.ValidationError, match=message) as caught:
-        msgspec.convert(raw, IpmiSettings)
+        convert(raw, IpmiSettings)
 
     assert "'p'" not in str(caught.value)
 

@@ -23,6 +23,7 @@ from agent.probes.redfish.probe import RedfishProbe, build_redfish_probes
 from agent.probes.redfish.settings import RedfishSettings
 from agent.report import ProbeResult, Sample
 from agent.runner import collect_result
+from agent.secret import convert
 from agent.settings import settings_from_document
 from rules.engine import RuleEngine, SignalKind
 from rules.loader import load_rules
@@ -47,7 +48,7 @@ DRIVE_BAY2 = f"{SYSTEM}/Storage/RAID1/Drives/Bay2"
 def probe_for(url: str, **options: Any) -> RedfishProbe:
     """The probe the agent builds from `probes.redfish.bmcs: [{name: web483, url: ...}]`."""
     bmc = {"name": "web483", "url": url, "timeout": "10s", "request_timeout": "5s", **options}
-    settings = msgspec.convert({"interval": "1s", "bmcs": [bmc]}, RedfishSettings)
+    settings = convert({"interval": "1s", "bmcs": [bmc]}, RedfishSettings)
     (probe,) = build_redfish_probes(settings, ProbeContext())
     assert isinstance(probe, RedfishProbe)
     return probe
@@ -270,7 +271,7 @@ def test_credentials_come_from_the_password_file_and_never_show(
     assert bad.status == "error"
     assert bad.error == (
         f"Redfish BMC {url}: login refused (HTTP 401) for user 'monitor': check `username` "
-        "and the password in `password_file`"
+        f"and the password in `password_file` {wrong}"
     )
     assert absent.error == (
         f"Redfish BMC {url}: cannot read password_file {tmp_path / 'none'}: "
@@ -344,7 +345,7 @@ def test_the_whole_read_is_cut_at_timeout_even_when_each_request_is_quick(
 def test_bad_settings_say_what_to_fix(bmc: dict[str, Any], message: str) -> None:
     raw = {"bmcs": [{"name": "web483", "url": "https://10.0.0.5", **bmc}]}
     with pytest.raises(msgspec.ValidationError, match=message.replace("[", r"\[")):
-        msgspec.convert(raw, RedfishSettings)
+        convert(raw, RedfishSettings)
 
 
 def test_example_config_documents_a_redfish_bmc() -> None:

@@ -32,6 +32,7 @@ from agent.probes.snmp.session import convert_value, decode_text
 from agent.probes.snmp.settings import SnmpDevice, SnmpSettings
 from agent.report import Sample
 from agent.runner import ProbeRunner
+from agent.secret import convert
 from tests.peers import free_udp_port
 from tests.peers.snmpd import (
     EXTEND_UPS_STATUS,
@@ -60,7 +61,7 @@ def make_device(port: int, **fields: Any) -> SnmpDevice:
     """A device on 127.0.0.1 with short timeouts, from config-shaped data."""
     data = {"name": "ups-1", "address": "127.0.0.1", "port": port, "community": "public"}
     data |= {"timeout": "0.5s", "retries": 1, "profiles": ALL_PROFILES} | fields
-    return msgspec.convert(data, SnmpDevice)
+    return convert(data, SnmpDevice)
 
 
 def values(data: ProbeData, metric: str) -> list[Sample]:
@@ -201,7 +202,7 @@ def test_convert_value_handles_snmp_types() -> None:
 
 
 def test_settings_never_show_secrets() -> None:
-    settings = msgspec.convert(
+    settings = convert(
         {
             "devices": [
                 {"name": "sw", "address": "10.0.0.2", "community": "s3cret-community"},
@@ -246,7 +247,7 @@ def test_bad_device_settings_say_what_to_fix(fields: dict[str, Any], message: st
 
 
 def test_build_makes_one_probe_per_device_and_the_trap_probe() -> None:
-    settings = msgspec.convert(
+    settings = convert(
         {
             "devices": [
                 {"name": "core-switch", "address": "10.0.0.2", "community": "c"},
@@ -262,7 +263,7 @@ def test_build_makes_one_probe_per_device_and_the_trap_probe() -> None:
         ("snmp:ups-1", "ups-1"),
         ("snmp_traps", None),
     ]
-    no_traps = msgspec.convert({"devices": []}, SnmpSettings)
+    no_traps = convert({"devices": []}, SnmpSettings)
     assert build_snmp_probes(no_traps) == []
 
 
@@ -474,7 +475,7 @@ def test_devices_share_one_engine_and_are_polled_at_once() -> None:
         | {"community": "public", "timeout": "0.5s", "retries": 1}
         for n in range(4)
     ]
-    probes = build_snmp_probes(msgspec.convert({"devices": devices}, SnmpSettings))
+    probes = build_snmp_probes(convert({"devices": devices}, SnmpSettings))
     snmp_probes = [p for p in probes if isinstance(p, SnmpProbe)]
     try:
         assert len({id(p.shared) for p in snmp_probes}) == 1

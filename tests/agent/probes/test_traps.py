@@ -10,7 +10,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import msgspec
 import pytest
 
 from agent.probe import ProbeData, ProbeError
@@ -24,6 +23,7 @@ from agent.probes.snmp.traps import (
     trap_event,
 )
 from agent.report import Event
+from agent.secret import Secret, convert
 from tests.peers import free_udp_port, require_tool
 
 ENGINE_ID = "8000000001020304"
@@ -78,7 +78,7 @@ def make_settings(port: int, **fields: Any) -> TrapSettings:
             }
         ],
     }
-    return msgspec.convert(data | fields, TrapSettings)
+    return convert(data | fields, TrapSettings)
 
 
 @pytest.fixture
@@ -88,7 +88,7 @@ def port() -> int:
 
 @pytest.fixture
 def probe(port: int) -> Iterator[TrapProbe]:
-    switch = SnmpDevice(name="switch-1", address="127.0.0.1", community="public")
+    switch = SnmpDevice(name="switch-1", address="127.0.0.1", community=Secret("public"))
     trap_probe = TrapProbe(TrapReceiver(make_settings(port)), devices=[switch])
     trap_probe.collect()  # starts the receiver
     yield trap_probe
