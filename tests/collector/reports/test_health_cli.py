@@ -112,10 +112,12 @@ def test_operator_errors_say_what_to_fix(
 def test_chinese_pdf_has_the_section_titles_and_figures(
     database: str, inventory: Path, tmp_path: Path
 ) -> None:
-    pdftotext, pdftoppm = poppler("pdftotext"), poppler("pdftoppm")
+    pdftotext, pdftoppm, pdfinfo = poppler("pdftotext"), poppler("pdftoppm"), poppler("pdfinfo")
     out = tmp_path / "health.pdf"
     assert run(database, out, inventory, "--format", "pdf", "--language", "zh") == 0
     assert out.read_bytes().startswith(b"%PDF-")
+    info = subprocess.run([pdfinfo, str(out)], capture_output=True, text=True, check=True)
+    assert "Pages:           2" in info.stdout
     text = subprocess.run(
         [pdftotext, "-layout", str(out), "-"], capture_output=True, text=True, check=True
     ).stdout
@@ -137,4 +139,4 @@ def test_chinese_pdf_has_the_section_titles_and_figures(
     artefacts = tmp_path / "artefacts"  # page images for a person to look at
     artefacts.mkdir()
     subprocess.run([pdftoppm, "-png", "-r", "60", str(out), str(artefacts / "health")], check=True)
-    assert list(artefacts.glob("health-*.png"))
+    assert len(list(artefacts.glob("health-*.png"))) == 2

@@ -10,8 +10,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 from collector.incidents.customers import CustomerBook
+from collector.notify.attachments import decode_attachments
 from collector.notify.channels import RecordingChannel
 from collector.reports.mailer import ScheduleError, check_schedules
 from collector.reports.period import Month, Quarter
@@ -127,3 +129,31 @@ def test_the_monthly_pdf_reaches_the_inbox_once_across_a_restart(
         [poppler("pdftotext"), str(saved), "-"], capture_output=True, text=True, check=True
     ).stdout
     assert "月度服务水平报告" in text and "Asia/Shanghai" in text
+
+
+def test_a_quarterly_health_schedule_puts_the_customers_health_pdf_in_the_outbox(
+    engine: sa.Engine,
+) -> None:
+    from collector.reports.mailer import ReportMailer
+    from collector.store.schema import outbox
+    from tests.collector.reports.health_scenario import INVENTORY, write_quarter
+
+    write_quarter(engine)
+    book = CustomerBook.model_validate(
+        {"customers": [{"name": "globex", "contacts": [{"name": "Ann", "email": "ann@globex.test"}],
+                        "hosts": []}]}
+    )  # fmt: skip
+    quarterly = schedule(name="globex-q", report="health", customer="globex",
+                         cron="0 9 2 1,4,7,10 *")  # fmt: skip
+    run_at = dt.datetime(2026, 10, 2, 1, 0, tzinfo=dt.UTC).timestamp()  # 09:00 in Shanghai
+    clock = FakeClock(run_at + 5)
+    mailer = ReportMailer(engine, ReportSchedules(schedules=[quarterly]), book, lambda: INVENTORY,
+                          clock)  # fmt: skip
+    assert mailer.run() == 1 and mailer.run() == 0
+    with engine.connect() as conn:
+        [row] = conn.execute(sa.select(outbox.c.channel, outbox.c.payload)).all()
+    assert row.channel == "customer://globex/ann@globex.test"
+    [attached] = decode_attachments(row.payload)
+    assert attached.filename == "health-globex-2026-Q3.pdf"
+    assert attached.data.startswith(b"%PDF-")
+    assert row.payload["title"] == "Quarterly health check 2026-Q3 — globex"
