@@ -24,7 +24,14 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from collector.incidents.events import Acknowledge, AddNote, PersonOpened, Resolve, RuleFired
+from collector.incidents.events import (
+    Acknowledge,
+    AddNote,
+    PersonAction,
+    PersonOpened,
+    Resolve,
+    RuleFired,
+)
 from collector.incidents.model import Incident
 from collector.incidents.plan import ResponsePlan, SlaTargets
 from collector.incidents.rootcause import Category, FollowUp, RootCause
@@ -121,7 +128,7 @@ def _play(service: IncidentService, clock: FakeClock, ticket: Ticket) -> str:
     )
     opened = service.apply_rule(fired)
     assert opened is not None
-    actions = {
+    actions: dict[str, PersonAction] = {
         "ack": Acknowledge("alice"),
         "note": AddNote("alice", "disk replaced, array resyncing"),
         "resolve": Resolve("alice"),
