@@ -334,6 +334,18 @@ class IncidentService:
         ]
 
     def _recipients(self, incident: Incident, command: Notify, now: float) -> list[Recipient]:
+        found = self._everyone(incident, command, now)
+        if command.event != "update_reminder" or not found:
+            return found
+        # A reminder is no page: each person's first methods, at once (no call 5 min later).
+        first: dict[str, float] = {}
+        for recipient in found:
+            first[recipient.person] = min(
+                first.get(recipient.person, recipient.delay), recipient.delay
+            )
+        return [replace(r, delay=0.0) for r in found if r.delay == first[r.person]]
+
+    def _everyone(self, incident: Incident, command: Notify, now: float) -> list[Recipient]:
         if command.person and self._directory is not None:
             found = self._person(command.person, incident, now)
             if found:

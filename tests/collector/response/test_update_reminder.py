@@ -25,7 +25,12 @@ people:
   - id: bob
     name: Bob
     language: zh
-    contacts: {chat: {kind: chat, url: "json://chat.example/bob"}}
+    contacts:
+      chat: {kind: chat, url: "json://chat.example/bob"}
+      phone: {kind: phone, url: "+15550100"}
+    notification_rules:
+      - methods: [chat]
+      - {methods: [phone], after: 5m}   # a page calls later; a reminder never does
 policies:
   - id: ops
     tiers: [{targets: [{person: alice}], timeout: 5m}]
