@@ -71,7 +71,7 @@ from collector.reports.jobs import (
 )
 from collector.reports.mailer import ReportMailer
 from collector.reports.seen import registry_hardware
-from collector.response.directory import ResponseDirectory
+from collector.response.directory import ResponseDirectory, contact_check
 from collector.response.model import ResponseConfig, load_response
 from collector.response.people import Person
 from collector.response.roster import Roster
@@ -274,6 +274,7 @@ def build_collector(
     # People and teams: response.yaml, with those managed through the API stored over it.
     seed = load_response(config.response) if config.response else ResponseConfig()
     roster = Roster(seed, PeopleStore(database), clock)
+    roster.check = contact_check(channel_from_url)  # an API contact must make a channel
     directory = ResponseDirectory(seed, roster=roster) if config.response else None
     redactor = known_secrets(config)
     book = load_customers(config.customers) if config.customers else None

@@ -20,6 +20,7 @@ from collector.notify.message import Notification
 from collector.response.calendar import ALWAYS, BusinessCalendar, Period
 from collector.response.model import ResponseConfig
 from collector.response.oncall import tier_people
+from collector.response.people import Person, Team
 from collector.response.policies import Target, choose_policy
 from collector.response.policies import Tier as PolicyTier
 from collector.response.roster import Roster
@@ -180,6 +181,23 @@ class ResponseDirectory:
 
     def _calendar_for(self, name: str | None) -> BusinessCalendar:
         return self.calendar(name) if name else ALWAYS
+
+
+def contact_check(make: Callable[..., Channel]) -> Callable[[Person | Team], None]:
+    """A check that every contact URL of a person (or a team's channel) makes a channel;
+    raises ValueError naming the contact. Phone contacts are checked by their model."""
+
+    def check(entry: Person | Team) -> None:
+        contacts = entry.contacts if isinstance(entry, Person) else {"channel": entry.channel}
+        for name, contact in contacts.items():
+            if contact is None or contact.kind == "phone":
+                continue
+            try:
+                make(contact.url.get_secret_value()).close()
+            except ValueError as exc:
+                raise ValueError(f"contact {name!r}: {exc}") from exc
+
+    return check
 
 
 def _paging(config: ResponseConfig) -> ResponseConfig:

@@ -55,6 +55,8 @@ class Roster:
         self._signature: frozenset[tuple[str, str, float]] = frozenset()
         self._loaded = False  # until load(): the file alone (the database may be unmigrated)
         self.listeners: list[Callable[[list[Person]], None]] = []  # people whose contacts changed
+        # Raises ValueError for a contact no channel can be built for (checked before storing).
+        self.check: Callable[[Person | Team], None] | None = None
 
     @property
     def seed(self) -> ResponseConfig:
@@ -113,6 +115,11 @@ class Roster:
         return changed
 
     def _write(self, kind: Kind, entry: Person | Team, actor: str) -> None:
+        if self.check is not None:
+            try:
+                self.check(entry)
+            except ValueError as exc:
+                raise RosterError(f"{kind} {entry.id!r}: {exc}", "invalid") from exc
         candidate = _with(self.config(), kind, entry)
         problems = reference_problems(candidate)
         if problems:
@@ -128,9 +135,11 @@ class Roster:
 
     def _tell(self, changed: list[Person]) -> None:
         """Outside the lock: a listener may read the roster again."""
-        if changed:
-            for listener in self.listeners:
+        for listener in self.listeners if changed else []:
+            try:
                 listener(changed)
+            except Exception:  # stored already: the next start tries again
+                log.exception("could not take in %s", ", ".join(p.id for p in changed))
 
     def _reload(self) -> list[Person]:
         """Merge the stored entries over the file (caller holds the lock); the people whose

@@ -155,3 +155,14 @@ def test_a_replacement_must_name_the_person_of_its_path(running: RunningCollecto
         "file+api",
     )
     assert call(running, "POST", "/api/v1/people/alice/enable").json()["disabled"] is False
+
+
+def test_a_contact_no_channel_can_be_made_for_is_refused_before_it_is_stored(
+    running: RunningCollector,
+) -> None:
+    bad = {**CAROL, "contacts": {"chat": {"kind": "chat", "url": "nosuch://hook"}}}
+    refused = call(running, "POST", "/api/v1/people", bad)
+    assert refused.status_code == 400
+    message = refused.json()["error"]["message"]
+    assert "person 'carol': contact 'chat': unsupported notification URL scheme 'nosuch'" in message
+    assert call(running, "GET", "/api/v1/people/carol").status_code == 404
