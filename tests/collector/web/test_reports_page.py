@@ -13,7 +13,7 @@ import pytest
 from collector.auth.roles import Role
 from tests.collector.harness import RunningCollector
 from tests.collector.web.conftest import PASSWORD, Browser
-from tests.collector.web.test_browser import WIDTHS, browser  # noqa: F401 - the fixture
+from tests.collector.web.test_browser import SCREENSHOTS, WIDTHS, browser  # noqa: F401 - fixture
 
 # The harness clock starts on 2027-01-15 (UTC).
 
@@ -92,3 +92,30 @@ def test_the_consoles_health_report_lists_the_hardware_an_agent_identified(
     html = vera.get("/reports/health/2027-Q1?format=html").text
     assert "Hardware identified by the probes" in html
     assert "<td>db-9</td>" in html and "<td>8YK3M04</td>" in html and "<td>2.19.1</td>" in html
+
+
+@pytest.mark.peer
+def test_the_reports_page_fits_a_phone_in_both_languages_and_is_screenshotted(
+    browser: Any,  # noqa: F811 - the fixture imported above
+    running: RunningCollector,
+) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    for width_name, size in WIDTHS.items():
+        context = browser.new_context(viewport={"width": size[0], "height": size[1]})
+        page = context.new_page()
+        page.goto(f"{running.url}/login")
+        page.fill("input[name=user]", "vera")
+        page.fill("input[name=password]", PASSWORD)
+        page.click("button[type=submit]")
+        page.wait_for_url(f"{running.url}/")
+        for lang in ("en", "zh"):
+            page.goto(f"{running.url}/reports?lang={lang}")
+            assert page.evaluate("document.documentElement.lang").startswith(lang)
+            overflow = page.evaluate(
+                "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+            )
+            assert overflow <= 0, f"reports ({lang}) scrolls sideways at {size[0]} px"
+            page.screenshot(
+                path=str(SCREENSHOTS / f"reports-{lang}-{width_name}.png"), full_page=True
+            )
+        context.close()
