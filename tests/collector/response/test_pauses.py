@@ -8,6 +8,7 @@ from dataclasses import replace
 
 import pytest
 
+from agent.configfile import parse_yaml
 from collector.api.views import sla_view
 from collector.incidents.commands import Cancel, Notify, Schedule
 from collector.incidents.events import (
@@ -30,6 +31,8 @@ from collector.incidents.transitions import (
     TransitionRefusedError,
     transition,
 )
+from collector.response.directory import ResponseDirectory
+from collector.response.model import response_from_document
 from rules.priority import Priority
 
 PLAN = ResponsePlan(
@@ -192,3 +195,32 @@ def test_each_update_arms_the_next_reminder_at_the_configured_lead() -> None:
     assert update is not None and update.transition is Transition.UPDATE_MISSED
     assert Schedule(TimerKind.REMIND, 1680.0) in update.commands
     assert update.incident.plan is not None and update.incident.plan.update_due == 1800.0
+
+
+def test_a_business_hours_clock_keeps_its_business_time_left_across_a_weekend() -> None:
+    office = """\
+sla: {calendar: office}
+calendars:
+  office: {timezone: UTC, hours: {mon: "09:00-18:00", tue: "09:00-18:00", wed: "09:00-18:00",
+                                  thu: "09:00-18:00", fri: "09:00-18:00"}}
+"""
+    directory = ResponseDirectory(response_from_document(parse_yaml(office, "response.yaml")))
+    policy = LifecyclePolicy(
+        plan_for=directory.plan_for, deadline=directory.deadline, elapsed=directory.elapsed
+    )
+    wednesday_0900 = 1_799_226_000.0  # 2027-01-06 09:00 UTC
+    hour = 3600.0
+    opened = transition(
+        None, PersonOpened("desk", "report job", Priority.P3), wednesday_0900, policy
+    )
+    assert opened is not None
+    acked = transition(opened.incident, Acknowledge("alice"), wednesday_0900 + 300, policy)
+    assert acked is not None
+    # One business day is 9 working hours: waiting from Wednesday 12:00 leaves 6 of them.
+    waited = transition(acked.incident, Wait("alice"), wednesday_0900 + 3 * hour, policy)
+    assert waited is not None and waited.incident.plan is not None
+    assert waited.incident.plan.paused["resolve"] == 6 * hour
+    monday_1000 = wednesday_0900 + 5 * 24 * hour + hour  # 2027-01-11 10:00 UTC
+    resumed = transition(waited.incident, Resume("alice"), monday_1000, policy)
+    assert resumed is not None and resumed.incident.plan is not None
+    assert resumed.incident.plan.clocks["resolve"][1] == monday_1000 + 6 * hour
