@@ -146,7 +146,7 @@ def _rows(report: HealthReport, name: str, language: Language) -> Rows:  # noqa:
                 f.mountpoint,
                 _gb(f.size_bytes),
                 f"{100 * f.used_ratio:.1f}",
-                "" if f.growth_bytes_per_day is None else f"{f.growth_bytes_per_day / 1e9:.2f}",
+                _growth(f.growth_bytes_per_day),
                 "" if f.days_until_full is None else f"{f.days_until_full:.0f}",
             ]
             for f in report.filesystems
@@ -246,6 +246,11 @@ def _inventory(report: HealthReport, host: str, item: HostInventory) -> list[str
     serial = item.serial or (system.serial if system else "")
     dates = (item.purchased, item.warranty_end, item.support_end)
     return [host, model, serial, *(_date(d) for d in dates)]
+
+
+def _growth(bytes_per_day: float | None) -> str:
+    """GB a day with two decimals ("" unknown; a flat filesystem shows 0.00, never -0.00)."""
+    return "" if bytes_per_day is None else f"{round(bytes_per_day / 1e9, 2) + 0.0:.2f}"
 
 
 def _gb(value: float) -> str:
