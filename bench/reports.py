@@ -20,6 +20,7 @@ import resource
 import sqlite3
 import tempfile
 import time
+import tracemalloc
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -60,6 +61,12 @@ def history_cost(days: int = KEEP_DAYS) -> dict[str, float]:
     for report in reports:
         history.observe(report, report.time)
     per_report = (time.process_time() - cpu) / len(reports)
+    tracemalloc.start()
+    again = HistoryAccumulator()
+    for report in reports:
+        again.observe(report, report.time)
+    held = tracemalloc.get_traced_memory()[0]
+    tracemalloc.stop()
     sealed = history.take_changed(day_of(start) + 1)
     with tempfile.TemporaryDirectory(prefix="wk-history-") as tmp:
         path = Path(tmp) / "wk.db"
@@ -76,6 +83,7 @@ def history_cost(days: int = KEEP_DAYS) -> dict[str, float]:
     return {
         "samples_per_report": float(sum(len(p.samples) for p in reports[0].probes)),
         "observe_us_per_report": per_report * 1e6,
+        "memory_kb_per_host": held / 1024,
         "rows_per_host_day": float(len(sealed)),
         "days_kept": float(days),
         "sqlite_mb_per_host": size / 1e6,

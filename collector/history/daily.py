@@ -39,7 +39,7 @@ def is_counter(metric: str) -> bool:
     return metric.endswith("_total")
 
 
-@dataclass
+@dataclass(slots=True)  # one per series and day in memory: no per-object __dict__
 class DayAggregate:
     """The running figures of one series on one day (the open day keeps its sketch)."""
 

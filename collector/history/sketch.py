@@ -13,7 +13,7 @@ SMALLEST = 1e-9  # magnitudes below this count as zero
 MAX_BUCKETS = 512  # per sign; past it the smallest magnitudes are merged (bounded memory)
 
 
-@dataclass
+@dataclass(slots=True)
 class QuantileSketch:
     """Counts of values per log bucket; a quantile is read back within 1 % of the true value.
 
