@@ -12,13 +12,11 @@ from typing import Any
 import msgspec
 
 from agent.probe import Probe
-from agent.probes import host, lmsensors, snmp
+from agent.probes import host, lmsensors, network, redfish, snmp
 from agent.probes.inventory import probe as inventory
 from agent.probes.ipmi import probe as ipmi
 from agent.probes.kind import ProbeContext, ProbeKind
-from agent.probes.network import probe as network
 from agent.probes.raid import mdraid, megacli, ssacli, storcli
-from agent.probes.redfish import probe as redfish
 from agent.probes.smart import probe as smart
 
 KINDS: tuple[ProbeKind[Any], ...] = (

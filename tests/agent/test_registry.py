@@ -85,13 +85,17 @@ def test_config_errors_inside_a_registered_section_name_file_and_line() -> None:
     assert str(caught.value).startswith("agent.yaml:5: probes.ipmi.bmcs[0].adress: "), caught.value
 
 
-def test_an_agent_without_snmp_devices_never_imports_pysnmp(fake_procfs: FakeProcfs) -> None:
+def test_an_agent_without_such_probes_never_imports_their_libraries(
+    fake_procfs: FakeProcfs,
+) -> None:
     code = textwrap.dedent(
         f"""
         import sys
         from agent.cli import main
         code = main(["agent", "--once", "--procfs", {str(fake_procfs.root)!r}])
         assert "pysnmp" not in sys.modules, "pysnmp imported without SNMP devices"
+        assert "asyncio" not in sys.modules, "asyncio imported without SNMP devices"
+        assert "requests" not in sys.modules, "requests imported without Redfish or HTTP checks"
         sys.exit(code)
         """
     )

@@ -23,7 +23,7 @@ from concurrent.futures import Future, ThreadPoolExecutor, wait
 
 from agent.configfile import parse_duration
 from agent.probe import DEADLINE_MARGIN_SECONDS, Probe, ProbeData, ProbeError
-from agent.probes.kind import ProbeContext, ProbeKind
+from agent.probes.kind import ProbeContext
 from agent.probes.network.checks import CheckResult, check_http, check_icmp, check_tcp, failure
 from agent.probes.network.icmp import IcmpPermissionError, Pinger
 from agent.probes.network.settings import (
@@ -154,6 +154,3 @@ def build_network_probes(settings: NetworkSettings, context: ProbeContext) -> li
     """The network probe when targets are configured."""
     del context  # runs no commands, reads no procfs
     return [NetworkProbe(settings)] if settings.targets else []
-
-
-PROBE = ProbeKind("network", NetworkSettings, build_network_probes)

@@ -24,5 +24,24 @@ a monitor is the data model, not the transport, and that lives in `parse.py` eit
 Write operations or SSDP discovery, if ever wanted, are the point to adopt DMTF's library.
 
 Modules: `settings` (the config structs), `client` (HTTP and a mockup-directory double),
-`parse` (resources -> samples, pure), `probe` (the walk and the probe).
+`parse` (resources -> samples, pure), `probe` (the walk and the probe). This module declares
+the kind only: requests is imported when a BMC is configured.
 """
+
+from __future__ import annotations
+
+from agent.probe import Probe
+from agent.probes.kind import ProbeContext, ProbeKind
+from agent.probes.redfish.settings import RedfishSettings
+
+
+def build_redfish_probes_when_used(settings: RedfishSettings, context: ProbeContext) -> list[Probe]:
+    """One probe per configured BMC; requests is imported only when there is one."""
+    if not settings.bmcs:
+        return []
+    from agent.probes.redfish.probe import build_redfish_probes
+
+    return build_redfish_probes(settings, context)
+
+
+PROBE = ProbeKind("redfish", RedfishSettings, build_redfish_probes_when_used)

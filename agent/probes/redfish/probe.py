@@ -14,7 +14,7 @@ from agent.probes.inventory.parse import redfish_item
 from agent.probes.ipmi.ipmitool import SensorReading, unique_names
 from agent.probes.ipmi.sensors import add_readings
 from agent.probes.ipmi.session import BmcUnreachableError, Deadline
-from agent.probes.kind import ProbeContext, ProbeKind
+from agent.probes.kind import ProbeContext
 from agent.probes.redfish.client import (
     HttpSession,
     RedfishError,
@@ -365,6 +365,3 @@ def build_redfish_probes(settings: RedfishSettings, context: ProbeContext) -> li
         )
         for bmc in settings.bmcs
     ]
-
-
-PROBE = ProbeKind("redfish", RedfishSettings, build_redfish_probes)
