@@ -7,9 +7,9 @@ the agent at most its timeout, never a hung cycle.
 from __future__ import annotations
 
 import contextlib
-import threading
 from collections import Counter
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, wait
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Protocol, TypeVar
@@ -27,6 +27,7 @@ from agent.probes.ipmi.ipmitool import (
     parse_ipmitool_sensor,
 )
 from agent.report import Event
+from agent.threads import start_in_thread
 
 T = TypeVar("T")
 SelMarker = tuple[int, int | None] | None
@@ -324,29 +325,17 @@ class Deadline:
 
     def __init__(self, name: str) -> None:
         self._name = name
-        self._stuck: threading.Thread | None = None
+        self._stuck: Future[Any] | None = None
 
     def run(self, work: Callable[[], T], timeout: float) -> T:
-        if self._stuck is not None and self._stuck.is_alive():
+        if self._stuck is not None and not self._stuck.done():
             raise BmcUnreachableError("still waiting for the BMC to answer the previous query")
-        box: dict[str, Any] = {}
-
-        def target() -> None:
-            try:
-                box["result"] = work()
-            except BaseException as exc:
-                box["error"] = exc
-
-        thread = threading.Thread(target=target, name=f"{self._name} query", daemon=True)
-        thread.start()
-        thread.join(timeout)
-        if thread.is_alive():
-            self._stuck = thread
+        future = start_in_thread(work, f"{self._name} query")
+        wait([future], timeout)
+        if not future.done():
+            self._stuck = future
             raise BmcUnreachableError(f"no answer within {timeout:g} s")
-        if "error" in box:
-            raise box["error"]
-        result: T = box["result"]
-        return result
+        return future.result()
 
 
 def sel_marker(entries: Sequence[SelEntry]) -> SelMarker:
