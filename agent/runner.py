@@ -99,8 +99,14 @@ class ProbeRunner:
         return list(self._probes)
 
     def prime(self) -> None:
-        """Collect once and discard, so probes that report deltas (CPU) have a baseline."""
+        """Collect the inline probes once and discard, so deltas (CPU) have a baseline.
+
+        Only those: the threaded ones report no deltas, and here they would run without the
+        cycle's deadline (and twice for `--once`).
+        """
         for probe in self._probes:
+            if not runs_inline(probe):
+                continue
             try:
                 probe.collect()
             except Exception:  # the real cycle will report it

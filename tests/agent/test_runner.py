@@ -138,10 +138,11 @@ def test_agent_version_matches_the_package() -> None:
 
 @pytest.mark.parametrize("collect", [healthy, crash], ids=["healthy", "crashing"])
 def test_prime_collects_once_without_a_report(collect: Callable[[], ProbeData]) -> None:
-    probe = ScriptedProbe("host", collect)
-    runner = ProbeRunner([probe], "h", 10.0)
+    probe, threaded = ScriptedProbe("host", collect), ScriptedProbe("smart", collect)
+    probe.runs_inline = True
+    runner = ProbeRunner([probe, threaded], "h", 10.0)
     runner.prime()
-    assert probe.calls == 1
+    assert (probe.calls, threaded.calls) == (1, 0), "only the inline probes need a baseline"
     assert runner.run_cycle().sequence == 1
 
 
