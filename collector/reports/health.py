@@ -54,6 +54,16 @@ HOSTS_AT_ONCE = 100
 
 
 @dataclass(frozen=True)
+class BmcEvent:
+    """One BMC event-log entry (IPMI SEL, Redfish log)."""
+
+    host: str
+    time: float
+    kind: str
+    message: str
+
+
+@dataclass(frozen=True)
 class HealthOptions:
     """What to report on: the quarter, which hosts, how far ahead end of life is flagged."""
 
@@ -80,6 +90,7 @@ class HealthReport:
     inventory: dict[str, HostInventory] = field(default_factory=dict)
     end_of_life: list[EndOfLife] = field(default_factory=list)
     hardware: dict[str, list[InventoryItem]] = field(default_factory=dict)  # probes' view
+    bmc_log: list[BmcEvent] = field(default_factory=list)  # the quarter's entries, oldest first
 
 
 def build_health_report(
@@ -100,7 +111,7 @@ def build_health_report(
         figures = _Figures()
         for start in range(0, len(hosts), HOSTS_AT_ONCE):  # bounded memory: a chunk's rows
             figures.add(read_days(conn, hosts[start : start + HOSTS_AT_ONCE], METRICS, days), days)
-        events = _event_counts(conn, hosts, (quarter.start, quarter.end))
+        events = _bmc_events(conn, hosts, (quarter.start, quarter.end))
     chosen = set(hosts)
     today = dt.datetime.fromtimestamp(now, dt.UTC).date()
     return HealthReport(
@@ -113,7 +124,8 @@ def build_health_report(
         disks=sorted(figures.disks, key=riskiest),
         components=sorted(figures.components, key=worst_first),
         sensors=sorted(figures.sensors, key=hottest_first),
-        bmc_events=events,
+        bmc_events=dict(sorted(Counter(e.host for e in events).items())),
+        bmc_log=events,
         inventory={h: item for h, item in sorted(inventory.hosts.items()) if h in chosen},
         end_of_life=[e for e in ending(inventory, today, options.lead_days) if e.host in chosen],
         hardware={h: found for h in hosts if (found := hardware.of(h))},
@@ -140,16 +152,16 @@ class _Figures:
         self.sensors += sensor_extremes(rows)
 
 
-def _event_counts(
-    conn: Connection, hosts: list[str], period: tuple[float, float]
-) -> dict[str, int]:
+def _bmc_events(conn: Connection, hosts: list[str], period: tuple[float, float]) -> list[BmcEvent]:
+    """The BMC event-log entries of the quarter on these hosts, oldest first."""
     t = host_events.c
-    statement = select(t.host).where(
-        t.kind.in_(EVENT_KINDS), t.time >= period[0], t.time < period[1]
+    statement = (
+        select(t.host, t.time, t.kind, t.message)
+        .where(t.kind.in_(EVENT_KINDS), t.time >= period[0], t.time < period[1])
+        .order_by(t.time, t.id)
     )
     wanted = set(hosts)
-    counts = Counter(r[0] for r in conn.execute(statement) if r[0] in wanted)
-    return dict(sorted(counts.items()))
+    return [BmcEvent(*r) for r in conn.execute(statement) if r[0] in wanted]
 
 
 def host_filter(glob: str | None, patterns: list[str] | None) -> Callable[[str], bool]:

@@ -21,6 +21,7 @@ TITLES: dict[str, dict[Language, str]] = {
     "disks": {"en": "Disk health (SMART risk)", "zh": "磁盘健康（SMART 风险）"},
     "components": {"en": "Arrays and controllers", "zh": "阵列与控制器"},
     "sensors": {"en": "BMC sensor extremes", "zh": "BMC 传感器极值"},
+    "bmc_log": {"en": "BMC event log of the quarter", "zh": "本季度 BMC 事件日志"},
     "inventory": {"en": "Hardware inventory", "zh": "硬件清单"},
     "hardware": {"en": "Hardware identified by the probes", "zh": "探针识别的硬件"},
     "end_of_life": {"en": "Warranty and support ending", "zh": "保修与支持到期"},
@@ -71,6 +72,8 @@ HEADINGS: dict[str, dict[Language, str]] = {
     "days_left": {"en": "Days left", "zh": "剩余天数"},
     "recommendation": {"en": "Recommendation", "zh": "建议"},
     "kind": {"en": "Kind", "zh": "类型"},
+    "time_utc": {"en": "Time (UTC)", "zh": "时间 (UTC)"},
+    "message": {"en": "Entry", "zh": "条目"},
     "name": {"en": "Name", "zh": "名称"},
     "vendor": {"en": "Vendor", "zh": "厂商"},
     "firmware": {"en": "Firmware", "zh": "固件"},
@@ -109,6 +112,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     ),
     "components": ("host", "component", "problem", "days_bad", "days_rebuilding", "at_end"),
     "sensors": ("host", "max_celsius", "sensor", "fan_days", "psu_days", "bmc_events"),
+    "bmc_log": ("time_utc", "host", "message"),
     "inventory": ("host", "model", "serial", "purchased", "warranty_end", "support_end"),
     "hardware": ("host", "kind", "name", "vendor", "model", "serial", "firmware"),
     "end_of_life": ("host", "what", "date", "days_left"),
@@ -171,6 +175,8 @@ def _rows(report: HealthReport, name: str, language: Language) -> Rows:  # noqa:
         return _sensors(report)
     if name == "inventory":
         return [_inventory(report, h, i) for h, i in report.inventory.items()]
+    if name == "bmc_log":
+        return [[_utc(e.time), e.host, e.message] for e in report.bmc_log]
     if name == "hardware":
         return [
             [h, i.kind, i.name, i.vendor, i.model, i.serial, i.firmware]
@@ -251,6 +257,10 @@ def _inventory(report: HealthReport, host: str, item: HostInventory) -> list[str
 def _growth(bytes_per_day: float | None) -> str:
     """GB a day with two decimals ("" unknown; a flat filesystem shows 0.00, never -0.00)."""
     return "" if bytes_per_day is None else f"{round(bytes_per_day / 1e9, 2) + 0.0:.2f}"
+
+
+def _utc(at: float) -> str:
+    return dt.datetime.fromtimestamp(at, dt.UTC).strftime("%Y-%m-%d %H:%M")
 
 
 def _gb(value: float) -> str:

@@ -68,6 +68,7 @@ def test_html_has_every_section_charts_and_the_recommendations(
         "Disk health (SMART risk)",
         "Arrays and controllers",
         "BMC sensor extremes",
+        "BMC event log of the quarter",
         "Hardware inventory",
         "Warranty and support ending",
     ]
@@ -118,7 +119,7 @@ def test_chinese_pdf_has_the_section_titles_and_figures(
     assert run(database, out, inventory, "--format", "pdf", "--language", "zh") == 0
     assert out.read_bytes().startswith(b"%PDF-")
     info = subprocess.run([pdfinfo, str(out)], capture_output=True, text=True, check=True)
-    assert "Pages:           2" in info.stdout
+    assert "Pages:           3" in info.stdout
     text = subprocess.run(
         [pdftotext, "-layout", str(out), "-"], capture_output=True, text=True, check=True
     ).stdout
@@ -131,6 +132,7 @@ def test_chinese_pdf_has_the_section_titles_and_figures(
         "磁盘健康",
         "阵列与控制器",
         "BMC 传感器极值",
+        "本季度 BMC 事件日志",
         "硬件清单",
         "保修与支持到期",
     ]
@@ -140,4 +142,4 @@ def test_chinese_pdf_has_the_section_titles_and_figures(
     artefacts = tmp_path / "artefacts"  # page images for a person to look at
     artefacts.mkdir()
     subprocess.run([pdftoppm, "-png", "-r", "60", str(out), str(artefacts / "health")], check=True)
-    assert len(list(artefacts.glob("health-*.png"))) == 2
+    assert len(list(artefacts.glob("health-*.png"))) == 3

@@ -66,6 +66,12 @@ def test_network_errors_disks_arrays_and_sensors(report: HealthReport) -> None:
         SensorExtremes("web-2", None, "", 2, 0),
     ]
     assert report.bmc_events == {"web-2": 3}  # the entry before the quarter is not counted
+    assert [(e.host, e.time) for e in report.bmc_log] == [
+        ("web-2", QUARTER.start + 86400),
+        ("web-2", QUARTER.start + 2 * 86400),
+        ("web-2", QUARTER.end - 60),
+    ]
+    assert report.bmc_log[0].message == "Fan FAN2 | Lower Critical going low"
 
 
 def test_end_of_life_lists_past_and_coming_dates(report: HealthReport) -> None:
