@@ -8,7 +8,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import Engine, insert
+from sqlalchemy import Engine, delete, insert
 from sqlalchemy.exc import IntegrityError
 
 from collector.incidents.events import PersonOpened
@@ -86,8 +86,13 @@ class EndOfLifeWatch:
         for item in ending(self._inventory(), today, self.lead_days):
             if item.days_left < 0:
                 continue  # past: listed in the health report, no longer news
-            if self._claim(item):
+            if not self._claim(item):
+                continue
+            try:
                 opened.append(self._open_for(item))
+            except Exception:
+                self._unclaim(item)  # not opened: the next run tries again
+                raise
         return opened
 
     def check(self) -> int:
@@ -95,7 +100,7 @@ class EndOfLifeWatch:
         return len(self.run())
 
     def _claim(self, item: EndOfLife) -> bool:
-        key = f"eol:{item.host}:{item.kind}:{item.date.isoformat()}"
+        key = _key(item)
         try:
             with self._engine.begin() as conn:
                 conn.execute(
@@ -106,6 +111,10 @@ class EndOfLifeWatch:
         except IntegrityError:
             return False  # opened before (or by another collector)
         return True
+
+    def _unclaim(self, item: EndOfLife) -> None:
+        with self._engine.begin() as conn:
+            conn.execute(delete(report_runs).where(report_runs.c.key == _key(item)))
 
     def _open_for(self, item: EndOfLife) -> Incident:
         title = self._titles[item.kind].format(host=item.host, date=item.date, days=item.days_left)
@@ -123,3 +132,7 @@ class EndOfLifeWatch:
             "end of %s for %s on %s: opened %s", item.kind, item.host, item.date, incident.number
         )
         return incident
+
+
+def _key(item: EndOfLife) -> str:
+    return f"eol:{item.host}:{item.kind}:{item.date.isoformat()}"

@@ -6,8 +6,11 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 
+from collector.incidents.events import PersonOpened
+from collector.incidents.model import Incident
 from collector.incidents.service import IncidentService, IncidentSettings
 from collector.reports.endoflife import EndOfLifeWatch
 from collector.reports.inventory import HostInventory, Inventory
@@ -60,3 +63,21 @@ def test_a_collector_with_an_inventory_file_opens_the_p4_from_its_hourly_check(
         assert (incident["priority"], incident["hosts"]) == ("P4", ["db-1"])
     finally:
         running.stop()
+
+
+def test_an_incident_the_core_could_not_open_is_tried_again_next_time(engine: sa.Engine) -> None:
+    clock = FakeClock(TODAY.timestamp())
+    service = IncidentService(engine, [], IncidentSettings(number_prefix="OPS"), clock)
+    attempts: list[str] = []
+
+    def failing_once(event: PersonOpened) -> Incident:
+        attempts.append(event.title)
+        if len(attempts) == 1:
+            raise sa.exc.OperationalError("INSERT", {}, Exception("database is locked"))
+        return service.open(event)
+
+    watch = EndOfLifeWatch(inventory, failing_once, engine, clock)
+    with pytest.raises(sa.exc.OperationalError):
+        watch.run()
+    [opened] = watch.run()
+    assert opened.hosts == ("db-1",) and len(attempts) == 2
