@@ -9,11 +9,22 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import threading
-from collections.abc import Callable, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 T = TypeVar("T")
+
+
+@dataclass
+class _UserSlot:
+    """Which credentials an SNMPv3 user name is configured with now, and how many polls use it."""
+
+    changed: asyncio.Condition
+    credentials: str = ""
+    active: int = 0
 
 
 class SharedEngine:
@@ -24,7 +35,7 @@ class SharedEngine:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._engine: Any = None
-        self._user_locks: dict[str, asyncio.Lock] = {}
+        self._users: dict[str, _UserSlot] = {}
 
     @property
     def engine(self) -> Any:
@@ -35,13 +46,25 @@ class SharedEngine:
             self._engine = hlapi.SnmpEngine()
         return self._engine
 
-    def user_lock(self, user: str) -> asyncio.Lock:
-        """Serialises the polls of one SNMPv3 user name.
+    @contextlib.asynccontextmanager
+    async def v3_user(self, user: str, credentials: str) -> AsyncIterator[None]:
+        """Hold SNMPv3 user `user` with these credentials (a digest) for one poll.
 
         pysnmp keeps one USM entry per user name, so two devices with the same user name and
-        different pass phrases would overwrite each other's keys mid-poll.
+        different pass phrases would overwrite each other's keys mid-poll: polls with the same
+        credentials run together, a poll with other ones waits until they are done.
         """
-        return self._user_locks.setdefault(user, asyncio.Lock())
+        slot = self._users.setdefault(user, _UserSlot(asyncio.Condition()))
+        async with slot.changed:
+            await slot.changed.wait_for(lambda: not slot.active or slot.credentials == credentials)
+            slot.credentials = credentials
+            slot.active += 1
+        try:
+            yield
+        finally:
+            async with slot.changed:
+                slot.active -= 1
+                slot.changed.notify_all()
 
     def run(self, make: Callable[[], Coroutine[Any, Any, T]], timeout: float) -> T:
         """Run a coroutine on the loop and wait for it; TimeoutError after `timeout` seconds."""
@@ -86,4 +109,4 @@ class SharedEngine:
                 task.cancel()
             loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
             loop.close()
-            self._user_locks.clear()
+            self._users.clear()

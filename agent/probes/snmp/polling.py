@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 from agent.probe import DEADLINE_MARGIN_SECONDS, Probe, ProbeData
 from agent.probes.snmp.engine import SharedEngine
 from agent.probes.snmp.profiles import Profile, load_profile, scalar_samples, table_samples
-from agent.probes.snmp.session import SnmpError, SnmpSession, scrub
+from agent.probes.snmp.session import SnmpError, SnmpSession, credentials_digest, scrub
 from agent.probes.snmp.settings import SnmpDevice, SnmpSettings
 
 SYS_UPTIME = "1.3.6.1.2.1.1.3.0"  # every SNMP agent has it: the reachability check
@@ -83,7 +83,7 @@ class SnmpProbe:
         if v3 is None:
             await self._poll_device(data, state)
             return
-        async with self.shared.user_lock(v3.user):
+        async with self.shared.v3_user(v3.user, credentials_digest(v3)):
             await self._poll_device(data, state)
 
     async def _poll_device(self, data: ProbeData, state: _PollState) -> None:

@@ -6,6 +6,7 @@ never carries a community or pass phrase (pysnmp echoes bad pass phrases in its 
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -68,6 +69,17 @@ def usm_user(user: SnmpV3User) -> Any:
         authProtocol=getattr(hlapi, AUTH_PROTOCOLS[user.auth_protocol]),
         privProtocol=getattr(hlapi, PRIV_PROTOCOLS[user.priv_protocol]),
     )
+
+
+def credentials_digest(user: SnmpV3User) -> str:
+    """A digest of the user's protocols and pass phrases as they read now (never the phrases)."""
+    try:
+        priv = user.priv_key()
+        keys = [user.auth_key().reveal(), priv.reveal() if priv else ""]
+    except SecretError:
+        return "unreadable"  # the poll fails on opening the session and says why
+    text = "\0".join([user.auth_protocol, user.priv_protocol, *keys])
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def convert_value(value: Any) -> Value | None:

@@ -508,3 +508,39 @@ def test_cycles_reuse_the_one_engine_and_loop_thread(snmpd: SnmpdPeer) -> None:
         close_probes(probes)
     assert [r.status for r in second.probes] == ["ok", "ok"]
     assert not loop_threads() - before, "loop left running"
+
+
+@pytest.mark.peer
+def test_one_v3_user_name_with_two_pass_phrases_never_mixes_their_keys(snmpd: SnmpdPeer) -> None:
+    right = {"user": V3_USER, "auth_password": V3_AUTH_PASSWORD, "priv_password": V3_PRIV_PASSWORD}
+    wrong = right | {"auth_password": "not-the-auth-pass"}
+    devices = [
+        make_device(snmpd.port, name=name, version="3", community="", v3=v3, profiles=["system"])
+        for name, v3 in (("right-1", right), ("wrong", wrong), ("right-2", right))
+    ]
+    probes = build_snmp_probes(SnmpSettings(devices=devices))
+    runner = ProbeRunner(probes, "monitor-1", 10.0)
+    try:
+        cycles = [runner.run_cycle().probes for _ in range(4)]
+    finally:
+        close_probes(probes)
+    for results in cycles:
+        up = {r.target: r.samples[0].value for r in results}  # snmp_up comes first
+        assert up == {"right-1": 1.0, "wrong": 0.0, "right-2": 1.0}
+        assert "wrong v3 auth password" in results[1].source_errors["wrong"]
+
+
+def test_v3_devices_with_the_same_credentials_are_polled_at_once() -> None:
+    v3 = {"user": "monitor", "auth_password": "auth-pass-1", "priv_password": "priv-pass-1"}
+    devices = [
+        make_device(free_udp_port(), name=f"dead-{n}", version="3", community="", v3=v3)
+        for n in range(3)
+    ]
+    devices = [msgspec.structs.replace(d, timeout="0.5s", retries=1) for d in devices]
+    probes = build_snmp_probes(SnmpSettings(devices=devices))
+    started = time.monotonic()
+    try:
+        ProbeRunner(probes, "monitor-1", 10.0).run_cycle()
+    finally:
+        close_probes(probes)
+    assert time.monotonic() - started < 2.2, "three 1 s polls of one v3 user ran one by one"
