@@ -17,6 +17,7 @@ from bench import (
     notify_burst,
     reports,
     rule_evaluation,
+    snmp_polling,
     timers,
 )
 
@@ -35,6 +36,7 @@ def main() -> int:
             lambda: agent_cycle.main(["--cycles", str(args.cycles or (100 if quick else 500))]),
         ),
         ("rule evaluation", lambda: rule_evaluation.main(["--hours", "6"] if quick else [])),
+        ("snmp polling", lambda: snmp_polling.main(["--devices", "20" if quick else "100"])),
         ("notification burst", lambda: notify_burst.main([])),
         ("alert latency", lambda: alert_latency.main(["--agents", "4" if quick else "10"])),
         (
