@@ -147,7 +147,8 @@ def run_agent(settings: AgentSettings, token: str | None) -> None:
     """Run until SIGTERM or SIGINT, serving /metrics if `listen` is set."""
     sender = build_sender(settings, token)
     identity = load_identity(state_directory(settings.spool_dir, os.environ))
-    runner = build_runner(settings, identity=identity)
+    commands = SubprocessRunner()
+    runner = build_runner(settings, commands, identity=identity)
     agent = Agent(runner, sender, settings.interval_seconds)
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda _signum, _frame: agent.stop())
@@ -166,4 +167,5 @@ def run_agent(settings: AgentSettings, token: str | None) -> None:
             server.stop()
         sender.close()
         close_probes(runner.probes)
+        commands.close()  # a command of a probe still past its deadline: not left behind
         logger.info("agent stopped")

@@ -11,6 +11,7 @@ import contextlib
 import os
 import signal
 import subprocess
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,6 +46,11 @@ class SubprocessRunner:
     live on, holding the output pipe and a slot on the controller.
     """
 
+    def __init__(self) -> None:
+        self._running: set[subprocess.Popen[str]] = set()
+        self._lock = threading.Lock()
+        self._closed = False
+
     def run(self, argv: Sequence[str], timeout: float) -> CommandResult:
         try:
             process = subprocess.Popen(
@@ -60,6 +66,10 @@ class SubprocessRunner:
             raise CommandError(f"{argv[0]}: not found (install it or set its path)") from exc
         except PermissionError as exc:
             raise CommandError(f"{argv[0]}: permission denied") from exc
+        with self._lock:
+            self._running.add(process)
+            if self._closed:  # close() ran while this one started: it would be left behind
+                os.killpg(process.pid, signal.SIGKILL)
         try:
             stdout, stderr = process.communicate(timeout=timeout)
         except subprocess.TimeoutExpired as exc:
@@ -68,7 +78,21 @@ class SubprocessRunner:
         except BaseException:
             kill_group(process)
             raise
+        finally:
+            with self._lock:
+                self._running.discard(process)
+        if self._closed:
+            raise CommandError(f"{argv[0]}: stopped, the agent is shutting down")
         return CommandResult(tuple(argv), process.returncode, stdout, stderr)
+
+    def close(self) -> None:
+        """Kill every command still running, with its children: the agent is stopping."""
+        with self._lock:
+            self._closed = True
+            running = list(self._running)
+        for process in running:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
 
 
 def kill_group(process: subprocess.Popen[str]) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 import time
 from pathlib import Path
 
@@ -46,3 +47,30 @@ def test_a_timed_out_command_is_killed_with_the_children_it_started(tmp_path: Pa
     assert time.monotonic() - started < 5, "the runner waited for the child's pipe"
     pid = int(child_pid.read_text())
     wait_until(lambda: not alive(pid), timeout=5, what="the child to be killed")
+
+
+def test_close_kills_the_commands_still_running_and_their_children(tmp_path: Path) -> None:
+    child_pid = tmp_path / "child.pid"
+    script = tmp_path / "hung.sh"
+    script.write_text(f"#!/bin/sh\nsh -c 'echo $$ > {child_pid}; exec sleep 300' &\nwait\n")
+    script.chmod(0o755)
+    runner = SubprocessRunner()
+    outcome: list[object] = []
+
+    def run() -> None:
+        try:
+            outcome.append(runner.run([str(script)], 300))
+        except CommandError as exc:
+            outcome.append(exc)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    wait_until(child_pid.exists, timeout=5, what="the script's child")
+    pid = int(child_pid.read_text())
+    runner.close()
+    thread.join(5)
+    assert not thread.is_alive(), "run() still waiting after close()"
+    wait_until(lambda: not alive(pid), timeout=5, what="the child to be killed")
+    assert isinstance(outcome[0], CommandError), "a killed command is not a result"
+    with pytest.raises(CommandError, match="the agent is shutting down"):
+        runner.run(["sleep", "300"], 300)  # after close() nothing runs on
