@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hmac
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from enum import StrEnum
 from functools import partial
 from http.cookies import SimpleCookie
@@ -236,19 +236,19 @@ class AccessMiddleware:
         if method in SAFE_METHODS:
             await self.app(scope, receive, send)
             return
-        status = [500]
+        audit = partial(
+            self._access.audit,
+            principal.name,
+            principal.kind.value,
+            client_address(scope),
+            f"{scope['method']} {scope['path']}",
+        )
+        audited = [False]
         try:
-            await self.app(scope, receive, partial(_capture_status, send, status))
+            await self.app(scope, receive, partial(_audit_then_send, send, audit, audited))
         finally:
-            audit = partial(
-                self._access.audit,
-                principal.name,
-                principal.kind.value,
-                client_address(scope),
-                f"{scope['method']} {scope['path']}",
-                status[0],
-            )
-            await anyio.to_thread.run_sync(audit)
+            if not audited[0]:  # the app failed before answering
+                await anyio.to_thread.run_sync(audit, 500)
 
     def _need(self, scope: Scope, method: str) -> tuple[str, Need, dict[str, str]]:
         """The matched route's path template, what it needs, and its path parameters."""
@@ -385,7 +385,12 @@ def _session_cookie(header: str) -> str | None:
     return morsel.value if morsel else None
 
 
-async def _capture_status(send: Send, status: list[int], message: Message) -> None:
-    if message["type"] == "http.response.start":
-        status[0] = int(message["status"])
+async def _audit_then_send(
+    send: Send, audit: Callable[[int], None], audited: list[bool], message: Message
+) -> None:
+    """Record the write before its answer leaves, so whoever reads the audit log after the
+    answer finds it there."""
+    if message["type"] == "http.response.start" and not audited[0]:
+        audited[0] = True
+        await anyio.to_thread.run_sync(audit, int(message["status"]))
     await send(message)
