@@ -1,12 +1,20 @@
-"""Agent cost per cycle: CPU and wall ms of collect + encode + gzip + POST, and the agent RSS.
+"""Agent cost per cycle: CPU and wall ms of collect + encode + gzip + POST, and the agent RSS,
+beside node_exporter's CPU per scrape and RSS for the same host data, measured in the same run.
 
 The POST goes to a minimal keep-alive HTTP sink in a *separate process*, so the sink's CPU is
-not counted in this process's time.process_time().
+not counted in this process's time.process_time(). node_exporter (Debian's
+prometheus-node-exporter) runs with the collectors that read what the host probe reads (CPU,
+load, memory, vmstat, filesystems, disks, network, uptime, hwmon) and is scraped over one
+kept-alive connection; its CPU comes from /proc/<pid>/stat.
 """
 
 from __future__ import annotations
 
 import argparse
+import http.client
+import os
+import shutil
+import socket
 import subprocess
 import sys
 import time
@@ -85,6 +93,77 @@ def agent_process_rss(url: str, seconds: float = 3.0) -> float:
         stop(agent)
 
 
+NODE_EXPORTER_COLLECTORS = (
+    "cpu",
+    "loadavg",
+    "meminfo",
+    "vmstat",
+    "filesystem",
+    "diskstats",
+    "netdev",
+    "stat",
+    "hwmon",
+)
+
+
+def process_cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def node_exporter(scrapes: int) -> dict[str, float]:
+    """node_exporter's CPU ms per scrape and RSS after `scrapes` scrapes (empty: not installed)."""
+    binary = shutil.which("prometheus-node-exporter") or shutil.which("node_exporter")
+    if binary is None:
+        return {}
+    port = _free_port()
+    flags = [f"--collector.{name}" for name in NODE_EXPORTER_COLLECTORS]
+    argv = [binary, f"--web.listen-address=127.0.0.1:{port}", "--collector.disable-defaults"]
+    exporter = subprocess.Popen([*argv, *flags], stderr=subprocess.DEVNULL)
+    try:
+        connection = _wait_for_exporter(port)
+        _scrape(connection)  # warm-up
+        before = process_cpu_seconds(exporter.pid)
+        for _ in range(scrapes):
+            _scrape(connection)
+        cpu = process_cpu_seconds(exporter.pid) - before
+        return {
+            "node_exporter_cpu_ms_per_scrape": cpu * 1e3 / scrapes,
+            "node_exporter_rss_mib": rss_mib(exporter.pid),
+        }
+    finally:
+        stop(exporter)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _wait_for_exporter(port: int) -> http.client.HTTPConnection:
+    deadline = time.monotonic() + 10
+    while True:
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        try:
+            _scrape(connection)
+            return connection
+        except OSError:
+            connection.close()
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
+def _scrape(connection: http.client.HTTPConnection) -> None:
+    connection.request("GET", "/metrics")
+    response = connection.getresponse()
+    response.read()
+    if response.status != 200:
+        raise RuntimeError(f"node_exporter answered {response.status}")
+
+
 def run(cycles: int = 500) -> dict[str, float]:
     """Measure `cycles` full cycles (after a warm-up) and each phase on its own."""
     sink, url = start_sink()
@@ -115,6 +194,7 @@ def run(cycles: int = 500) -> dict[str, float]:
             "report_gzip_bytes": float(len(body)),
             "bench_process_rss_mib": rss_mib(),  # harness + agent code, in one process
             "agent_process_rss_mib": agent_process_rss(url),
+            **node_exporter(min(cycles, 200)),
         }
     finally:
         stop(sink)
@@ -127,7 +207,13 @@ def main(argv: list[str] | None = None) -> int:
     figures = run(parser.parse_args(argv).cycles)
     print("agent cycle (collect + encode + gzip + POST to a local sink process):")
     for name, value in figures.items():
-        print(f"  {name:24s} {value:10.3f}")
+        print(f"  {name:32s} {value:10.3f}")
+    if "node_exporter_cpu_ms_per_scrape" in figures:
+        cpu = figures["cpu_ms_per_cycle"] / figures["node_exporter_cpu_ms_per_scrape"]
+        rss = figures["agent_process_rss_mib"] / figures["node_exporter_rss_mib"]
+        print(f"  agent / node_exporter: CPU {cpu:.2f}x, RSS {rss:.2f}x (same run)")
+    else:
+        print("  node_exporter not installed (Debian package prometheus-node-exporter)")
     return 0
 
 
