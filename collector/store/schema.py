@@ -368,3 +368,7 @@ report_runs = Table(
     Column("created_at", Float, nullable=False),
     Column("detail", Text, nullable=False, server_default=""),
 )
+
+# The customer side's tables live in their own module, on this metadata (imported last: it
+# reads `metadata` from here).
+from collector.store import intake_schema as _intake_schema  # noqa: E402, F401
