@@ -61,6 +61,7 @@ class PersonOpened:
     hosts: tuple[str, ...] = ()
     reporter: str | None = None
     contact: str | None = None
+    labels: dict[str, str] = field(default_factory=dict)  # routing: e.g. team, customer
 
 
 @dataclass(frozen=True)

@@ -175,6 +175,7 @@ def _opened_by_person(event: PersonOpened, now: float, policy: LifecyclePolicy) 
         updated_at=now,
         host=event.hosts[0] if event.hosts else "",
         hosts=event.hosts,
+        labels=dict(event.labels),
         description=event.description,
         auto_resolve=False,
         reporter=event.reporter or event.actor,
