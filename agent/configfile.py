@@ -28,6 +28,21 @@ class ConfigError(ValueError):
         super().__init__(f"{where}: {message}")
 
 
+class CombinedConfigError(ConfigError):
+    """Several problems of one file, reported together, one `file:line: message` a line."""
+
+    def __init__(self, errors: Sequence[ConfigError]) -> None:
+        if not errors:
+            raise ValueError("CombinedConfigError needs at least one error")
+        ordered = sorted(errors, key=lambda error: error.line or 0)  # as the file reads
+        first = ordered[0]
+        super().__init__(first.source, first.line, first.message)
+        self.errors = ordered
+
+    def __str__(self) -> str:
+        return "\n".join(str(error) for error in self.errors)
+
+
 @dataclass(frozen=True)
 class YamlDocument:
     """Parsed YAML data plus the line where each key path starts."""

@@ -11,7 +11,9 @@ from typing import TYPE_CHECKING, Any, Literal
 import msgspec
 
 from agent.configfile import (
+    CombinedConfigError,
     ConfigError,
+    KeyPath,
     YamlDocument,
     load_yaml_file,
     msgspec_error_path,
@@ -19,6 +21,7 @@ from agent.configfile import (
 )
 from agent.probes.registry import KINDS, probes_settings_type
 from agent.secret import Secret, decode_secret
+from agent.structcheck import struct_problems
 from agent.transport import plain_http_refusal
 
 _LISTEN = re.compile(r"^(?:\[(?P<ipv6>[0-9A-Fa-f:.]+)\]|(?P<host>[^:\s]*)):(?P<port>\d{1,5})$")
@@ -135,14 +138,31 @@ def settings_from_document(document: YamlDocument) -> AgentSettings:
     try:
         settings = msgspec.convert(data, AgentSettings, dec_hook=decode_secret)
     except msgspec.ValidationError as exc:
-        message, path = msgspec_error_path(str(exc))
-        unknown = _UNKNOWN_FIELD.search(message)
-        if unknown:  # point at the misspelt key itself, not at its parent
-            path = (*path, unknown.group(1))
-        raise document.error(path, message) from exc
-    for name, message in field_problems(settings):
-        raise document.error((name,), message)
+        problems = struct_problems(data, AgentSettings, decode_secret)
+        if not problems:  # the walk found nothing: msgspec's own first error
+            message, path = msgspec_error_path(str(exc))
+            unknown = _UNKNOWN_FIELD.search(message)
+            if unknown:  # point at the misspelt key itself, not at its parent
+                path = (*path, unknown.group(1))
+            problems = [(path, message)]
+        problems += _problems_of_the_rest(data, {path[0] for path, _ in problems if path})
+        raise CombinedConfigError([document.error(path, text) for path, text in problems]) from exc
+    found = [document.error((name,), message) for name, message in field_problems(settings)]
+    if found:
+        raise CombinedConfigError(found)
     return settings
+
+
+def _problems_of_the_rest(data: Any, broken: set[str | int]) -> list[tuple[KeyPath, str]]:
+    """The checks past the types (durations, URLs...) on the keys that passed them."""
+    if not isinstance(data, dict):
+        return []
+    rest = {key: value for key, value in data.items() if key not in broken}
+    try:
+        settings = msgspec.convert(rest, AgentSettings, dec_hook=decode_secret)
+    except msgspec.ValidationError:
+        return []  # e.g. a required value was the broken one: reported already
+    return [((name,), message) for name, message in field_problems(settings)]
 
 
 def load_settings(path: Path | None) -> AgentSettings:

@@ -55,11 +55,11 @@ def test_defaults_without_a_file() -> None:
     [
         (
             "interval: 10s\nintervall: 5s\n",
-            "agent.yaml:2: intervall: Object contains unknown field",
+            "agent.yaml:2: intervall: unknown key `intervall`; did you mean `interval`?",
         ),
         ("max_spool_bytes: lots\n", "agent.yaml:1: max_spool_bytes: Expected `int`, got `str`"),
         (
-            "collector: http://c:9810\ninterval: 10 parsecs\n",
+            "collector: http://127.0.0.1:9810\ninterval: 10 parsecs\n",
             "agent.yaml:2: interval: expected a duration",
         ),
         ("interval: 0s\n", "agent.yaml:1: interval: must be longer than 0"),
@@ -71,7 +71,7 @@ def test_defaults_without_a_file() -> None:
         ("log_level: loud\n", "agent.yaml:1: log_level: Invalid enum value 'loud'"),
         (
             "probes:\n  host:\n    enabled: true\n    colour: blue\n",
-            "agent.yaml:4: probes.host.colour: Object contains unknown field `colour`",
+            "agent.yaml:4: probes.host.colour: unknown key `colour` (known keys: disk_devices_",
         ),
         (
             "probes:\n  host:\n    disk_devices_exclude: '('\n",
@@ -83,7 +83,7 @@ def test_defaults_without_a_file() -> None:
         ),
         (
             "probes:\n  smartctl: {}\n",
-            "agent.yaml:2: probes.smartctl: Object contains unknown field",
+            "agent.yaml:2: probes.smartctl: unknown key `smartctl`; did you mean `smart`?",
         ),
         ("- just\n- a list\n", "agent.yaml:1: Expected `object`, got `array`"),
     ],
@@ -93,6 +93,31 @@ def test_errors_name_file_line_and_key(text: str, expected: str) -> None:
     with pytest.raises(ConfigError) as caught:
         parse(text)
     assert str(caught.value).startswith(expected), str(caught.value)
+
+
+def test_every_problem_of_a_file_is_reported_at_once_in_file_order() -> None:
+    text = (
+        "collector: http://127.0.0.1:9810\n"
+        "tokn: abc\n"
+        "interval: 10x\n"
+        "probes:\n"
+        "  smrt: {}\n"
+        "  host:\n"
+        "    enabeld: false\n"
+        "  ipmi:\n"
+        "    bmcs:\n"
+        "      - adress: 10.0.0.9\n"
+    )
+    with pytest.raises(ConfigError) as caught:
+        parse(text)
+    assert str(caught.value).splitlines() == [
+        "agent.yaml:2: tokn: unknown key `tokn`; did you mean `token`?",
+        "agent.yaml:3: interval: expected a duration like 30s, 5m or 1h30m, got '10x'",
+        "agent.yaml:5: probes.smrt: unknown key `smrt`; did you mean `smart`?",
+        "agent.yaml:7: probes.host.enabeld: unknown key `enabeld`; did you mean `enabled`?",
+        "agent.yaml:10: probes.ipmi.bmcs[0].adress: unknown key `adress`; did you mean `address`?",
+        "agent.yaml:10: probes.ipmi.bmcs[0]: missing required key `name`",
+    ]
 
 
 def test_token_is_never_in_repr_or_errors() -> None:
