@@ -39,6 +39,7 @@ from collector.evaluation.evaluator import Evaluator
 from collector.evaluation.signals import rule_event
 from collector.evaluation.writer import IncidentWriter
 from collector.exposition import HostExposition
+from collector.history.recent import RecentHistory
 from collector.history.recorder import FLUSH_INTERVAL, HistoryRecorder
 from collector.incidents.customers import CustomerBook, load_customers
 from collector.incidents.events import Acknowledge, RuleCleared
@@ -344,6 +345,8 @@ def build_collector(
     writer = IncidentWriter(store_signal, revert)
     history = HistoryRecorder(HistoryStore(database), clock)
     evaluator.observers.append(history.observe)
+    recent = RecentHistory()  # the console's 24 h charts
+    evaluator.observers.append(recent.observe)
     evaluator.attach(writer)
     ingest = Ingest(TokenBook(config.agents), hosts, evaluator, repository, config.limits, clock)
     metrics.registry.register(
@@ -411,7 +414,7 @@ def build_collector(
         *silence_routes(context, book, bool(contacts)),
         *noise_routes(clock, _noise_source(reader(database))),
         *login_routes(context),
-        *console_routes(context),
+        *console_routes(context, recent=recent),
         *report_routes(
             context,
             ReportSource(database, book, partial(inventory_of, config), registry_hardware(hosts)),

@@ -96,6 +96,8 @@ ROUTE_RULES: dict[tuple[str, str], Need] = {
     ("GET", "/overview/live"): Role.VIEWER,
     ("GET", "/incidents"): Role.VIEWER,
     ("POST", "/incidents/{reference}/{action}"): Role.RESPONDER,  # form: checks its CSRF field
+    ("GET", "/hosts"): Role.VIEWER,
+    ("GET", "/hosts/{name}"): Role.VIEWER,
     ("GET", "/silences"): Role.VIEWER,
     ("POST", "/silences"): Role.RESPONDER,  # form: checks its CSRF field
     ("POST", "/silences/{silence_id:int}/expire"): Role.RESPONDER,  # form: checks its CSRF field
@@ -132,6 +134,8 @@ CUSTOMER_RULES: dict[tuple[str, str], Scoped] = {
     ("GET", "/incidents"): Scoped.FILTERED,
     ("GET", "/incidents/{reference}"): Scoped.INCIDENT,
     ("POST", "/incidents/{reference}/{action}"): Scoped.INCIDENT,
+    ("GET", "/hosts"): Scoped.FILTERED,
+    ("GET", "/hosts/{name}"): Scoped.HOST,
 }
 
 # The action verbs a customer may use on its own incidents, per action route.

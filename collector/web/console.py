@@ -1,5 +1,5 @@
 """The console's routes: overview (and its live fragment), incidents, the incident page and its
-actions, silences, and the vendored static files.
+actions, hosts, silences, and the vendored static files.
 
 Static files are served by StaticFiles through one route per file, not a Mount: the access
 middleware judges Routes against ROUTE_RULES, and the files must load on the sign-in page too.
@@ -17,8 +17,10 @@ from collector.api.access import CUSTOMER_ACTIONS, principal_of
 from collector.api.context import ApiContext
 from collector.api.errors import see_other
 from collector.api.incidents import answered
+from collector.history.recent import RecentHistory
 from collector.incidents.service import IncidentNotFoundError
 from collector.incidents.transitions import TransitionRefusedError
+from collector.web.hosts import host_context, hosts_context
 from collector.web.incidents import ACTIONS, FormError, IncidentFilter, list_context, page_context
 from collector.web.overview import overview_context
 from collector.web.pages import STATIC_DIR, Pages, expired_form, form_csrf_ok, read_form
@@ -28,8 +30,10 @@ STATIC_FILES = ("console.css", "htmx.min.js")
 POLL_SECONDS = 5
 
 
-def console_routes(ctx: ApiContext, poll_seconds: float = POLL_SECONDS) -> list[Route]:
-    """The console's routes bound to `ctx`."""
+def console_routes(
+    ctx: ApiContext, poll_seconds: float = POLL_SECONDS, recent: RecentHistory | None = None
+) -> list[Route]:
+    """The console's routes bound to `ctx`; host charts read `recent`."""
     pages = Pages(ctx.clock)
 
     async def overview(request: Request) -> Response:
@@ -64,6 +68,18 @@ def console_routes(ctx: ApiContext, poll_seconds: float = POLL_SECONDS) -> list[
         except (FormError, TransitionRefusedError) as exc:
             return await _incident_page(ctx, pages, request, str(exc), 409)
         return see_other(f"/incidents/{changed.number}#timeline")
+
+    async def host_list(request: Request) -> Response:
+        shown = await run_in_threadpool(hosts_context, ctx, principal_of(request))
+        return pages.render(request, "hosts.html", **shown)
+
+    async def host(request: Request) -> Response:
+        name = request.path_params["name"]
+        state = ctx.hosts.get(name)  # another customer's host is refused before this (404)
+        if state is None:
+            return pages.render(request, "missing.html", 404, what=name)
+        shown = await run_in_threadpool(host_context, ctx, principal_of(request), state, recent)
+        return pages.render(request, "host.html", **shown)
 
     async def silence_list(request: Request) -> Response:
         ended = request.query_params.get("ended", "") in ("1", "yes", "true")
@@ -101,6 +117,8 @@ def console_routes(ctx: ApiContext, poll_seconds: float = POLL_SECONDS) -> list[
         Route("/incidents", incident_list, methods=["GET"]),
         Route("/incidents/{reference}", incident, methods=["GET"]),
         Route("/incidents/{reference}/{action}", act, methods=["POST"]),
+        Route("/hosts", host_list, methods=["GET"]),
+        Route("/hosts/{name}", host, methods=["GET"]),
         Route("/silences", silence_list, methods=["GET"]),
         Route("/silences", add_silence, methods=["POST"]),
         Route("/silences/{silence_id:int}/expire", expire_silence, methods=["POST"]),

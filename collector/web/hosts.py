@@ -1,0 +1,58 @@
+"""The host list and the host page: state, open and past incidents, probes, inventory, recent
+events and the 24 h charts from the short-term history."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+from collector.api.context import ApiContext
+from collector.api.inventory import inventory_view
+from collector.api.views import event_view
+from collector.auth.roles import Principal
+from collector.history.recent import RecentHistory
+from collector.incidents.model import ACTIVE_STATES, Incident
+from collector.ingest.hosts import HostState
+from collector.web.charts import host_charts
+from collector.web.incidents import shown
+from collector.web.overview import HEALTH_ORDER, host_health
+
+PAST_INCIDENTS = 20
+EVENTS = 50
+
+
+def hosts_context(ctx: ApiContext, me: Principal) -> dict[str, Any]:
+    """Every host open to `me` with its health, worst first (call it off the event loop)."""
+    now = ctx.clock()
+    by_host: dict[str, list[Incident]] = defaultdict(list)
+    for incident in ctx.scopes.incidents(me).active():
+        for name in {incident.host, *incident.hosts} - {""}:
+            by_host[name].append(incident)
+    hosts = [
+        host_health(state, by_host[state.name], ctx.silent_after, now)
+        for state in ctx.scopes.hosts(me)
+    ]
+    hosts.sort(key=lambda h: (HEALTH_ORDER.index(h.health), h.name))
+    return {"hosts": hosts}
+
+
+def host_context(
+    ctx: ApiContext, me: Principal, state: HostState, recent: RecentHistory | None
+) -> dict[str, Any]:
+    """Everything the host page shows (call it off the event loop)."""
+    now = ctx.clock()
+    reading = ctx.scopes.incidents(me)
+    found = reading.search(None, PAST_INCIDENTS + 50, state.name)
+    active = [i for i in found if i.state in ACTIVE_STATES]
+    past = [i for i in found if i.state not in ACTIVE_STATES][:PAST_INCIDENTS]
+    series = recent.series(state.name, now) if recent is not None else []
+    return {
+        "host": state,
+        "health": host_health(state, active, ctx.silent_after, now),
+        "open": [shown(i, now) for i in active],
+        "past": [shown(i, now) for i in past],
+        "probes": sorted(state.probes.items()),
+        "inventory": inventory_view(state)["items"],
+        "events": [event_view(row) for row in ctx.repository.list_events(state.name, EVENTS)],
+        "charts": host_charts(series, now),
+    }

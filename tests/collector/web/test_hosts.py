@@ -1,0 +1,78 @@
+"""The host list and host page over real HTTP: health and links, 24 h charts from the
+short-term history, probes, inventory, open incidents; a customer sees only its own hosts."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from agent.report import SCHEMA_V1, InventoryItem, ProbeResult, Report, Sample
+from collector.auth.roles import Role
+from tests.collector.harness import FakeClock, RunningCollector
+from tests.collector.web.conftest import PASSWORD, Browser, open_incident
+
+
+def host_cycle(host: str, clock: FakeClock, sequence: int, cpu: float) -> Report:
+    """A host probe's cycle with the charted series, like the agent's."""
+    samples = [
+        Sample("cpu_usage_ratio", cpu, {"cpu": "total"}),
+        Sample("load1_per_core", 0.4),
+        Sample("memory_used_ratio", 0.61),
+        Sample("filesystem_used_ratio", 0.73, {"mountpoint": "/var", "device": "sda2"}),
+        Sample("temperature_celsius", 47.0, {"chip": "coretemp", "sensor": "Package id 0"}),
+    ]
+    disk = InventoryItem(kind="disk", name="sda", vendor="ACME", model="SSD 9", serial="S123")
+    probes = [
+        ProbeResult("host", "ok", 0.01, samples),
+        ProbeResult("smart", "error", 0.2, error="smartctl timed out", inventory=[disk]),
+    ]
+    return Report(SCHEMA_V1, host, clock(), sequence, "test", 10.0, probes)
+
+
+def test_host_page_shows_charts_probes_inventory_and_open_incidents(
+    running: RunningCollector, clock: FakeClock, carol: Browser
+) -> None:
+    for sequence in range(1, 31):  # half an hour, a report every minute
+        assert running.post(host_cycle("web1", clock, sequence, sequence / 100)).ok
+        clock.advance(60)
+    opened = open_incident(running, "web1 slow", hosts=["web1"], priority="P4")
+    listing = carol.get("/hosts").text
+    row = re.search(r'data-host="web1">.*?</tr>', listing, re.S)
+    assert row and 'href="/hosts/web1"' in row.group()
+    assert '"Failing probes">smart<' in row.group() and "health-ok" not in row.group()
+    page = carol.get("/hosts/web1")
+    assert page.status_code == 200
+    for chart in ("cpu", "load", "memory", "filesystems", "temperatures"):
+        assert f'id="chart-{chart}"' in page.text, chart
+    cpu = re.search(r'id="chart-cpu".*?</figure>', page.text, re.S)
+    assert cpu and "<polyline" in cpu.group() and "<strong>30%</strong>" in cpu.group()
+    assert "/var <strong>73%</strong>" in page.text and "coretemp Package id 0" in page.text
+    assert "smartctl timed out" in page.text and "S123" in page.text
+    assert f'href="/incidents/{opened["number"]}"' in page.text
+    assert carol.get("/hosts/nobody").status_code == 404
+    assert 'href="/hosts/web1"' in carol.get("/").text, "the overview links each host"
+
+
+def test_a_host_without_history_says_so_in_chinese(
+    running: RunningCollector, clock: FakeClock, carol: Browser
+) -> None:
+    probe = ProbeResult("host", "ok", 0.01, [Sample("uptime_seconds", 5.0)])
+    assert running.post(Report(SCHEMA_V1, "db1", clock(), 1, "test", 10.0, [probe])).ok
+    page = carol.get("/hosts/db1?lang=zh").text
+    assert 'id="no-charts"' in page and "过去 24 小时" in page
+
+
+def test_a_customer_sees_only_its_own_hosts(tmp_path: Path, clock: FakeClock) -> None:
+    (tmp_path / "customers.yaml").write_text('customers:\n  - name: acme\n    hosts: ["acme-*"]\n')
+    running = RunningCollector(tmp_path, clock, customers=tmp_path / "customers.yaml")
+    try:
+        running.collector.access.add_user("cust", PASSWORD, Role.CUSTOMER, "acme")
+        for sequence, host in enumerate(("acme-web1", "globex-db1"), 1):
+            assert running.post(host_cycle(host, clock, sequence, 0.2)).ok
+        customer = Browser(running, "cust")
+        listing = customer.get("/hosts").text
+        assert "acme-web1" in listing and "globex-db1" not in listing
+        assert customer.get("/hosts/acme-web1").status_code == 200
+        assert customer.get("/hosts/globex-db1").status_code == 404
+    finally:
+        running.stop()
