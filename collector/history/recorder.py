@@ -18,6 +18,7 @@ from collector.store.history import KEEP_DAYS, HistoryStore
 log = logging.getLogger(__name__)
 
 FLUSH_INTERVAL = 60.0
+SAMPLE_EVERY = 60.0  # seconds: one report per host and minute counts in the day figures
 
 
 class HistoryRecorder:
@@ -32,9 +33,17 @@ class HistoryRecorder:
         self._keep_days = keep_days
         self._pruned_on: int | None = None
         self._flushing = threading.Lock()  # the loop and the shutdown flush never interleave
+        self._minutes: dict[str, int] = {}  # host -> the minute of its last counted report
 
     def observe(self, report: Report, at: float) -> None:
-        """Count a report's samples (the ingest hook: memory only)."""
+        """Count the first report of each minute of each host (the ingest hook: memory only).
+
+        Day figures from one sample a minute are as good for reports as from every 10 s
+        report, at a sixth of the ingest cost (the hook was the largest part of it)."""
+        minute = int(at // SAMPLE_EVERY)
+        if self._minutes.get(report.host) == minute:
+            return
+        self._minutes[report.host] = minute
         self.accumulator.observe(report, at)
 
     def load(self) -> int:

@@ -71,3 +71,12 @@ def test_days_older_than_thirteen_months_are_pruned(engine: sa.Engine) -> None:
     assert [r.day for r in rows(engine)] == [DAY0 - KEEP_DAYS, DAY0 - 1]
     with engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(metric_daily)).scalar() == 2
+
+
+def test_one_report_a_minute_per_host_counts(engine: sa.Engine) -> None:
+    history = recorder(engine, FakeClock(T0 + 3600))
+    for second, value in ((0, 0.10), (10, 0.99), (50, 0.99), (60, 0.30), (75, 0.99)):
+        history.observe(report(cpu(value)), T0 + second)
+    history.flush()
+    [row] = rows(engine)
+    assert (row._mapping["count"], row.min, row.max) == (2, 0.10, 0.30), "first of each minute"
