@@ -414,7 +414,7 @@ def build_collector(
         *silence_routes(context, book, bool(contacts)),
         *noise_routes(clock, _noise_source(reader(database))),
         *login_routes(context),
-        *console_routes(context, recent=recent),
+        *console_routes(context, recent=recent, roster=roster),
         *report_routes(
             context,
             ReportSource(database, book, partial(inventory_of, config), registry_hardware(hosts)),

@@ -98,6 +98,7 @@ ROUTE_RULES: dict[tuple[str, str], Need] = {
     ("POST", "/incidents/{reference}/{action}"): Role.RESPONDER,  # form: checks its CSRF field
     ("GET", "/hosts"): Role.VIEWER,
     ("GET", "/hosts/{name}"): Role.VIEWER,
+    ("GET", "/oncall"): Role.VIEWER,  # schedules, policies, people (not customers)
     ("GET", "/silences"): Role.VIEWER,
     ("POST", "/silences"): Role.RESPONDER,  # form: checks its CSRF field
     ("POST", "/silences/{silence_id:int}/expire"): Role.RESPONDER,  # form: checks its CSRF field

@@ -1,13 +1,15 @@
 """`watchkeeper oncall` (who is on call now and next) and `watchkeeper config check`.
 
 Both read the files directly; found by `watchkeeper` through the "watchkeeper.commands" entry
-points.
+points. With `--collector collector.yaml`, `oncall` reads the merged directory the collector
+uses: its response file with the people and teams managed through the API (which win).
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -54,6 +56,12 @@ def oncall_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--config", type=Path, default=DEFAULT_FILE, help="response YAML file")
     parser.add_argument(
+        "--collector",
+        type=Path,
+        help="collector YAML: its response file with the people and teams stored through the "
+        "API (instead of --config)",
+    )
+    parser.add_argument(
         "--ical",
         action="store_true",
         help="print an iCalendar feed of the schedule's or person's shifts instead",
@@ -65,7 +73,10 @@ def oncall_parser() -> argparse.ArgumentParser:
 def oncall_command(argv: Sequence[str], clock: Clock = _utc_now) -> int:
     """`watchkeeper oncall`: 0 when answered, 1 for a bad file or unknown name."""
     args = oncall_parser().parse_args(list(argv))
-    config = _load(args.config)
+    if args.collector is not None:
+        config, args.config = _merged(args.collector)
+    else:
+        config = _load(args.config)
     if config is None:
         return 1
     at = args.at or clock()
@@ -168,6 +179,38 @@ def _load(path: Path) -> ResponseConfig | None:
     except ConfigError as exc:
         print(exc, file=sys.stderr)
     return None
+
+
+def _merged(path: Path) -> tuple[ResponseConfig | None, Path]:
+    """The collector's merged directory, and its response file's path (for messages)."""
+    from collector.config import load_config
+    from collector.response.roster import Roster
+    from collector.store.database import open_database
+    from collector.store.people import PeopleStore
+
+    try:
+        collector = load_config(path)
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        return None, path
+    if collector.response is None:
+        print(f"{path}: sets no `response:` file; nobody is on call", file=sys.stderr)
+        return None, path
+    seed = _load(collector.response)
+    if seed is None:
+        return None, collector.response
+    from sqlalchemy.exc import SQLAlchemyError
+
+    store = PeopleStore(open_database(collector.database))
+    try:
+        return Roster(seed, store, time.time).load(), collector.response
+    except SQLAlchemyError as exc:  # the URL may hold a password: name the file, not the URL
+        print(
+            f"{path}: cannot read the people stored through the API from its database "
+            f"({type(exc).__name__}); has this collector been started or migrated?",
+            file=sys.stderr,
+        )
+        return None, collector.response
 
 
 def _check_agent(path: Path) -> str:

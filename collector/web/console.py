@@ -20,8 +20,10 @@ from collector.api.incidents import answered
 from collector.history.recent import RecentHistory
 from collector.incidents.service import IncidentNotFoundError
 from collector.incidents.transitions import TransitionRefusedError
+from collector.response.roster import Roster
 from collector.web.hosts import host_context, hosts_context
 from collector.web.incidents import ACTIONS, FormError, IncidentFilter, list_context, page_context
+from collector.web.oncall import oncall_context
 from collector.web.overview import overview_context
 from collector.web.pages import STATIC_DIR, Pages, expired_form, form_csrf_ok, read_form
 from collector.web.silences import SilenceFormError, silence_from_form, silences_context
@@ -31,9 +33,13 @@ POLL_SECONDS = 5
 
 
 def console_routes(
-    ctx: ApiContext, poll_seconds: float = POLL_SECONDS, recent: RecentHistory | None = None
+    ctx: ApiContext,
+    poll_seconds: float = POLL_SECONDS,
+    recent: RecentHistory | None = None,
+    roster: Roster | None = None,
 ) -> list[Route]:
-    """The console's routes bound to `ctx`; host charts read `recent`."""
+    """The console's routes bound to `ctx`; host charts read `recent`, the on-call page
+    `roster` (the merged people and teams)."""
     pages = Pages(ctx.clock)
 
     async def overview(request: Request) -> Response:
@@ -68,18 +74,6 @@ def console_routes(
         except (FormError, TransitionRefusedError) as exc:
             return await _incident_page(ctx, pages, request, str(exc), 409)
         return see_other(f"/incidents/{changed.number}#timeline")
-
-    async def host_list(request: Request) -> Response:
-        shown = await run_in_threadpool(hosts_context, ctx, principal_of(request))
-        return pages.render(request, "hosts.html", **shown)
-
-    async def host(request: Request) -> Response:
-        name = request.path_params["name"]
-        state = ctx.hosts.get(name)  # another customer's host is refused before this (404)
-        if state is None:
-            return pages.render(request, "missing.html", 404, what=name)
-        shown = await run_in_threadpool(host_context, ctx, principal_of(request), state, recent)
-        return pages.render(request, "host.html", **shown)
 
     async def silence_list(request: Request) -> Response:
         ended = request.query_params.get("ended", "") in ("1", "yes", "true")
@@ -117,13 +111,46 @@ def console_routes(
         Route("/incidents", incident_list, methods=["GET"]),
         Route("/incidents/{reference}", incident, methods=["GET"]),
         Route("/incidents/{reference}/{action}", act, methods=["POST"]),
-        Route("/hosts", host_list, methods=["GET"]),
-        Route("/hosts/{name}", host, methods=["GET"]),
+        *host_routes(ctx, pages, recent),
+        *oncall_routes(ctx, pages, roster),
         Route("/silences", silence_list, methods=["GET"]),
         Route("/silences", add_silence, methods=["POST"]),
         Route("/silences/{silence_id:int}/expire", expire_silence, methods=["POST"]),
         *static_routes(),
     ]
+
+
+def host_routes(ctx: ApiContext, pages: Pages, recent: RecentHistory | None) -> list[Route]:
+    """The host list and the host page (charts from `recent`)."""
+
+    async def host_list(request: Request) -> Response:
+        shown = await run_in_threadpool(hosts_context, ctx, principal_of(request))
+        return pages.render(request, "hosts.html", **shown)
+
+    async def host(request: Request) -> Response:
+        name = request.path_params["name"]
+        state = ctx.hosts.get(name)  # another customer's host is refused before this (404)
+        if state is None:
+            return pages.render(request, "missing.html", 404, what=name)
+        shown = await run_in_threadpool(host_context, ctx, principal_of(request), state, recent)
+        return pages.render(request, "host.html", **shown)
+
+    return [
+        Route("/hosts", host_list, methods=["GET"]),
+        Route("/hosts/{name}", host, methods=["GET"]),
+    ]
+
+
+def oncall_routes(ctx: ApiContext, pages: Pages, roster: Roster | None) -> list[Route]:
+    """The on-call page, from the merged directory `roster`."""
+
+    async def oncall(request: Request) -> Response:
+        if roster is None:
+            return pages.render(request, "missing.html", 404, what="on-call directory")
+        shown = await run_in_threadpool(oncall_context, roster, ctx.clock())
+        return pages.render(request, "oncall.html", **shown)
+
+    return [Route("/oncall", oncall, methods=["GET"])]
 
 
 def static_routes() -> list[Route]:

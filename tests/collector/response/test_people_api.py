@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 import requests
 
+from collector.auth.roles import Role
 from collector.config import ApiToken
 from tests.collector.harness import ADMIN_HEADERS, FakeClock, RunningCollector, wait_for
 from tests.peers.http_sink import HttpSink
@@ -166,3 +167,43 @@ def test_a_contact_no_channel_can_be_made_for_is_refused_before_it_is_stored(
     message = refused.json()["error"]["message"]
     assert "person 'carol': contact 'chat': unsupported notification URL scheme 'nosuch'" in message
     assert call(running, "GET", "/api/v1/people/carol").status_code == 404
+
+
+def test_oncall_and_its_feeds_and_the_console_use_the_people_stored_through_the_api(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`watchkeeper oncall --collector` and the on-call page read the merged directory."""
+    from datetime import UTC, datetime
+
+    from collector.response.cli import oncall_command
+    from tests.collector.web.conftest import PASSWORD, Browser
+
+    response = tmp_path / "response.yaml"
+    response.write_text(
+        "people:\n  - {id: alice, name: Alice}\n"
+        "schedules:\n  - id: primary\n    layers:\n"
+        "      - {participants: [alice], start: '2026-01-05T09:00', length: weekly}\n"
+        "policies:\n  - id: ops\n    tiers:\n      - targets: [{schedule: primary}]\n"
+    )
+    running = start(tmp_path, response)
+    try:
+        renamed = {"id": "alice", "name": "Alice Liddell", "timezone": "Europe/London"}
+        assert call(running, "PUT", "/api/v1/people/alice", renamed).status_code == 200
+        team = {"id": "night", "name": "Night shift", "members": ["alice"],
+                "schedules": ["primary"]}  # fmt: skip
+        assert call(running, "POST", "/api/v1/teams", team).status_code == 201
+        running.collector.access.add_user("olga", PASSWORD, Role.VIEWER)
+        page = Browser(running, "olga").get("/oncall").text
+        assert "Alice Liddell" in page and "Night shift" in page and "api" in page
+        assert running.collector.config.database
+        collector_yaml = tmp_path / "collector.yaml"
+        collector_yaml.write_text(f"database: {running.config.database}\nresponse: {response}\n")
+    finally:
+        running.stop()
+    at = lambda: datetime(2026, 3, 4, 12, 0, tzinfo=UTC)  # noqa: E731
+    assert oncall_command(["night", "--collector", str(collector_yaml)], clock=at) == 0
+    out = capsys.readouterr().out
+    assert "team night (Night shift): primary" in out and "Alice Liddell (alice)" in out
+    assert oncall_command(["primary", "--ical", "--collector", str(collector_yaml)], clock=at) == 0
+    assert "On call: Alice Liddell" in capsys.readouterr().out
+    assert oncall_command(["night", "--config", str(response)], clock=at) == 1, "file alone"
