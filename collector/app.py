@@ -57,6 +57,7 @@ from collector.noise.inhibition import Kinds
 from collector.noise.maintenance import MaintenanceGate
 from collector.noise.silences import Silence
 from collector.notify.channels import Channel, channel_from_url
+from collector.notify.customer_notices import CustomerNotices
 from collector.notify.message import Notification
 from collector.notify.worker import DeliveryWorkers, RetryPolicy
 from collector.process_metrics import IntegrationCounter, ProcessFigures
@@ -125,6 +126,7 @@ class Collector:
     report_mailer: ReportMailer | None = None  # scheduled reports to customers
     roster: Roster | None = None  # people and teams managed through the API
     intake: AlertIntake | None = None  # other monitors' alerts (integrations:)
+    customer_notices: CustomerNotices | None = None  # incidents told to customers' contacts
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     @property
@@ -421,12 +423,7 @@ def build_collector(
         ),
     ]
     if book is not None and contacts:
-        collector.report_mailer = report_mailer(
-            config, database, book, clock, delivery.wake, registry_hardware(hosts)
-        )
-        collector.announcer = MaintenanceAnnouncer(
-            database, book, clock, lambda: [h.name for h in hosts], delivery.wake
-        )
+        _mail_customers(collector, database, book)
     collector.end_of_life = end_of_life_watch(config, database, incidents.open, clock)
     check_rules(routes)  # a route without an access rule stops the start, naming it
     guard = Middleware(
@@ -454,6 +451,25 @@ def _evaluator(database: Engine, rules: RuleSet) -> Evaluator:
 
     host_level = frozenset(c.name for c in rules.absent_rules)
     return Evaluator(RuleEngine(rules), MaintenanceGate(host_level, windows))
+
+
+def _mail_customers(collector: Collector, database: Engine, book: CustomerBook) -> None:
+    """With customer_mail configured, customers' contacts get scheduled reports, maintenance
+    notices and their incidents' openings, updates, resolutions and verification requests."""
+    config, clock, hosts, wake = (
+        collector.config,
+        collector.clock,
+        collector.hosts,
+        collector.delivery.wake,
+    )
+    collector.report_mailer = report_mailer(
+        config, database, book, clock, wake, registry_hardware(hosts)
+    )
+    collector.announcer = MaintenanceAnnouncer(
+        database, book, clock, lambda: [h.name for h in hosts], wake
+    )
+    collector.customer_notices = CustomerNotices(book)
+    collector.incidents.customer_rows = collector.customer_notices.rows
 
 
 def _contact_channels(
@@ -527,7 +543,8 @@ def _incident_settings(
             elapsed=directory.elapsed,
         )
     if config.customers is not None:
-        policy = replace(policy, adjust_priority=load_customers(config.customers).adjust_priority)
+        book = load_customers(config.customers)
+        policy = replace(policy, adjust_priority=book.adjust_priority, marks=book.marks)
     return IncidentSettings(
         host_level_rules=frozenset(c.name for c in rules.absent_rules) if rules else frozenset(),
         kinds=Kinds(rules.kind_of if rules else {}),

@@ -33,6 +33,7 @@ class CompiledRule:
     matcher: SeriesMatcher
     summary: SummaryTemplate
     overrides: tuple[str, ...] = ()
+    customer_text: SummaryTemplate | None = None  # plain words for the customer's contacts
 
     @property
     def name(self) -> str:

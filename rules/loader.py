@@ -206,8 +206,13 @@ def _compile(
         summary = compile_summary(rule.summary)
     except ValueError as exc:
         raise document.error((*where, "summary"), str(exc)) from exc
+    try:
+        customer = compile_summary(rule.customer_text) if rule.customer_text else None
+    except ValueError as exc:
+        message = str(exc).replace("summary", "customer_text", 1)
+        raise document.error((*where, "customer_text"), message) from exc
     source = f"{document.source}:{document.line_of(where)}"
-    return CompiledRule(rule, group, source, matcher, summary)
+    return CompiledRule(rule, group, source, matcher, summary, customer_text=customer)
 
 
 def validation_errors(

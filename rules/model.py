@@ -102,6 +102,12 @@ class Rule(RuleModel):
     summary: str | dict[str, str] = Field(
         description="Jinja2 template of the one-line summary; or {en: ..., zh: ...}."
     )
+    customer_text: dict[str, str] | None = Field(
+        None,
+        description="What the customer's contacts are told, in plain words without jargon, "
+        "per language: {en: ..., zh: ...} (Jinja2, the summary's variables). Without it they "
+        "get a generic sentence, never the summary or description.",
+    )
     labels: dict[str, str] = Field(
         default_factory=dict, description="Extra labels added to the incident (team, service)."
     )
@@ -142,6 +148,8 @@ class Rule(RuleModel):
             raise ValueError("`function: increase` and `window` go together (e.g. window: 24h)")
         if isinstance(self.summary, dict) and "en" not in self.summary:
             raise ValueError("a multi-language `summary` needs an `en` entry as the fallback")
+        if self.customer_text is not None and "en" not in self.customer_text:
+            raise ValueError("`customer_text` needs an `en` entry as the fallback")
         return self
 
     def _check_threshold_pairs(self) -> None:

@@ -75,7 +75,7 @@ def _template_problems(
             close = difflib.get_close_matches(ref.name, CONTEXT_VARIABLES, n=1)
             hint = f"; did you mean `{close[0]}`?" if close else ""
             message = (
-                f"summary uses unknown variable `{ref.name}`{hint} "
+                f"{path[len(where)]} uses unknown variable `{ref.name}`{hint} "
                 f"(known: {', '.join(CONTEXT_VARIABLES)})"
             )
             problems.append(_at(document, path, first + ref.line - 1, message))
@@ -97,9 +97,14 @@ def _no_such_label(name: str, rule: Rule, labels: Iterable[str]) -> str:
 
 
 def _summaries(rule: Rule, where: Where) -> Sequence[tuple[Where, str]]:
+    customer = [
+        ((*where, "customer_text", language), text)
+        for language, text in (rule.customer_text or {}).items()
+    ]
     if isinstance(rule.summary, str):
-        return [((*where, "summary"), rule.summary)]
-    return [((*where, "summary", language), text) for language, text in rule.summary.items()]
+        return [((*where, "summary"), rule.summary), *customer]
+    summary = [((*where, "summary", language), text) for language, text in rule.summary.items()]
+    return [*summary, *customer]
 
 
 def _at(document: YamlDocument, path: Where, line: int, message: str) -> ConfigError:

@@ -70,6 +70,15 @@ class SummaryTemplate:
         except Exception as exc:  # a bad template must not stop an alert
             return f"{context.get('rule')} on {context.get('host')} (summary failed: {exc})"
 
+    def render_or_none(self, context: Mapping[str, Any], language: str = "en") -> str | None:
+        """Render in `language`, else English; None when the template fails or says nothing
+        (a customer text then falls back to a generic sentence, never to an error)."""
+        template = self.by_language.get(language) or self.by_language["en"]
+        try:
+            return template.render(context).strip() or None
+        except Exception:  # a bad template must not stop an alert
+            return None
+
 
 def compile_summary(source: str | Mapping[str, str]) -> SummaryTemplate:
     """Compile each language's text; raises ValueError with the template's own error."""

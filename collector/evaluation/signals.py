@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import get_args
+
 from collector.incidents.events import RuleCleared, RuleFired
+from collector.notify.customer_message import CUSTOMER_TEXT
 from collector.notify.message import Language
 from collector.notify.units import format_duration, format_quantity
 from rules.engine import AlertSignal, SignalKind
 from rules.model import Rule
+from rules.template import SummaryTemplate
 
 
 def rule_event(signal: AlertSignal, language: Language) -> RuleFired | RuleCleared:
@@ -27,6 +32,7 @@ def rule_event(signal: AlertSignal, language: Language) -> RuleFired | RuleClear
         "metric": metric,
         "condition": describe_condition(rule),
         "opening_value": format_quantity(signal.value, metric),
+        **customer_texts(signal.rule.customer_text, context),
     }
     return RuleFired(
         key=signal.key,
@@ -41,6 +47,17 @@ def rule_event(signal: AlertSignal, language: Language) -> RuleFired | RuleClear
         auto_resolve=rule.auto_resolve and rule.event is None,
         annotations=annotations,
     )
+
+
+def customer_texts(
+    template: SummaryTemplate | None, context: Mapping[str, object]
+) -> dict[str, str]:
+    """The rule's plain words for customers, rendered in each language now (annotations
+    `customer_text.en`, `customer_text.zh`); none when the rule has no customer text."""
+    if template is None:
+        return {}
+    rendered = {lang: template.render_or_none(context, lang) for lang in get_args(Language)}
+    return {f"{CUSTOMER_TEXT}.{lang}": text for lang, text in rendered.items() if text}
 
 
 def describe_condition(rule: Rule) -> str:

@@ -19,6 +19,7 @@ from rules.loader import RuleLoadError, validation_errors
 from rules.priority import Priority
 
 CUSTOMER_LABEL = "customer"
+VIP_MARK = "vip"  # annotation: "yes" when the incident's customer was a VIP at its opening
 
 
 class CustomerModel(BaseModel):
@@ -92,6 +93,14 @@ class CustomerBook(CustomerModel):
             return self.named(label)
         hosts = [h for h in (incident.host, *incident.hosts) if h]
         return next((c for c in self.customers if any(c.owns(h) for h in hosts)), None)
+
+    def marks(self, incident: Incident) -> dict[str, str]:
+        """What is frozen into the incident when it opens: its customer and VIP status (so
+        every message says VIP even if the file changes later)."""
+        customer = self.customer_of(incident)
+        if customer is None:
+            return {}
+        return {CUSTOMER_LABEL: customer.name, VIP_MARK: "yes" if customer.vip else "no"}
 
     def adjust_priority(self, incident: Incident) -> Priority:
         """A VIP customer's incident one level more urgent (P3 -> P2), never above P1."""

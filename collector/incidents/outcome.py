@@ -65,6 +65,8 @@ class LifecyclePolicy:
     plan_for: Callable[[Incident], ResponsePlan | None] = _no_plan
     # At OPEN, before the plan is chosen: e.g. a VIP customer's incident one level higher.
     adjust_priority: Callable[[Incident], Priority] = _same_priority
+    # At OPEN: annotations frozen into the incident, e.g. its customer and VIP status.
+    marks: Callable[[Incident], Mapping[str, str]] = lambda _incident: {}
     deadline: Deadline = always
     elapsed: Elapsed = wall_seconds
     flap: FlapPolicy = field(default_factory=FlapPolicy)

@@ -35,7 +35,7 @@ from collector.noise.silences import Silence, silencing
 from collector.notify.message import Language, compose_notification, format_time, sms_text
 from collector.store import incidents as rows
 from collector.store import knowledge, timers
-from collector.store.outbox import enqueue, withdraw
+from collector.store.outbox import enqueue, enqueue_once, withdraw
 from collector.store.silences import in_force
 from rules.priority import Priority
 
@@ -43,6 +43,7 @@ log = logging.getLogger(__name__)
 
 Clock = Callable[[], float]
 TransitionHook = Callable[[Incident, Transition], None]
+CustomerRows = Callable[[Incident, str, str, float], list[dict[str, Any]]]
 
 
 STORM_EVENTS = ("opened", "resolved")  # a rule's messages that many hosts may send at once
@@ -123,6 +124,8 @@ class IncidentService:
         self._clock = clock
         self._on_commit = on_commit
         self.on_transition = on_transition
+        # (incident, event, text, now) -> outbox rows for the customer's contacts.
+        self.customer_rows: CustomerRows | None = None
         # The maintenance windows in force at the last look: a change makes the next timer
         # run check every open incident (empty after a restart, so it checks once then).
         self._windows_seen: frozenset[tuple[int | None, float]] = frozenset()
@@ -267,12 +270,29 @@ class IncidentService:
                 self._inhibit(conn, stored, notice, blocker, now)
             else:
                 enqueue(conn, self._messages(stored, notice, now), now)
+                self._tell_customer(conn, stored, notice.event, notice.text, now)
+        self._ask_customer(conn, outcome, stored, now)
         if stored.rule in self._settings.host_level_rules and not stored.active:
             timers.release_held(conn, stored.host, now)  # the host is back: tell the rest
         settle_kind(conn, stored, self._settings.kinds, now)
         if outcome.transition is Transition.CLOSE:
             learn(conn, stored, now)
         return self._in_maintenance(conn, outcome, stored, now)
+
+    def _tell_customer(
+        self, conn: Connection, incident: Incident, event: str, text: str, now: float
+    ) -> None:
+        """The customer's contacts' share of a message (their ticket number, updates, the
+        resolution, the verification request), when customer messages are configured."""
+        if self.customer_rows is not None:
+            enqueue_once(conn, self.customer_rows(incident, event, text, now), now)
+
+    def _ask_customer(
+        self, conn: Connection, outcome: Outcome, incident: Incident, now: float
+    ) -> None:
+        """A verification request goes to the customer's contacts (responders need none)."""
+        if outcome.transition is Transition.VERIFY:
+            self._tell_customer(conn, incident, "verification", "", now)
 
     def _in_maintenance(
         self, conn: Connection, outcome: Outcome, stored: Incident, now: float

@@ -187,6 +187,7 @@ def _opened_by_person(event: PersonOpened, now: float, policy: LifecyclePolicy) 
 def _opening(
     opened: Incident, actor: str, detail: str, now: float, policy: LifecyclePolicy
 ) -> Outcome:
+    opened = replace(opened, annotations={**opened.annotations, **policy.marks(opened)})
     priority = policy.adjust_priority(opened)
     if priority != opened.priority:
         detail = f"{detail}; raised from {opened.priority.value} to {priority.value} (VIP customer)"

@@ -53,6 +53,7 @@ _WORDS: dict[Language, dict[str, str]] = {
         "duration": "Time to resolve",
         "reporter": "Reported by",
         "link": "Link",
+        "vip": "VIP customer",
         "resolved_lead": "Resolved after {duration}: value now {value}.",
         "resolved_lead_plain": "Resolved after {duration}.",
         "renotify_lead": "Still not acknowledged, open for {duration}.",
@@ -89,6 +90,7 @@ _WORDS: dict[Language, dict[str, str]] = {
         "duration": "处理时长",
         "reporter": "报告人",
         "link": "链接",
+        "vip": "VIP 客户",
         "resolved_lead": "已恢复，历时 {duration}：当前数值 {value}。",
         "resolved_lead_plain": "已恢复，历时 {duration}。",
         "renotify_lead": "仍未确认，已持续 {duration}。",
@@ -126,6 +128,11 @@ class Notification:
     message_id: str = ""
     in_reply_to: str | None = None
     attachments: tuple[Attachment, ...] = ()  # files sent along (a report's PDF); mail only
+
+
+def is_vip(incident: Incident) -> bool:
+    """Whether the incident's customer was a VIP when it opened (frozen in its annotations)."""
+    return incident.annotations.get("vip") == "yes"
 
 
 def thread_root(incident: Incident) -> str:
@@ -184,7 +191,9 @@ def compose_title(
     """ "[P1] INC-2026-000123 OPEN FilesystemFull on web1: / is 96% full", cut to one SMS."""
     words = _WORDS[language]
     what = incident.rule or incident.summary
-    head = " ".join(p for p in (f"[{incident.priority}]", incident.number, words[event], what) if p)
+    vip = "[VIP]" if is_vip(incident) else ""
+    parts = (f"[{incident.priority}]", vip, incident.number, words[event], what)
+    head = " ".join(p for p in parts if p)
     if incident.host and incident.host not in incident.summary and incident.host not in what:
         head += f"{words['on']}{incident.host}"
     if event == "resolved" and time is not None:
@@ -209,6 +218,8 @@ def _compose_body(
     metric = incident.annotations.get("metric", "")
     lead = _lead(incident, event, language, time, text)
     fields: list[tuple[str, str]] = [("ticket", incident.number)]
+    if is_vip(incident):
+        fields.append(("vip", incident.annotations.get("customer", "")))
     if incident.description:
         fields.append(("meaning", incident.description.strip()))
     fields += (

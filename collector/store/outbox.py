@@ -62,6 +62,17 @@ def enqueue(conn: Connection, rows: Iterable[Mapping[str, Any]], now: float) -> 
     return len(values)
 
 
+def enqueue_once(conn: Connection, rows: Iterable[Mapping[str, Any]], now: float) -> int:
+    """Enqueue the rows whose idempotency key is not in the outbox yet; returns how many."""
+    wanted = list(rows)
+    keys = [row["idempotency_key"] for row in wanted]
+    if not keys:
+        return 0
+    query = select(outbox.c.idempotency_key).where(outbox.c.idempotency_key.in_(keys))
+    known = set(conn.execute(query).scalars())
+    return enqueue(conn, [row for row in wanted if row["idempotency_key"] not in known], now)
+
+
 def withdraw(conn: Connection, incident_id: int, now: float) -> int:
     """Withdraw an incident's pages to people that are not due yet (someone answered)."""
     result = conn.execute(

@@ -1,0 +1,114 @@
+"""Which of an incident's messages its customer's contacts get, as outbox rows.
+
+The opening (their ticket number), a reopening, each progress update, the resolution and the
+verification request go to every contact with an e-mail address, through the same
+`customer://` channels as maintenance notices. Each row's key is one (incident, event
+occurrence, contact): a retold opening, a restart or a second collector never repeats one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from typing import Any
+
+from collector.incidents.customers import Contact, Customer, CustomerBook
+from collector.incidents.model import Incident
+from collector.noise.contacts import contact_key
+from collector.notify.customer_message import CustomerEvent, compose_customer_message
+from collector.notify.message import MESSAGE_ID_DOMAIN
+
+# The incident's own message events a customer hears about (others are for responders).
+TOLD: dict[str, CustomerEvent] = {
+    "opened": "opened",
+    "reopened": "reopened",
+    "update": "update",
+    "resolved": "resolved",
+    "verification": "verification",
+}
+
+# (incident, contact) -> extra lines of a verification request, e.g. its signed links.
+VerificationLines = Callable[[Incident, Contact], str]
+
+
+class CustomerNotices:
+    """Writes the customer's share of an incident's messages."""
+
+    def __init__(self, book: CustomerBook, verification: VerificationLines | None = None) -> None:
+        self._book = book
+        self.verification = verification  # set by whoever builds the verification links
+
+    def rows(self, incident: Incident, event: str, text: str, now: float) -> list[dict[str, Any]]:
+        """Outbox rows for `event` of `incident` to its customer's contacts (none when the
+        event is not for customers or no customer owns the incident)."""
+        told = TOLD.get(event)
+        customer = self._customer(incident)
+        if told is None or customer is None or incident.id is None:
+            return []
+        return [
+            self._row(incident, told, customer, contact, text, now)
+            for contact in customer.contacts
+            if contact.email
+        ]
+
+    def _customer(self, incident: Incident) -> Customer | None:
+        # The customer frozen at opening, else whoever the file says now.
+        frozen = incident.annotations.get("customer")
+        found = self._book.named(frozen) if frozen else None
+        return found or self._book.customer_of(incident)
+
+    def _row(
+        self,
+        incident: Incident,
+        event: CustomerEvent,
+        customer: Customer,
+        contact: Contact,
+        text: str,
+        now: float,
+    ) -> dict[str, Any]:
+        assert contact.email is not None
+        if event == "verification" and self.verification is not None:
+            text = self.verification(incident, contact)
+        message = compose_customer_message(
+            incident, event, contact.name, contact.language, now, text
+        )
+        channel = contact_key(customer.name, contact.email)
+        key = customer_key(incident, event, channel)
+        root = f"<customer-{incident.number or incident.id}@{MESSAGE_ID_DOMAIN}>"
+        opening = event == "opened"
+        payload = {
+            "title": message.title,
+            "body": message.body,
+            "event": event,
+            "priority": incident.priority.value,
+            "number": incident.number,
+            "summary": message.title,  # never the engineer's summary
+            "time": now,
+            "message_id": root if opening else f"<{key}@{MESSAGE_ID_DOMAIN}>",
+            "in_reply_to": None if opening else root,
+        }
+        return {
+            "idempotency_key": key,
+            "incident_id": incident.id,
+            "channel": channel,
+            "event": f"customer_{event}",
+            "payload": payload,
+            "due_at": now,
+            "group_key": None,
+        }
+
+
+def occurrence(incident: Incident, event: CustomerEvent) -> str:
+    """Which time of `event` this is: one opening; a reopening, resolution or verification
+    per reopen count; an update per update time."""
+    if event == "opened":
+        return "opened"
+    if event == "update":
+        return f"update:{incident.last_update_at or incident.updated_at}"
+    return f"{event}:{incident.reopen_count}"
+
+
+def customer_key(incident: Incident, event: CustomerEvent, channel: str) -> str:
+    """The outbox key of one (incident, event occurrence, contact)."""
+    identity = f"customer\x1f{incident.id}\x1f{occurrence(incident, event)}\x1f{channel}"
+    return hashlib.sha256(identity.encode()).hexdigest()[:32]
