@@ -13,6 +13,9 @@ import secrets
 import signal
 import subprocess
 import sys
+import threading
+import time
+import urllib.request
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -239,16 +242,46 @@ def up_command(argv: Sequence[str]) -> int:
         f"collector: {url}\ntoken_file: {token_file}\ninterval: {args.interval}\n"
         f"spool_dir: {state / 'spool'}\n"
     )
-    agent = subprocess.Popen([*_watchkeeper(), "agent", "--config", str(agent_config)])
+    agent = _AgentWhenReady(url, [*_watchkeeper(), "agent", "--config", str(agent_config)])
     print(_banner(url, outbox, state, api_token_file), flush=True)
     try:
         return serve(config)
     finally:
-        agent.send_signal(signal.SIGTERM)
+        agent.stop()
+
+
+class _AgentWhenReady:
+    """The demo's agent, started once the collector answers (its first report then lands at
+    once instead of waiting in the spool behind a "collector unreachable" warning)."""
+
+    def __init__(self, url: str, argv: list[str]) -> None:
+        self._url, self._argv = url, argv
+        self._process: subprocess.Popen[bytes] | None = None
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._start, name="demo-agent", daemon=True)
+        self._thread.start()
+
+    def _start(self) -> None:
+        deadline = time.monotonic() + 120
+        while not self._stopping.is_set() and time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(f"{self._url}/-/healthy", timeout=1):
+                    break
+            except OSError:
+                self._stopping.wait(0.2)
+        if not self._stopping.is_set():  # started anyway after the deadline: it spools
+            self._process = subprocess.Popen(self._argv)
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._thread.join(5)
+        if self._process is None:
+            return
+        self._process.send_signal(signal.SIGTERM)
         try:
-            agent.wait(10)
+            self._process.wait(10)
         except subprocess.TimeoutExpired:
-            agent.kill()
+            self._process.kill()
 
 
 def _demo_token(path: Path) -> Path:

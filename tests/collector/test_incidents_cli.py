@@ -348,6 +348,13 @@ def test_up_prints_how_to_use_the_cli_and_the_cli_works_as_a_real_command(
         )
         assert hint + "watchkeeper incidents list" in banner
         assert stat.S_IMODE((state / "api.token").stat().st_mode) == 0o600
+        bearer = {"Authorization": f"Bearer {(state / 'api.token').read_text().strip()}"}
+        wait_until(
+            lambda: requests.get(f"{url}/api/v1/hosts", headers=bearer, timeout=2).json() != [],
+            30,
+            "the demo agent's first report",
+        )
+        assert "unreachable" not in log.read_text(), "the agent starts once the collector answers"
         env = {
             **os.environ,
             "WATCHKEEPER_TOKEN_FILE": ".watchkeeper/api.token",
