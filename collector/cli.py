@@ -330,3 +330,5 @@ def _setup_logging(level: str) -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    # Alembic lists each of its plugins at INFO on every start; the migrations it runs stay.
+    logging.getLogger("alembic.runtime.plugins").setLevel(max(logging.WARNING, logging.root.level))
