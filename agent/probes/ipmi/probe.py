@@ -59,33 +59,18 @@ class IpmiProbe:
         sel_initial_entries: int = 0,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        self._name = name
-        self._target = target
+        self.name = name
+        self.target = target
         self._client = client
         self._timeout = timeout
-        self._min_interval = min_interval_seconds
+        self.min_interval_seconds = min_interval_seconds
+        # The read's own timeout, plus a margin: the runner's backstop.
+        self.deadline_seconds = timeout + DEADLINE_MARGIN_SECONDS
         self._read_sel = read_sel
         self._sel_initial = sel_initial_entries
         self._clock = clock
         self._sel_marker = NEVER_READ
         self._deadline = Deadline(name)
-
-    @property
-    def name(self) -> str:
-        return self._name
-
-    @property
-    def target(self) -> str | None:
-        return self._target
-
-    @property
-    def min_interval_seconds(self) -> float:
-        return self._min_interval
-
-    @property
-    def deadline_seconds(self) -> float:
-        """The read's own timeout, plus a margin: the runner's backstop."""
-        return self._timeout + DEADLINE_MARGIN_SECONDS
 
     def collect(self) -> ProbeData:
         data = ProbeData()

@@ -259,35 +259,20 @@ class RedfishProbe:
         log_max_pages: int = 10,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        self._name = name
-        self._target = target
+        self.name = name
+        self.target = target
         self._session = session
         self._url = url
         self._timeout = timeout
-        self._min_interval = min_interval_seconds
+        self.min_interval_seconds = min_interval_seconds
+        # The read's own timeout, plus a margin: the runner's backstop.
+        self.deadline_seconds = timeout + DEADLINE_MARGIN_SECONDS
         self._read_log = read_log
         self._log_initial = log_initial_entries
         self._max_pages = log_max_pages
         self._clock = clock
         self._seen: dict[str, set[str]] = {}
         self._deadline = Deadline(name)
-
-    @property
-    def name(self) -> str:
-        return self._name
-
-    @property
-    def target(self) -> str | None:
-        return self._target
-
-    @property
-    def min_interval_seconds(self) -> float:
-        return self._min_interval
-
-    @property
-    def deadline_seconds(self) -> float:
-        """The read's own timeout, plus a margin: the runner's backstop."""
-        return self._timeout + DEADLINE_MARGIN_SECONDS
 
     def collect(self) -> ProbeData:
         walk = Walk(self._session, read_log=self._read_log, max_pages=self._max_pages)
