@@ -149,6 +149,12 @@ def check_duration(what: str, value: str | None, *, positive: bool = True) -> No
         raise ValueError(f"{what}: must be longer than 0, got {value!r}")
 
 
+def repeated_names(names: Iterable[str]) -> list[str]:
+    """The names given more than once, sorted: what a "must be unique" error lists."""
+    seen = list(names)
+    return sorted({name for name in seen if seen.count(name) > 1})
+
+
 _MSGSPEC_PATH = re.compile(r"\.([A-Za-z_][\w-]*)|\[(\d+)\]|\[\"?([^\]\"]+)\"?\]")
 
 

@@ -11,6 +11,7 @@ from typing import Any
 
 import msgspec
 
+from agent.configfile import repeated_names
 from agent.probe import Probe
 from agent.probes import host, lmsensors, network, redfish, snmp
 from agent.probes.inventory import probe as inventory
@@ -37,8 +38,7 @@ KINDS: tuple[ProbeKind[Any], ...] = (
 
 def probes_settings_type(kinds: Sequence[ProbeKind[Any]]) -> type[msgspec.Struct]:
     """The frozen `probes:` struct: one field per kind, each with its settings defaults."""
-    names = [kind.name for kind in kinds]
-    repeated = sorted({name for name in names if names.count(name) > 1})
+    repeated = repeated_names(kind.name for kind in kinds)
     if repeated:
         raise ValueError(f"probe kinds must have unique names; repeated: {', '.join(repeated)}")
     fields = [

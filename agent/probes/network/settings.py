@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 
 import msgspec
 
-from agent.configfile import check_duration, parse_duration
+from agent.configfile import check_duration, parse_duration, repeated_names
 
 _MAX_ECHOES = 100
 
@@ -120,8 +120,7 @@ class NetworkSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, k
         for target in self.targets:
             if isinstance(target, IcmpTarget):
                 self._check_echo_schedule(target)
-        names = [target.name for target in self.targets]
-        repeated = sorted({name for name in names if names.count(name) > 1})
+        repeated = repeated_names(target.name for target in self.targets)
         if repeated:
             raise ValueError(f"targets: each name must be unique; repeated: {', '.join(repeated)}")
 

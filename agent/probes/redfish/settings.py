@@ -6,7 +6,7 @@ from urllib.parse import urlsplit
 
 import msgspec
 
-from agent.configfile import check_duration, parse_duration
+from agent.configfile import check_duration, parse_duration, repeated_names
 from agent.secret import Secret, check_one_source, secret_source
 
 
@@ -82,7 +82,6 @@ class RedfishSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, k
 
     def __post_init__(self) -> None:
         check_duration("interval", self.interval)
-        names = [bmc.name for bmc in self.bmcs]
-        doubles = sorted({name for name in names if names.count(name) > 1})
+        doubles = repeated_names(bmc.name for bmc in self.bmcs)
         if doubles:
             raise ValueError(f"bmcs: each name must be unique, {', '.join(doubles)} repeats")

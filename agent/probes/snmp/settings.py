@@ -8,7 +8,7 @@ from typing import Literal
 
 import msgspec
 
-from agent.configfile import parse_duration
+from agent.configfile import parse_duration, repeated_names
 from agent.probes.snmp.profiles import builtin_profile_names
 from agent.secret import Secret, SecretError, SecretSource, check_one_source, secret_source
 
@@ -286,7 +286,6 @@ class SnmpSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_o
     traps: TrapSettings = msgspec.field(default_factory=TrapSettings)
 
     def __post_init__(self) -> None:
-        names = [device.name for device in self.devices]
-        duplicates = sorted({name for name in names if names.count(name) > 1})
+        duplicates = repeated_names(device.name for device in self.devices)
         if duplicates:
             raise ValueError(f"device names must be unique; repeated: {', '.join(duplicates)}")

@@ -348,6 +348,12 @@ def test_bad_settings_say_what_to_fix(bmc: dict[str, Any], message: str) -> None
         convert(raw, RedfishSettings)
 
 
+def test_two_bmcs_of_one_name_are_rejected_naming_it() -> None:
+    bmc = {"name": "web483", "url": "https://10.0.0.5"}
+    with pytest.raises(msgspec.ValidationError, match="each name must be unique, web483 repeats"):
+        convert({"bmcs": [bmc, {**bmc, "url": "https://10.0.0.6"}]}, RedfishSettings)
+
+
 def test_example_config_documents_a_redfish_bmc() -> None:
     settings = settings_from_document(load_yaml_file(ROOT / "config" / "agent.example.yaml"))
     (bmc,) = settings.probes.redfish.bmcs

@@ -246,6 +246,13 @@ def test_bad_device_settings_say_what_to_fix(fields: dict[str, Any], message: st
     assert "short" not in str(caught.value)  # a bad password is never echoed
 
 
+def test_two_devices_of_one_name_are_rejected_naming_it() -> None:
+    device = {"name": "ups-1", "address": "10.0.0.3", "community": "c"}
+    message = "device names must be unique; repeated: ups-1"
+    with pytest.raises(msgspec.ValidationError, match=message):
+        convert({"devices": [device, {**device, "address": "10.0.0.4"}]}, SnmpSettings)
+
+
 def test_build_makes_one_probe_per_device_and_the_trap_probe() -> None:
     settings = convert(
         {
