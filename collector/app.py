@@ -48,6 +48,7 @@ from collector.incidents.service import Audience, IncidentService, IncidentSetti
 from collector.incidents.transitions import LifecyclePolicy, TransitionRefusedError
 from collector.ingest.hosts import HostRegistry
 from collector.ingest.receive import Ingest
+from collector.intake.wiring import CustomerSide, customer_side, share_requests, side_settings
 from collector.integrations.intake import AlertIntake, IntegrationBook
 from collector.metrics import CollectorMetrics
 from collector.noise.announcer import MaintenanceAnnouncer
@@ -126,6 +127,7 @@ class Collector:
     report_mailer: ReportMailer | None = None  # scheduled reports to customers
     roster: Roster | None = None  # people and teams managed through the API
     intake: AlertIntake | None = None  # other monitors' alerts (integrations:)
+    customer_side: CustomerSide | None = None  # mail intake, verification, ticket links
     customer_notices: CustomerNotices | None = None  # incidents told to customers' contacts
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
@@ -138,6 +140,8 @@ class Collector:
         """Migrate, restore hosts, rule state and open incidents, start delivering."""
         self.redactor.install()
         migrate(self.repository.engine)
+        if self.customer_side is not None:  # the customer notices, if any, are built by now
+            share_requests(self.customer_side, getattr(self, "customer_notices", None))
         if self.roster is not None:
             self.roster.load()  # the API's people, each contact a channel before orphans count
         self.started_at = now = self.clock()
@@ -252,6 +256,9 @@ class Collector:
             loops.append((END_OF_LIFE_INTERVAL, self.end_of_life.check, "end-of-life check"))
         if self.report_mailer is not None:
             loops.append((SCHEDULE_INTERVAL, self.report_mailer.run, "scheduled reports"))
+        if self.customer_side is not None and self.customer_side.intake is not None:
+            poll = self.customer_side.intake.config.poll_interval
+            loops.append((poll, self.customer_side.intake.poll, "mail intake"))
         self._tasks = [asyncio.create_task(self._every(*loop)) for loop in loops]
         try:
             yield
@@ -360,6 +367,16 @@ def build_collector(
         writer.submit,
         IntegrationCounter(metrics.registry).count,
     )
+    side = customer_side(  # mail intake, verification, ticket links
+        side_settings(config),
+        database,
+        incidents,
+        book,
+        clock,
+        lambda: [h.name for h in hosts],
+        _registering(partial(channel_from_url, timeout=config.delivery.send_timeout), redactor),
+        delivery,
+    )
     collector = Collector(
         config,
         clock,
@@ -378,6 +395,7 @@ def build_collector(
         history=history,
         roster=roster,
         intake=intake,
+        customer_side=side,
     )
     context = ApiContext(
         ingest=ingest,
@@ -400,8 +418,10 @@ def build_collector(
         ),
         console_url=config.console_url,
         body_timeout=config.limits.body_timeout,
+        ticket_details=side.details,
     )
     routes = [
+        *side.routes,  # before the incident actions' /{action} route
         *knowledge_routes(context),  # before the incident actions' /{action} route
         *api_routes(context),
         *inventory_routes(hosts),
@@ -532,7 +552,9 @@ def _incident_settings(
     settings = config.incidents
     policy = LifecyclePolicy(
         reopen_window=settings.reopen_window,
-        verify_timeout=settings.verify_timeout,
+        verify_timeout=(
+            config.verification.quiet_period if config.verification else settings.verify_timeout
+        ),
         renotify_after=dict(settings.renotify_after),
     )
     if directory is not None:

@@ -10,6 +10,7 @@ from typing import Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 
 from agent.configfile import ConfigError, load_yaml_file
+from collector.intake.settings import MailIntakeConfig, VerificationConfig
 from rules.loader import RuleLoadError, validation_errors
 from rules.model import Duration
 from rules.priority import Priority
@@ -336,6 +337,12 @@ class CollectorConfig(ConfigModel):
         None,
         description="How e-mail to customers' contacts leaves (maintenance notices): a "
         "mailto:// URL with server, login and from=; each contact's address replaces its to=.",
+    )
+    mail_intake: MailIntakeConfig | None = Field(
+        None, description="A support mailbox (IMAP) whose mail opens tickets; see the README."
+    )
+    verification: VerificationConfig | None = Field(
+        None, description="Resolved incidents with a customer ask the customer to confirm."
     )
     inventory: Path | None = Field(
         None,

@@ -61,6 +61,11 @@ ROUTE_RULES: dict[tuple[str, str], Need] = {
     ("POST", "/api/v1/incidents"): Role.RESPONDER,
     ("POST", "/api/v1/incidents/{reference}/{action}"): Role.RESPONDER,
     ("POST", "/api/v1/incidents/{reference}/root-cause"): Role.RESPONDER,
+    ("POST", "/api/v1/incidents/{reference}/links"): Role.RESPONDER,  # ticket -> incident
+    # Customers' verification links: the signed, expiring token in the path is the credential
+    # (no login); GET only shows the question, POST answers.
+    ("GET", "/verify/{token}"): Gate.PUBLIC,
+    ("POST", "/verify/{token}"): Gate.PUBLIC,
     ("GET", "/api/v1/incidents/{reference}/report"): Role.VIEWER,
     ("GET", "/api/v1/kb"): Role.VIEWER,
     ("POST", "/api/v1/kb"): Role.RESPONDER,

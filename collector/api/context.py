@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from collector.api.scoping import CustomerScopes
 from collector.auth.service import AccessService
+from collector.incidents.model import Incident
 from collector.incidents.service import IncidentService
 from collector.ingest.hosts import HostRegistry
 from collector.ingest.receive import Ingest
@@ -36,3 +38,5 @@ class ApiContext:
     scopes: CustomerScopes  # what each principal may read (customers: their own only)
     console_url: str | None = None
     body_timeout: float = 30.0
+    # (incident, seen by staff) -> ticket fields of its detail: satisfaction, links...
+    ticket_details: Callable[[Incident, bool], dict[str, Any]] | None = None

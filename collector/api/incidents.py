@@ -155,6 +155,8 @@ def _detail(ctx: ApiContext, me: Principal, reference: str) -> dict[str, Any] | 
         return None
     view = incident_view(incident, ctx.clock())
     view["timeline"] = [timeline_view(e) for e in reading.timeline(incident.id)]
+    if ctx.ticket_details is not None:  # satisfaction; staff: links, suggestions
+        view.update(ctx.ticket_details(incident, ctx.scopes.scope(me) is None))
     if ctx.scopes.scope(me) is None:
         view["deliveries"] = [delivery_view(d) for d in ctx.outbox.for_incident(incident.id)]
         view["kb_matches"] = kb_matches(ctx, incident)
