@@ -106,6 +106,7 @@ ROUTE_RULES: dict[tuple[str, str], Need] = {
     ("GET", "/oncall"): Role.VIEWER,  # schedules, policies, people (not customers)
     ("GET", "/silences"): Role.VIEWER,
     ("POST", "/silences"): Role.RESPONDER,  # form: checks its CSRF field
+    ("POST", "/silences/preview"): Role.RESPONDER,  # form: checks its CSRF field; stores nothing
     ("POST", "/silences/{silence_id:int}/expire"): Role.RESPONDER,  # form: checks its CSRF field
     ("GET", "/reports"): Role.VIEWER,  # SLA and health reports to download (not customers)
     ("GET", "/reports/sla/{period}"): Role.VIEWER,
@@ -156,6 +157,7 @@ FORM_ROUTES = frozenset(
         ("POST", "/logout"),
         ("POST", "/incidents/{reference}/{action}"),
         ("POST", "/silences"),
+        ("POST", "/silences/preview"),
         ("POST", "/silences/{silence_id:int}/expire"),
     }
 )

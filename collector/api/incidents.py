@@ -25,7 +25,7 @@ from collector.api.requests import (
     TextBody,
     parse_body,
 )
-from collector.api.views import delivery_view, incident_view, timeline_view
+from collector.api.views import customer_view, delivery_view, incident_view, timeline_view
 from collector.auth.roles import Principal, Role
 from collector.incidents.events import (
     Acknowledge,
@@ -92,7 +92,7 @@ def incident_routes(ctx: ApiContext) -> list[Route]:
             request.query_params.get("host"),
         )
         now = ctx.clock()
-        return JSONResponse([incident_view(i, now) for i in found])
+        return JSONResponse([_as_seen(ctx, request, incident_view(i, now)) for i in found])
 
     async def get_incident(request: Request) -> Response:
         reference = request.path_params["reference"]
@@ -136,7 +136,7 @@ def incident_routes(ctx: ApiContext) -> list[Route]:
             return incident_missing(exc)
         except TransitionRefusedError as exc:
             return refused(exc)
-        return JSONResponse(incident_view(changed, ctx.clock()))
+        return JSONResponse(_as_seen(ctx, request, incident_view(changed, ctx.clock())))
 
     return [
         Route("/api/v1/incidents", list_incidents, methods=["GET"]),
@@ -144,6 +144,11 @@ def incident_routes(ctx: ApiContext) -> list[Route]:
         Route("/api/v1/incidents/{reference}", get_incident, methods=["GET"]),
         Route("/api/v1/incidents/{reference}/{action}", act, methods=["POST"]),
     ]
+
+
+def _as_seen(ctx: ApiContext, request: Request, view: dict[str, Any]) -> dict[str, Any]:
+    """`view` as the caller may read it (a customer: without the staff-only fields)."""
+    return view if ctx.scopes.scope(principal_of(request)) is None else customer_view(view)
 
 
 def _detail(ctx: ApiContext, me: Principal, reference: str) -> dict[str, Any] | None:
@@ -157,7 +162,8 @@ def _detail(ctx: ApiContext, me: Principal, reference: str) -> dict[str, Any] | 
     view["timeline"] = [timeline_view(e) for e in reading.timeline(incident.id)]
     if ctx.ticket_details is not None:  # satisfaction; staff: links, suggestions
         view.update(ctx.ticket_details(incident, ctx.scopes.scope(me) is None))
-    if ctx.scopes.scope(me) is None:
-        view["deliveries"] = [delivery_view(d) for d in ctx.outbox.for_incident(incident.id)]
-        view["kb_matches"] = kb_matches(ctx, incident)
+    if ctx.scopes.scope(me) is not None:
+        return customer_view(view)
+    view["deliveries"] = [delivery_view(d) for d in ctx.outbox.for_incident(incident.id)]
+    view["kb_matches"] = kb_matches(ctx, incident)
     return view

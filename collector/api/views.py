@@ -83,6 +83,16 @@ def incident_view(incident: Incident, now: float | None = None) -> dict[str, Any
     return view
 
 
+# Fields of an incident that say how we work it (who, which policy and tier, our labels):
+# left out of what a customer reads.
+STAFF_ONLY = ("assignee", "policy", "escalation_tier", "labels")
+
+
+def customer_view(view: dict[str, Any]) -> dict[str, Any]:
+    """An incident view as a customer reads it: without the STAFF_ONLY fields."""
+    return {k: v for k, v in view.items() if k not in STAFF_ONLY}
+
+
 def _tier(incident: Incident) -> int | None:
     plan = incident.plan
     if plan is None or not plan.tiers or incident.escalation_step < 0:

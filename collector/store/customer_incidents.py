@@ -21,6 +21,11 @@ from rules.priority import Priority
 
 CHUNK = 200  # rows read per round while a page is filled
 DELIVERY = "delivery"  # timeline entries about our own channels: not shown to a customer
+# Timeline entries about our own process (who is paged, assigned, what a silence held back and
+# whose it was): not shown to a customer.
+STAFF_ENTRIES = frozenset(
+    {"ASSIGN", "ESCALATE", "RENOTIFY", "SILENCED", "UNSILENCED", "INHIBITED", "UPDATE_REMINDER"}
+)
 
 _ORDERS = {
     "newest": (incidents.c.opened_at.desc(), incidents.c.id.desc()),
@@ -96,8 +101,13 @@ class CustomerIncidentReader:
         return found if found is not None and self._owns(found) else None
 
     def timeline(self, incident_id: int) -> list[dict[str, Any]]:
-        """An incident's timeline without our delivery attempts (channels, errors)."""
-        return [e for e in self._reader.timeline(incident_id) if e["kind"] != DELIVERY]
+        """An incident's timeline without our delivery attempts (channels, errors) or staff
+        entries, and without the entries' internal data."""
+        return [
+            {**e, "data": None}
+            for e in self._reader.timeline(incident_id)
+            if e["kind"] != DELIVERY and e["name"] not in STAFF_ENTRIES
+        ]
 
     def active(self) -> list[Incident]:
         """The customer's triggered or acknowledged incidents."""

@@ -20,13 +20,21 @@ from collector.api.incidents import answered
 from collector.history.recent import RecentHistory
 from collector.incidents.service import IncidentNotFoundError
 from collector.incidents.transitions import TransitionRefusedError
+from collector.knowledge.service import KnowledgeService
 from collector.response.roster import Roster
 from collector.web.hosts import host_context, hosts_context
 from collector.web.incidents import ACTIONS, FormError, IncidentFilter, list_context, page_context
 from collector.web.oncall import oncall_context
 from collector.web.overview import overview_context
 from collector.web.pages import STATIC_DIR, Pages, expired_form, form_csrf_ok, read_form
-from collector.web.silences import SilenceFormError, silence_from_form, silences_context
+from collector.web.rootcause import FORM_ACTION as ROOT_CAUSE
+from collector.web.rootcause import root_cause_from_form
+from collector.web.silences import (
+    SilenceFormError,
+    preview_context,
+    silence_from_form,
+    silences_context,
+)
 
 STATIC_FILES = ("console.css", "htmx.min.js")
 POLL_SECONDS = 5
@@ -41,6 +49,7 @@ def console_routes(
     """The console's routes bound to `ctx`; host charts read `recent`, the on-call page
     `roster` (the merged people and teams)."""
     pages = Pages(ctx.clock)
+    knowledge = KnowledgeService(ctx.repository.engine, ctx.clock)
 
     async def overview(request: Request) -> Response:
         live = await run_in_threadpool(overview_context, ctx, principal_of(request))
@@ -64,6 +73,8 @@ def console_routes(
         form = await read_form(request)
         if not form_csrf_ok(principal_of(request), form):
             return expired_form(pages, request)
+        if verb == ROOT_CAUSE:
+            return await _record_root_cause(ctx, knowledge, pages, request, form)
         if verb not in ACTIONS:
             return pages.render(request, "missing.html", 404, what=f"{reference}/{verb}")
         try:
@@ -74,6 +85,22 @@ def console_routes(
         except (FormError, TransitionRefusedError) as exc:
             return await _incident_page(ctx, pages, request, str(exc), 409)
         return see_other(f"/incidents/{changed.number}#timeline")
+
+    return [
+        Route("/", overview, methods=["GET"]),
+        Route("/overview/live", overview_live, methods=["GET"]),
+        Route("/incidents", incident_list, methods=["GET"]),
+        Route("/incidents/{reference}", incident, methods=["GET"]),
+        Route("/incidents/{reference}/{action}", act, methods=["POST"]),
+        *host_routes(ctx, pages, recent),
+        *oncall_routes(ctx, pages, roster),
+        *silence_page_routes(ctx, pages),
+        *static_routes(),
+    ]
+
+
+def silence_page_routes(ctx: ApiContext, pages: Pages) -> list[Route]:
+    """The silences page, its form, the form's preview, and expiring a silence."""
 
     async def silence_list(request: Request) -> Response:
         ended = request.query_params.get("ended", "") in ("1", "yes", "true")
@@ -95,6 +122,20 @@ def console_routes(
         await run_in_threadpool(ctx.silences.add, silence, ctx.clock())
         return see_other("/silences")
 
+    async def preview_silence(request: Request) -> Response:
+        form = await read_form(request)
+        if not form_csrf_ok(principal_of(request), form):
+            return expired_form(pages, request)
+        shown = await run_in_threadpool(silences_context, ctx, False)
+        shown["form"] = form
+        try:
+            silence = silence_from_form(form, principal_of(request).name, ctx.clock())
+        except SilenceFormError as exc:
+            shown["message"] = str(exc)
+            return pages.render(request, "silences.html", 400, **shown)
+        shown.update(await run_in_threadpool(preview_context, ctx, silence))
+        return pages.render(request, "silences.html", **shown)
+
     async def expire_silence(request: Request) -> Response:
         form = await read_form(request)
         if not form_csrf_ok(principal_of(request), form):
@@ -106,17 +147,10 @@ def console_routes(
         return see_other("/silences")
 
     return [
-        Route("/", overview, methods=["GET"]),
-        Route("/overview/live", overview_live, methods=["GET"]),
-        Route("/incidents", incident_list, methods=["GET"]),
-        Route("/incidents/{reference}", incident, methods=["GET"]),
-        Route("/incidents/{reference}/{action}", act, methods=["POST"]),
-        *host_routes(ctx, pages, recent),
-        *oncall_routes(ctx, pages, roster),
         Route("/silences", silence_list, methods=["GET"]),
         Route("/silences", add_silence, methods=["POST"]),
+        Route("/silences/preview", preview_silence, methods=["POST"]),
         Route("/silences/{silence_id:int}/expire", expire_silence, methods=["POST"]),
-        *static_routes(),
     ]
 
 
@@ -153,6 +187,25 @@ def oncall_routes(ctx: ApiContext, pages: Pages, roster: Roster | None) -> list[
     return [Route("/oncall", oncall, methods=["GET"])]
 
 
+async def _record_root_cause(
+    ctx: ApiContext,
+    knowledge: KnowledgeService,
+    pages: Pages,
+    request: Request,
+    form: dict[str, str],
+) -> Response:
+    """The root-cause form: stored (replacing an earlier one), or the page with the reason."""
+    reference = request.path_params["reference"]
+    try:
+        cause = root_cause_from_form(form, principal_of(request).name)
+        await run_in_threadpool(knowledge.record_root_cause, reference, cause)
+    except IncidentNotFoundError:
+        return pages.render(request, "missing.html", 404, what=reference)
+    except FormError as exc:
+        return await _incident_page(ctx, pages, request, str(exc), 400)
+    return see_other(f"/incidents/{reference}#root-cause")
+
+
 def static_routes() -> list[Route]:
     """One GET route per vendored file (with ETag and Last-Modified from StaticFiles)."""
     files = StaticFiles(directory=STATIC_DIR)
@@ -176,9 +229,10 @@ async def _incident_page(
     found = await run_in_threadpool(reading.get, reference)
     if found is None or found.id is None:
         return pages.render(request, "missing.html", 404, what=reference)
-    shown = await run_in_threadpool(page_context, ctx, found, reading)
+    customer = ctx.scopes.scope(principal_of(request)) is not None
+    shown = await run_in_threadpool(page_context, ctx, found, reading, customer)
     shown["message"] = message
-    if ctx.scopes.scope(principal_of(request)) is not None:
+    if customer:
         # A customer gets the forms of the verbs open to it (CUSTOMER_ACTIONS), no others.
         verbs = CUSTOMER_ACTIONS[("POST", "/incidents/{reference}/{action}")]
         shown.update(allowed=[a for a in shown["allowed"] if a in verbs], customer_acts=True)

@@ -32,6 +32,8 @@ def N_(message: str) -> str:  # noqa: N802 - the gettext convention extractors l
 # extractor finds them.
 WORDS = (
     *(N_("triggered"), N_("acknowledged"), N_("resolved"), N_("verifying"), N_("closed")),
+    *(N_("waiting"), N_("wait"), N_("resume")),
+    *(N_("hardware"), N_("software"), N_("network"), N_("configuration"), N_("external")),
     *(N_("active"), N_("all"), N_("ack"), N_("resolve"), N_("update")),
     *(N_("ok"), N_("warning"), N_("breached"), N_("met")),
     *(N_("critical"), N_("probe-failing"), N_("silent")),

@@ -14,7 +14,7 @@ from urllib.parse import urlencode
 
 from collector.api.context import ApiContext
 from collector.api.scoping import IncidentReading
-from collector.api.views import incident_view, timeline_view
+from collector.api.views import customer_view, incident_view, timeline_view
 from collector.incidents.events import (
     Acknowledge,
     AddNote,
@@ -24,10 +24,14 @@ from collector.incidents.events import (
     Regrade,
     Reopen,
     Resolve,
+    Resume,
+    Wait,
 )
 from collector.incidents.model import ACTIVE_STATES, Incident, IncidentState
+from collector.incidents.rootcause import Category
 from collector.incidents.transitions import allowed_actions
 from collector.notify.units import format_quantity
+from collector.store.knowledge import root_cause_of
 from collector.web.silences import similar_matchers
 from rules.priority import Priority
 
@@ -65,9 +69,20 @@ ACTIONS: dict[str, Callable[[dict[str, str], str], PersonAction]] = {
     "resolve": lambda f, a: Resolve(a, _text(f, "note")),
     "reopen": lambda f, a: Reopen(a, _text(f, "reason")),
     "close": lambda f, a: Close(a, _text(f, "note")),
+    "wait": lambda f, a: Wait(a, _text(f, "note")),
+    "resume": lambda f, a: Resume(a, _text(f, "note")),
 }
 
-STATE_CHOICES = ("active", "triggered", "acknowledged", "resolved", "verifying", "closed", "all")
+STATE_CHOICES = (
+    "active",
+    "triggered",
+    "acknowledged",
+    "waiting",
+    "resolved",
+    "verifying",
+    "closed",
+    "all",
+)
 SINCE_CHOICES = {"1h": 3600.0, "24h": 86400.0, "7d": 7 * 86400.0, "30d": 30 * 86400.0}
 ORDER_CHOICES = ("newest", "oldest", "priority")
 
@@ -160,19 +175,28 @@ def list_context(
     }
 
 
-def page_context(ctx: ApiContext, incident: Incident, reading: IncidentReading) -> dict[str, Any]:
-    """Everything the incident page shows (call it off the event loop)."""
+def page_context(
+    ctx: ApiContext, incident: Incident, reading: IncidentReading, customer: bool = False
+) -> dict[str, Any]:
+    """Everything the incident page shows (call it off the event loop); a customer's page
+    leaves out how we work it (assignee, policy, tier, labels, our root-cause notes)."""
     assert incident.id is not None
     view = incident_view(incident, ctx.clock())
     plan = incident.plan
     tier = view["escalation_tier"]
+    with ctx.repository.engine.connect() as conn:
+        root_cause = None if customer else root_cause_of(conn, incident.id)
     return {
-        "i": view,
+        "i": customer_view(view) if customer else view,
+        "customer": customer,
+        "root_cause": root_cause,
+        "needs_root_cause": incident.priority in (Priority.P1, Priority.P2),
+        "categories": [c.value for c in Category],
         "value": format_quantity(incident.value, incident.annotations.get("metric", "")),
         "timeline": [{**timeline_view(e), "ts": e["at"]} for e in reading.timeline(incident.id)],
         "raw": incident,
         "tiers": len(plan.tiers) if plan else 0,
-        "tier_targets": plan.tiers[tier - 1].targets if plan and tier else (),
+        "tier_targets": plan.tiers[tier - 1].targets if plan and tier and not customer else (),
         "allowed": [a for a in allowed_actions(incident.state) if a in ACTIONS],
         "priorities": [p.value for p in Priority],
         "similar": "/silences?"

@@ -11,6 +11,8 @@ from collector.api.context import ApiContext
 from collector.api.silences import SilenceBody
 from collector.noise.silences import Silence
 
+PREVIEW_SHOWN = 100  # incidents listed by a preview (the count says how many in all)
+
 
 class SilenceFormError(ValueError):
     """The silence form is wrong; the message says where."""
@@ -71,4 +73,23 @@ def silences_context(ctx: ApiContext, show_ended: bool, matchers: str = "") -> d
         "show_ended": show_ended,
         "form": {"matchers": matchers[:2000], "duration": "2h", "reason": ""},
         "message": "",
+    }
+
+
+def preview_context(ctx: ApiContext, silence: Silence) -> dict[str, Any]:
+    """The active incidents and the hosts `silence` would hold back now (call it off the
+    event loop): nothing is stored."""
+    incidents = [i for i in ctx.reader.active() if silence.matches(i.match_labels())]
+    hosts = {name for i in incidents for name in (i.host, *i.hosts) if name}
+    hosts |= {h.name for h in ctx.hosts if silence.matches({"host": h.name})}
+    incidents.sort(key=lambda i: (i.priority.rank, -i.opened_at))
+    return {
+        "preview": {
+            "count": len(incidents),
+            "incidents": [
+                {"number": i.number, "priority": i.priority.value, "summary": i.summary}
+                for i in incidents[:PREVIEW_SHOWN]
+            ],
+            "hosts": sorted(hosts),
+        }
     }

@@ -76,7 +76,7 @@ def test_hosts_by_health_a_failing_probe_is_never_ok_and_silences_are_listed(
     page = carol.get("/").text
     hosts = re.search(r'<table class="list" id="hosts">.*?</table>', page, re.S)
     assert hosts
-    rows = re.findall(r"<td[^>]*>(\w+)</td>\s*<td[^>]*health-([\w-]+)", hosts.group())
+    rows = re.findall(r"<td[^>]*><a[^>]*>(\w+)</a></td>\s*<td[^>]*health-([\w-]+)", hosts.group())
     assert rows == [("db1", "probe-failing"), ("old1", "silent"), ("web1", "ok")]
     assert ">smart<" in hosts.group()
     assert 'id="active-silences"' in page and "kernel update" in page
