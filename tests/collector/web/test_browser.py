@@ -16,6 +16,7 @@ import pytest
 from agent.report import SCHEMA_V1, ProbeResult, Report
 from tests.collector.harness import FakeClock, RunningCollector, host_report
 from tests.collector.web.conftest import PASSWORD, Browser, open_incident
+from tests.collector.web.test_hosts import host_cycle
 from tests.peers import REQUIRE_PEERS
 
 pytestmark = pytest.mark.peer
@@ -56,6 +57,38 @@ def browser() -> Iterator[Any]:
         )
         yield chromium
         chromium.close()
+
+
+RESPONSE = """\
+people:
+  - {id: wang-wei, name: 王伟, timezone: Asia/Shanghai, language: zh}
+  - {id: alice, name: Alice Becker-Featherstonehaugh, timezone: Europe/Berlin}
+teams:
+  - {id: platform, name: Platform operations, members: [wang-wei, alice], schedules: [primary]}
+schedules:
+  - id: primary
+    name: Platform primary
+    timezone: Europe/Berlin
+    layers:
+      - {participants: [wang-wei, alice], start: "2026-01-05T09:00", length: daily}
+policies:
+  - id: ops
+    tiers:
+      - targets: [{schedule: primary}]
+        timeout: 5m
+      - targets: [{team: platform}]
+        timeout: 15m
+"""
+
+
+def with_response(tmp_path: Path, clock: FakeClock) -> RunningCollector:
+    """A collector with on-call schedules, a policy and the console's users."""
+    from collector.auth.roles import Role
+
+    (tmp_path / "response.yaml").write_text(RESPONSE)
+    running = RunningCollector(tmp_path, clock, response=tmp_path / "response.yaml")
+    running.collector.access.add_user("carol", PASSWORD, Role.RESPONDER)
+    return running
 
 
 def signed_in(browser: Any, running: RunningCollector, size: tuple[int, int]) -> Any:
@@ -118,9 +151,19 @@ def test_an_incident_appears_live_and_is_worked_to_closed(
 
 
 def test_every_page_in_both_languages_fits_a_phone_and_is_screenshotted(
-    browser: Any, running: RunningCollector, clock: FakeClock
+    browser: Any, tmp_path: Path, clock: FakeClock
 ) -> None:
-    running.post(host_report("web1", clock, memory_used_ratio=0.42))
+    running = with_response(tmp_path, clock)
+    try:
+        every_page_screenshotted(browser, running, clock)
+    finally:
+        running.stop()
+
+
+def every_page_screenshotted(browser: Any, running: RunningCollector, clock: FakeClock) -> None:
+    for sequence in range(1, 121):  # two hours of charts, a report a minute
+        running.post(host_cycle("web1", clock, sequence, 0.2 + (sequence % 30) / 100))
+        clock.advance(60)
     failing = ProbeResult(probe="smart", status="error", duration_seconds=0.1, error="timeout")
     report = host_report("db-primary-with-a-long-name.example.internal", clock)
     running.post(Report(SCHEMA_V1, report.host, clock(), 1, "test", 10.0, [failing]))
@@ -140,6 +183,9 @@ def test_every_page_in_both_languages_fits_a_phone_and_is_screenshotted(
         "incidents": "/incidents?state=all",
         "incident": f"/incidents/{number}",
         "silences": "/silences",
+        "hosts": "/hosts",
+        "host": "/hosts/web1",
+        "oncall": "/oncall",
     }
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     for width_name, size in WIDTHS.items():
@@ -149,6 +195,10 @@ def test_every_page_in_both_languages_fits_a_phone_and_is_screenshotted(
                 separator = "&" if "?" in path else "?"
                 page.goto(f"{running.url}{path}{separator}lang={lang}")
                 assert page.evaluate("document.documentElement.lang").startswith(lang)
+                if name == "host":  # drawn: 2 h of 24 h is a twelfth of the width
+                    assert (
+                        page.locator("#chart-cpu svg polyline").first.bounding_box()["width"] > 20
+                    )
                 overflow = page.evaluate(
                     "document.documentElement.scrollWidth - document.documentElement.clientWidth"
                 )
@@ -156,5 +206,24 @@ def test_every_page_in_both_languages_fits_a_phone_and_is_screenshotted(
                 page.screenshot(
                     path=str(SCREENSHOTS / f"{name}-{lang}-{width_name}.png"), full_page=True
                 )
+            silence_preview(page, running.url, lang, width_name)
         page.context.close()
-    assert len(list(SCREENSHOTS.glob("*-phone.png"))) >= 10
+    assert len(list(SCREENSHOTS.glob("*-phone.png"))) >= 18
+
+
+def silence_preview(page: Any, url: str, lang: str, width_name: str) -> None:
+    """The silence form's preview, reached by its button (a POST), fits and is screenshotted."""
+    from playwright.sync_api import expect
+
+    page.goto(f"{url}/silences?lang={lang}")
+    page.fill("#form-silence textarea[name=matchers]", "host=~web.*")
+    page.fill("#form-silence input[name=reason]", "deploy")
+    page.click("#preview-button")
+    expect(page.locator("#preview-hosts")).to_have_text("web1")
+    overflow = page.evaluate(
+        "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+    )
+    assert overflow <= 0, f"silence preview ({lang}) scrolls sideways at {width_name}"
+    page.screenshot(
+        path=str(SCREENSHOTS / f"silence-preview-{lang}-{width_name}.png"), full_page=True
+    )
