@@ -8,8 +8,7 @@ from dataclasses import dataclass, field
 from typing import TypeVar
 
 from agent.configfile import parse_duration
-from agent.exec import CommandRunner
-from agent.probe import DEADLINE_MARGIN_SECONDS, Probe, ProbeData, ProbeError
+from agent.probe import Probe, ProbeData, ProbeError
 from agent.probes.kind import ProbeContext, ProbeKind
 from agent.probes.raid.hwraid import (
     Battery,
@@ -25,6 +24,7 @@ from agent.probes.raid.hwraid import (
     parse_size_bytes,
     run_tool,
 )
+from agent.probes.raid.toolprobe import RaidToolProbe
 
 TOOL = "megacli"
 INSTALL_HINT = (
@@ -186,18 +186,11 @@ def megacli_bbu_state(fields: dict[str, str]) -> str:
     return fields.get("battery state") or "ok"
 
 
-class MegacliProbe:
+class MegacliProbe(RaidToolProbe[MegacliSettings]):
     """Reads virtual drives, physical drives and BBUs of every adapter through MegaCli."""
 
     name = "megacli"
-    target = None
-
-    def __init__(self, settings: MegacliSettings, runner: CommandRunner) -> None:
-        self._settings = settings
-        self._runner = runner
-        self.min_interval_seconds = parse_duration(settings.min_interval)
-        # 2 command(s) per collection, each bounded by `timeout`.
-        self.deadline_seconds = 2 * parse_duration(settings.timeout) + DEADLINE_MARGIN_SECONDS
+    commands_per_cycle = 2
 
     def commands(self) -> dict[str, list[str]]:
         """The command line for each source, named as in source errors."""

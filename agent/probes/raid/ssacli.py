@@ -7,8 +7,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from agent.configfile import parse_duration
-from agent.exec import CommandRunner
-from agent.probe import DEADLINE_MARGIN_SECONDS, Probe, ProbeData, ProbeError
+from agent.probe import Probe, ProbeData, ProbeError
 from agent.probes.kind import ProbeContext, ProbeKind
 from agent.probes.raid.hwraid import (
     Battery,
@@ -25,6 +24,7 @@ from agent.probes.raid.hwraid import (
     parse_size_bytes,
     run_tool,
 )
+from agent.probes.raid.toolprobe import RaidToolProbe
 
 TOOL = "ssacli"
 INSTALL_HINT = (
@@ -300,18 +300,11 @@ def _lost_members_by_array(
     return lost
 
 
-class SsacliProbe:
+class SsacliProbe(RaidToolProbe[SsacliSettings]):
     """Reads every Smart Array controller: status, battery, logical and physical drives."""
 
     name = "ssacli"
-    target = None
-
-    def __init__(self, settings: SsacliSettings, runner: CommandRunner) -> None:
-        self._settings = settings
-        self._runner = runner
-        self.min_interval_seconds = parse_duration(settings.min_interval)
-        # 1 command(s) per collection, each bounded by `timeout`.
-        self.deadline_seconds = 1 * parse_duration(settings.timeout) + DEADLINE_MARGIN_SECONDS
+    commands_per_cycle = 1
 
     def command(self) -> list[str]:
         """The one command line read each cycle; it holds status, battery and every drive."""

@@ -11,8 +11,8 @@ from typing import Any, Literal
 import msgspec
 
 from agent.configfile import parse_duration
-from agent.exec import CommandResult, CommandRunner
-from agent.probe import DEADLINE_MARGIN_SECONDS, Probe, ProbeData, ProbeError
+from agent.exec import CommandResult
+from agent.probe import Probe, ProbeData, ProbeError
 from agent.probes.kind import ProbeContext, ProbeKind
 from agent.probes.raid.hwraid import (
     Battery,
@@ -31,6 +31,7 @@ from agent.probes.raid.hwraid import (
     run_tool,
     worse_vd_state,
 )
+from agent.probes.raid.toolprobe import RaidToolProbe
 
 TOOL = "storcli"
 INSTALL_HINT = (
@@ -329,18 +330,11 @@ def _text_pds(
 # --- probe -------------------------------------------------------------------------------------
 
 
-class StorcliProbe:
+class StorcliProbe(RaidToolProbe[StorcliSettings]):
     """Reads every MegaRAID controller: controller status, VDs, drives, BBU/CacheVault."""
 
     name = "storcli"
-    target = None
-
-    def __init__(self, settings: StorcliSettings, runner: CommandRunner) -> None:
-        self._settings = settings
-        self._runner = runner
-        self.min_interval_seconds = parse_duration(settings.min_interval)
-        # 2 command(s) per collection, each bounded by `timeout`.
-        self.deadline_seconds = 2 * parse_duration(settings.timeout) + DEADLINE_MARGIN_SECONDS
+    commands_per_cycle = 2
 
     def commands(self) -> list[list[str]]:
         """The two command lines read each cycle: controllers first, then drive details."""

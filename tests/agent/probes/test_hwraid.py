@@ -1,12 +1,16 @@
-"""The hardware RAID model shared by storcli, megacli and ssacli: states, redundancy, batteries."""
+"""What storcli, megacli and ssacli share: states, redundancy, batteries, and the probes' bounds."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
+from agent.exec import FixtureRunner
 from agent.probes.raid.hwraid import (
     PhysicalDrive,
     RaidSnapshot,
+    RaidToolSettings,
     VirtualDrive,
     battery_ok,
     normalise_pd_state,
@@ -14,7 +18,13 @@ from agent.probes.raid.hwraid import (
     parse_size_bytes,
     redundancy_left,
 )
+from agent.probes.raid.megacli import MegacliProbe, MegacliSettings
+from agent.probes.raid.ssacli import SsacliProbe, SsacliSettings
+from agent.probes.raid.storcli import StorcliProbe, StorcliSettings
+from agent.probes.raid.toolprobe import RaidToolProbe
 from tests.agent.probes.raid_conclusions import emitted, series
+
+NO_RUNNER = FixtureRunner({})
 
 
 @pytest.mark.parametrize(
@@ -131,3 +141,22 @@ def test_merge_lets_the_later_record_of_a_drive_win() -> None:
     later = PhysicalDrive("0", "252:1", "Onln", "online", media_errors=3)
     first.merge(RaidSnapshot(physical_drives=[later]))
     assert first.physical_drives == [later]
+
+
+@pytest.mark.parametrize(
+    ("probe_type", "settings", "deadline"),
+    [
+        (SsacliProbe, SsacliSettings(timeout="10s", min_interval="5m"), 12.0),
+        (StorcliProbe, StorcliSettings(timeout="10s", min_interval="5m"), 22.0),
+        (MegacliProbe, MegacliSettings(timeout="10s", min_interval="5m"), 22.0),
+    ],
+    ids=["ssacli", "storcli", "megacli"],
+)
+def test_the_runner_waits_one_timeout_per_tool_command_plus_its_margin(
+    probe_type: type[RaidToolProbe[Any]], settings: RaidToolSettings, deadline: float
+) -> None:
+    probe = probe_type(settings, NO_RUNNER)
+
+    assert probe.deadline_seconds == deadline
+    assert probe.min_interval_seconds == 300.0
+    assert probe.target is None
