@@ -32,22 +32,21 @@ def contains_word(text: str, word: str) -> bool:
 
 
 def route(subject: str, body: str, start: Priority, routes: Sequence[KeywordRoute]) -> Routed:
-    """Apply every route whose word appears: the most urgent priority wins, the first team."""
+    """Apply every route whose word appears: the most urgent priority set, then each raise
+    on top of it (never above P1); the first team."""
     text = f"{subject}\n{body}"
-    priority, labels, matched = start, {}, []
+    priority, raises, labels, matched = start, 0, {}, []
     for keyword_route in routes:
         words = [w for w in keyword_route.words if contains_word(text, w)]
         if not words:
             continue
         matched += words
-        priority = _more_urgent(priority, keyword_route, start)
+        wanted = keyword_route.priority
+        if wanted is not None and wanted.rank < priority.rank:
+            priority = wanted
+        raises += keyword_route.raise_levels
         if keyword_route.team and TEAM_LABEL not in labels:
             labels[TEAM_LABEL] = keyword_route.team
+    for _ in range(raises):
+        priority = raised(priority)
     return Routed(priority, labels, tuple(matched))
-
-
-def _more_urgent(current: Priority, keyword_route: KeywordRoute, start: Priority) -> Priority:
-    candidate = keyword_route.priority or start
-    for _ in range(keyword_route.raise_levels):
-        candidate = raised(candidate)
-    return candidate if candidate.rank < current.rank else current

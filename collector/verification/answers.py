@@ -22,6 +22,11 @@ class ReplyAnswer:
     rating: int | None
 
 
+def own_words(text: str) -> str:
+    """A reply's own words: quoted lines (`> ...`) dropped, on one line."""
+    return " ".join(line.strip() for line in text.splitlines() if line.strip()[:1] not in ">")
+
+
 def read_reply(text: str, still_broken: Sequence[str]) -> ReplyAnswer:
     """The verdict and rating in a reply's text (quoted lines, `> ...`, ignored)."""
     own = "\n".join(line for line in text.splitlines() if not line.lstrip().startswith(">"))

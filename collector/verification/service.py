@@ -30,7 +30,7 @@ from collector.store.feedback import (
 )
 from collector.store.intake import remember_thread
 from collector.store.outbox import enqueue
-from collector.verification.answers import read_reply
+from collector.verification.answers import own_words, read_reply
 from collector.verification.links import VERDICTS, LinkClaim, LinkSigner, Verdict
 from collector.verification.text import link_lines, request_text
 
@@ -203,6 +203,6 @@ class Verifier:
         said = read_reply(mail.body or mail.subject, self._still_broken)
         if said.verdict is None:
             return False
-        comment = mail.body[:2000] or None
+        comment = own_words(mail.body)[:2000] or None
         self.answer(incident.id, said.verdict, mail.sender, "reply", said.rating, comment)
         return True
