@@ -190,7 +190,7 @@ class MegacliProbe(RaidToolProbe[MegacliSettings]):
     """Reads virtual drives, physical drives and BBUs of every adapter through MegaCli."""
 
     name = "megacli"
-    commands_per_cycle = 2
+    commands_per_cycle = 3  # virtual drives, physical drives, BBU
 
     def commands(self) -> dict[str, list[str]]:
         """The command line for each source, named as in source errors."""

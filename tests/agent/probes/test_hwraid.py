@@ -148,7 +148,7 @@ def test_merge_lets_the_later_record_of_a_drive_win() -> None:
     [
         (SsacliProbe, SsacliSettings(timeout="10s", min_interval="5m"), 12.0),
         (StorcliProbe, StorcliSettings(timeout="10s", min_interval="5m"), 22.0),
-        (MegacliProbe, MegacliSettings(timeout="10s", min_interval="5m"), 22.0),
+        (MegacliProbe, MegacliSettings(timeout="10s", min_interval="5m"), 32.0),
     ],
     ids=["ssacli", "storcli", "megacli"],
 )
@@ -160,3 +160,14 @@ def test_the_runner_waits_one_timeout_per_tool_command_plus_its_margin(
     assert probe.deadline_seconds == deadline
     assert probe.min_interval_seconds == 300.0
     assert probe.target is None
+
+
+@pytest.mark.parametrize(
+    "probe",
+    [StorcliProbe(StorcliSettings(), NO_RUNNER), MegacliProbe(MegacliSettings(), NO_RUNNER)],
+    ids=["storcli", "megacli"],
+)
+def test_the_deadline_counts_every_command_the_probe_runs(
+    probe: StorcliProbe | MegacliProbe,
+) -> None:
+    assert probe.commands_per_cycle == len(probe.commands())
