@@ -28,6 +28,8 @@ from collector.reports.figures import (
 from collector.reports.maintenance import window_intervals
 from collector.reports.period import Month
 from collector.reports.records import DeliveryRecord, IncidentRecord
+from collector.reports.satisfaction import SatisfactionFigures, satisfaction_figures
+from collector.store.feedback import Satisfaction, answers_by_number
 
 TREND_MONTHS = 2  # months before the report's month shown beside it
 
@@ -63,6 +65,7 @@ class MonthData:
     maintenance: list[Silence]
     hosts: list[str]
     deliveries: list[DeliveryRecord]
+    answers: dict[str, Satisfaction] = field(default_factory=dict)  # by ticket number
 
 
 @dataclass(frozen=True)
@@ -84,6 +87,7 @@ class SlaReport:
     breaches: list[Breach]
     availability: list[HostAvailability]
     noise: list[RuleNoise] = field(default_factory=list)
+    satisfaction: SatisfactionFigures = field(default_factory=SatisfactionFigures)
 
 
 def read_month(engine: Engine, options: SlaOptions) -> MonthData:
@@ -106,7 +110,9 @@ def read_month(engine: Engine, options: SlaOptions) -> MonthData:
         hosts = []  # a team's or customer's hosts are those of its incidents
         sent = [d for d in sent if options.selects(d.labels)]
     hosts = sorted({*hosts, *(h for i in [*opened, *p1s] for h in i.hosts)})
-    return MonthData(opened, previous, p1s, windows, hosts, sent)
+    with engine.connect() as conn:  # the customers' verification answers and ratings
+        answers = answers_by_number(conn, [i.number for i in opened])
+    return MonthData(opened, previous, p1s, windows, hosts, sent, answers)
 
 
 def _selected(incidents: list[IncidentRecord], options: SlaOptions) -> list[IncidentRecord]:
@@ -139,6 +145,7 @@ def compute_sla_report(data: MonthData, options: SlaOptions, now: float) -> SlaR
         breaches=breaches,
         availability=_availability(data, options, decided_at),
         noise=noise(data.opened, data.deliveries, options.top_rules),
+        satisfaction=satisfaction_figures(data.answers),
     )
 
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from collector.reports.figures import TimeStats
+from collector.reports.satisfaction import satisfaction_rows
 from collector.reports.sla import SlaReport
 
 Language = Literal["en", "zh"]
@@ -25,6 +26,7 @@ TITLES: dict[str, dict[Language, str]] = {
     "breaches": {"en": "SLA breaches", "zh": "服务水平违约"},
     "availability": {"en": "Availability", "zh": "可用性"},
     "noise": {"en": "Noise: where to tune", "zh": "告警噪音"},
+    "satisfaction": {"en": "Customer verification and satisfaction", "zh": "客户确认与满意度"},
 }
 
 HEADINGS: dict[str, dict[Language, str]] = {
@@ -63,6 +65,7 @@ HEADINGS: dict[str, dict[Language, str]] = {
     "ack_rate": {"en": "Ack rate %", "zh": "确认率 %"},
     "yes": {"en": "yes", "zh": "是"},
     "no": {"en": "no", "zh": "否"},
+    "answer": {"en": "Answer", "zh": "结果"},
 }
 
 
@@ -107,6 +110,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {  # each table, in reading order, with it
         "maintenance_min", "within",
     ),
     "noise": ("rule", "tickets", "notifications", "flaps", "ack_rate"),
+    "satisfaction": ("answer", "tickets"),
 }  # fmt: skip
 
 Rows = list[list[str]]
@@ -142,6 +146,8 @@ def table_rows(report: SlaReport, name: str, language: Language) -> Rows:
         return _times(timed[name])
     if name == "availability":
         return _availability(report, language)
+    if name == "satisfaction":
+        return satisfaction_rows(report.satisfaction)
     return {"attainment": _attainment, "breaches": _breaches, "noise": _noise}[name](report)
 
 

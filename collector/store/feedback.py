@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, delete, insert, select, update
 
 from collector.store.intake_schema import incident_links, incident_satisfaction
+from collector.store.schema import incidents
 
 PENDING = "pending"  # the verification request went out; no answer yet
 
@@ -98,3 +99,19 @@ def ratings_between(conn: Connection, start: float, end: float) -> list[int]:
         incident_satisfaction.c.answered_at < end,
     )
     return [int(r) for r in conn.execute(query).scalars()]
+
+
+def answers_by_number(conn: Connection, numbers: list[str]) -> dict[str, Satisfaction]:
+    """The verification answers of the tickets numbered `numbers` (those that were asked)."""
+    found: dict[str, Satisfaction] = {}
+    for start in range(0, len(numbers), 500):  # bounded IN lists
+        query = (
+            select(incidents.c.number, incident_satisfaction)
+            .join(incidents, incidents.c.id == incident_satisfaction.c.incident_id)
+            .where(incidents.c.number.in_(numbers[start : start + 500]))
+        )
+        for row in conn.execute(query):
+            found[row.number] = Satisfaction(
+                row.verdict, row.via, row.rating, row.comment, row.by, float(row.answered_at)
+            )
+    return found

@@ -5,6 +5,7 @@ verifies it by timeout. Forged and expired links change nothing."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,9 @@ import pytest
 import requests
 
 from collector.intake.settings import VerificationConfig
+from collector.reports.period import Month
+from collector.reports.sla import SlaOptions, build_sla_report
+from collector.reports.tables import report_tables
 from collector.verification.links import LinkClaim, LinkError, LinkSigner
 from tests.collector.harness import FakeClock, RunningCollector, wait_for
 from tests.collector.intake.conftest import (
@@ -111,6 +115,12 @@ def test_service_is_back_by_link_closes_the_ticket_and_stores_the_rating(
         again = requests.post(running.url + fixed, data={"rating": "1"}, timeout=5)
         assert again.status_code == 409, "answered once"
         assert detail(running, number)["satisfaction"]["rating"] == 4
+        month = dt.datetime.fromtimestamp(running.clock(), dt.UTC).strftime("%Y-%m")
+        report = build_sla_report(
+            running.collector.repository.engine, SlaOptions(Month.parse(month)), running.clock()
+        )
+        [table] = [t for t in report_tables(report) if t.name == "satisfaction"]
+        assert table.rows == [["fixed", "1"], ["rating 4", "1"], ["mean rating", "4.00"]]
     finally:
         running.stop()
 
