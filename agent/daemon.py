@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from agent.diagnostics.wiring import SnapshotResponder, answer_snapshots, build_responder
 from agent.exec import CommandRunner, SubprocessRunner
 from agent.identity import AgentIdentity, load_identity, state_directory
 from agent.metrics_server import AgentSnapshot
@@ -62,7 +63,9 @@ class Agent:
         sender: ReportSender | None,
         interval_seconds: float,
         timer: Callable[[], float] = time.monotonic,
+        responder: SnapshotResponder | None = None,
     ) -> None:
+        self._responder = responder  # answers the collector's diagnostic snapshot requests
         self._runner = runner
         self._sender = sender
         self._interval = interval_seconds
@@ -87,6 +90,7 @@ class Agent:
                 self._sender.send(report)
             except Exception:  # e.g. a full spool disk: keep monitoring regardless
                 logger.exception("sending report %d failed", report.sequence)
+            answer_snapshots(self._responder)
         self._snapshot = self._take_snapshot(report, time.perf_counter() - started)
         logger.debug("cycle %d took %.1f ms", report.sequence, self._snapshot.cycle_seconds * 1e3)
         return report
@@ -149,7 +153,8 @@ def run_agent(settings: AgentSettings, token: str | None) -> None:
     identity = load_identity(state_directory(settings.spool_dir, os.environ))
     commands = SubprocessRunner()
     runner = build_runner(settings, commands, identity=identity)
-    agent = Agent(runner, sender, settings.interval_seconds)
+    responder = build_responder(settings, token, sender, commands)
+    agent = Agent(runner, sender, settings.interval_seconds, responder=responder)
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda _signum, _frame: agent.stop())
     server = None
@@ -166,6 +171,7 @@ def run_agent(settings: AgentSettings, token: str | None) -> None:
         if server is not None:
             server.stop()
         sender.close()
+        responder.close()
         close_probes(runner.probes)
         commands.close()  # a command of a probe still past its deadline: not left behind
         logger.info("agent stopped")

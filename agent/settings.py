@@ -19,6 +19,7 @@ from agent.configfile import (
     msgspec_error_path,
     parse_duration,
 )
+from agent.diagnostics.settings import DiagnosticsSettings
 from agent.probes.registry import KINDS, probes_settings_type
 from agent.secret import Secret, decode_secret
 from agent.structcheck import struct_problems
@@ -59,6 +60,7 @@ class AgentSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_
     insecure: allow plain http:// to a collector other than loopback (the token in clear).
     log_level: debug, info, warning or error.
     probes: per-probe sections.
+    diagnostics: what the collector may ask for when an incident opens (agent/diagnostics).
     """
 
     collector: str | None = None
@@ -78,6 +80,7 @@ class AgentSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_
     insecure: bool = False
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     probes: ProbesSettings = msgspec.field(default_factory=ProbesSettings)
+    diagnostics: DiagnosticsSettings = msgspec.field(default_factory=DiagnosticsSettings)
 
     @property
     def interval_seconds(self) -> float:

@@ -21,6 +21,7 @@ from agent.connection import (
     TlsFiles,
     ca_bundle_variable,
 )
+from agent.diagnostics.model import SnapshotRequest, snapshot_requests
 from agent.report import Report, encode_report
 from agent.spool import Spool
 from agent.transport_errors import FailureContext, describe_failure
@@ -117,6 +118,7 @@ class ReportSender:
         self._drain_per_cycle = drain_per_cycle
         bundle = None if security.ca_file else ca_bundle_variable(os.environ)
         tls = TlsFiles(security.ca_file, security.client_cert_file, security.client_key_file)
+        self.tls = tls  # also what a snapshot's own connection uses
         self._connection = CollectorConnection(self.url, timeout_seconds, tls)
         self._context = FailureContext(
             self.url, timeout_seconds, security.ca_file, security.client_cert_file, bundle
@@ -134,6 +136,7 @@ class ReportSender:
         self.reports_sent_total = 0
         self.send_failures_total = 0
         self.reports_rejected_total = 0
+        self._snapshot_requests: list[SnapshotRequest] = []  # asked in the collector's answers
 
     @property
     def spool(self) -> Spool:
@@ -173,6 +176,11 @@ class ReportSender:
         """Close the kept connection."""
         self._connection.close()
 
+    def take_snapshot_requests(self) -> list[SnapshotRequest]:
+        """The diagnostic snapshots the collector asked for since the last call."""
+        taken, self._snapshot_requests = self._snapshot_requests, []
+        return taken
+
     def _post(self, body: bytes) -> PostOutcome:
         try:
             # The send time, on the agent's clock, lets the collector tell a replay from a
@@ -187,6 +195,8 @@ class ReportSender:
         if 200 <= status < 300:
             self.reports_sent_total += 1
             self._last_rejection = ""
+            if '"snapshots"' in response.text:  # an incident opened here: evidence wanted
+                self._snapshot_requests += snapshot_requests(response.text)
             return "sent"
         if status == 429:
             self._back_off(response)

@@ -30,6 +30,7 @@ from collector.api.redacting import RedactingMiddleware
 from collector.api.routes import ApiContext, api_routes
 from collector.api.scoping import CustomerScopes
 from collector.api.silences import silence_routes
+from collector.api.snapshots import snapshot_routes
 from collector.api.views import sla_tally
 from collector.auth import TokenBook
 from collector.auth.service import AccessService
@@ -45,7 +46,7 @@ from collector.incidents.customers import CustomerBook, load_customers
 from collector.incidents.events import Acknowledge, RuleCleared
 from collector.incidents.model import Incident, Source
 from collector.incidents.service import Audience, IncidentService, IncidentSettings
-from collector.incidents.transitions import LifecyclePolicy, TransitionRefusedError
+from collector.incidents.transitions import LifecyclePolicy, Transition, TransitionRefusedError
 from collector.ingest.hosts import HostRegistry
 from collector.ingest.receive import Ingest
 from collector.intake.wiring import CustomerSide, customer_side, share_requests, side_settings
@@ -78,6 +79,7 @@ from collector.response.directory import ResponseDirectory, contact_check
 from collector.response.model import ResponseConfig, load_response
 from collector.response.people import Person
 from collector.response.roster import Roster
+from collector.snapshots.service import SnapshotService
 from collector.store.access import AccessStore
 from collector.store.database import migrate, open_database, reader
 from collector.store.history import HistoryStore
@@ -423,7 +425,8 @@ def build_collector(
     routes = [
         *side.routes,  # before the incident actions' /{action} route
         *knowledge_routes(context),  # before the incident actions' /{action} route
-        *api_routes(context),
+        *snapshot_routes(context, snapshots := _snapshot_service(database, clock, incidents)),
+        *api_routes(context, snapshots.requests_for),
         *inventory_routes(hosts),
         *admin_routes(context),
         *people_routes(roster),
@@ -471,6 +474,23 @@ def _evaluator(database: Engine, rules: RuleSet) -> Evaluator:
 
     host_level = frozenset(c.name for c in rules.absent_rules)
     return Evaluator(RuleEngine(rules), MaintenanceGate(host_level, windows))
+
+
+def _snapshot_service(
+    database: Engine, clock: Callable[[], float], incidents: IncidentService
+) -> SnapshotService:
+    """Diagnostic snapshots: asked of a host's agent when an incident opens there (after the
+    transition hook already set, e.g. the metrics' count)."""
+    service = SnapshotService(database, clock)
+    before = incidents.on_transition
+
+    def both(incident: Incident, transition: Transition) -> None:
+        if before is not None:
+            before(incident, transition)
+        service.on_transition(incident, transition)
+
+    incidents.on_transition = both
+    return service
 
 
 def _mail_customers(collector: Collector, database: Engine, book: CustomerBook) -> None:

@@ -47,6 +47,7 @@ Need = Role | Gate
 ROUTE_RULES: dict[tuple[str, str], Need] = {
     ("GET", "/-/healthy"): Gate.PUBLIC,
     ("POST", "/api/v1/reports"): Gate.AGENT,
+    ("POST", "/api/v1/snapshots"): Gate.AGENT,  # a diagnostic snapshot the collector asked for
     ("POST", "/api/v1/integrations/alertmanager"): Gate.INTEGRATION,
     ("POST", "/api/v1/integrations/zabbix"): Gate.INTEGRATION,
     ("POST", "/api/v1/integrations/checkmk"): Gate.INTEGRATION,
@@ -67,6 +68,7 @@ ROUTE_RULES: dict[tuple[str, str], Need] = {
     ("GET", "/verify/{token}"): Gate.PUBLIC,
     ("POST", "/verify/{token}"): Gate.PUBLIC,
     ("GET", "/api/v1/incidents/{reference}/report"): Role.VIEWER,
+    ("GET", "/api/v1/incidents/{reference}/snapshots"): Role.VIEWER,  # not customers: internals
     ("GET", "/api/v1/kb"): Role.VIEWER,
     ("POST", "/api/v1/kb"): Role.RESPONDER,
     ("GET", "/api/v1/silences"): Role.VIEWER,

@@ -24,12 +24,14 @@ from collector.api.integrations import PARSERS, integration_path
 from collector.api.requests import OpenBody, TokenBody, UserBody, UserPatch
 from collector.auth.roles import Role
 from collector.response.people import Person, Team
+from collector.snapshots.model import SnapshotBody
 
 OPENAPI_PATH = "/api/v1/openapi.json"
 _PARAMETER = re.compile(r"\{(\w+)(?::(\w+))?\}")
 
 BODIES: dict[tuple[str, str], type[BaseModel]] = {
     ("POST", "/api/v1/incidents"): OpenBody,
+    ("POST", "/api/v1/snapshots"): SnapshotBody,
     ("POST", "/api/v1/tokens"): TokenBody,
     ("POST", "/api/v1/users"): UserBody,
     ("PATCH", "/api/v1/users/{name}"): UserPatch,

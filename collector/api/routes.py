@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter as Tally
+from collections.abc import Callable
+from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.concurrency import run_in_threadpool
@@ -33,8 +35,11 @@ __all__ = ["ApiContext", "api_routes"]
 INLINE_BODY_BYTES = 64 * 1024
 
 
-def api_routes(ctx: ApiContext) -> list[Route]:
-    """The API's routes bound to `ctx`."""
+def api_routes(
+    ctx: ApiContext, snapshot_requests: Callable[[str], list[dict[str, Any]]] | None = None
+) -> list[Route]:
+    """The API's routes bound to `ctx`; `snapshot_requests(host)` names the diagnostic
+    snapshots a report's answer asks its agent for."""
 
     async def post_report(request: Request) -> Response:
         started = time.perf_counter()
@@ -76,16 +81,17 @@ def api_routes(ctx: ApiContext) -> list[Route]:
             pass  # stored or reverted later by the writer; the report itself is applied
         ctx.metrics.reports.labels("accepted" if accepted.evaluated else "replay").inc()
         ctx.metrics.ingest_seconds.observe(time.perf_counter() - started)
-        return JSONResponse(
-            {
-                "accepted": True,
-                "host": accepted.host,
-                "sequence": accepted.sequence,
-                "evaluated": accepted.evaluated,
-                "replay": accepted.replay,
-            },
-            202,
-        )
+        answer: dict[str, Any] = {
+            "accepted": True,
+            "host": accepted.host,
+            "sequence": accepted.sequence,
+            "evaluated": accepted.evaluated,
+            "replay": accepted.replay,
+        }
+        wanted = snapshot_requests(accepted.host) if snapshot_requests else []
+        if wanted:  # an incident opened on this host: its agent collects the evidence now
+            answer["snapshots"] = wanted
+        return JSONResponse(answer, 202)
 
     async def list_hosts(request: Request) -> Response:
         me = principal_of(request)

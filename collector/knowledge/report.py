@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from typing import Literal
 
 from collector.knowledge.service import FaultRecord
+from collector.knowledge.snapshot_report import snapshot_sections
 from collector.notify.units import format_duration
 
 Format = Literal["md", "html"]
@@ -27,6 +28,7 @@ class Section:
     header: tuple[str, ...] = ()
     rows: tuple[tuple[str, ...], ...] = ()
     text: str = ""
+    blocks: tuple[tuple[str, str], ...] = ()  # (caption, preformatted text): tool output
 
 
 def when(unix_seconds: float | None) -> str:
@@ -50,6 +52,7 @@ def document(record: FaultRecord, now: float) -> list[Section]:
         _times(record),
         _sla(record, now),
         *_cause(record),
+        *snapshot_sections(record.snapshots),
         _timeline(record),
     ]
 
@@ -138,6 +141,8 @@ def markdown(title: str, sections: list[Section]) -> str:
             lines += ["| " + " | ".join(_md(c) for c in row) + " |" for row in section.rows]
         if section.text:
             lines.append(section.text)
+        for caption, text in section.blocks:
+            lines += ["", f"### {caption}", "", "~~~~", text.replace("~~~~", "~ ~ "), "~~~~"]
     return "\n".join(lines) + "\n"
 
 
@@ -158,6 +163,8 @@ def page(title: str, sections: list[Section]) -> str:
             body.append(f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>")
         if section.text:
             body.append(f"<p>{e(section.text)}</p>")
+        for caption, text in section.blocks:
+            body.append(f"<h3>{e(caption)}</h3><pre>{e(text)}</pre>")
     style = (
         "body{font-family:sans-serif;max-width:60em}td,th{border:1px solid #ccc;padding:2px 6px}"
     )

@@ -8,7 +8,7 @@ incident opens.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sqlalchemy import Engine
@@ -20,6 +20,7 @@ from collector.knowledge.kb import KbEntry, Match, Query, query_of, rank
 from collector.store import incidents as rows
 from collector.store import knowledge
 from collector.store.database import reader
+from collector.store.snapshots import SnapshotRecord, of_incident
 
 Clock = Callable[[], float]
 MATCHES_SHOWN = 3
@@ -32,6 +33,7 @@ class FaultRecord:
     incident: Incident
     timeline: list[dict[str, Any]]
     root_cause: RootCause | None
+    snapshots: list[SnapshotRecord] = field(default_factory=list)  # diagnostics at opening
 
 
 class KnowledgeService:
@@ -67,8 +69,9 @@ class KnowledgeService:
             if incident is None or incident.id is None:
                 return None
             root_cause = knowledge.root_cause_of(conn, incident.id)
+            snapshots = of_incident(conn, incident.id)
         timeline = rows.IncidentReader(self._reader).timeline(incident.id)
-        return FaultRecord(incident, timeline, root_cause)
+        return FaultRecord(incident, timeline, root_cause, snapshots)
 
     def add_entry(self, entry: KbEntry) -> KbEntry:
         """Write an entry by hand (or edit one, when `entry.id` is set)."""

@@ -372,3 +372,4 @@ report_runs = Table(
 # The customer side's tables live in their own module, on this metadata (imported last: it
 # reads `metadata` from here).
 from collector.store import intake_schema as _intake_schema  # noqa: E402, F401
+from collector.store import snapshot_schema as _snapshot_schema  # noqa: E402, F401

@@ -1,0 +1,1 @@
+"""Diagnostic snapshots: the fixed, named diagnostics the collector may ask an agent for."""
