@@ -181,3 +181,20 @@ def test_a_verification_request_carries_the_lines_its_links_provider_gives() -> 
     english = compose_customer_message(incident(), "resolved", "Ops", "en", 4600.0)
     assert english.title == "INC-2027-000007 The problem affecting your service has been fixed"
     assert "It was fixed after 1h" in english.body
+
+
+def test_a_ticket_a_person_opens_tells_the_customer_its_number_in_plain_words(
+    running: RunningCollector, smtp: SmtpServer
+) -> None:
+    body = {
+        "title": "nginx 502 after deploy of build 4411",
+        "priority": "P3",
+        "hosts": ["acme-web1"],
+    }
+    answer = running.session.post(
+        f"{running.url}/api/v1/incidents", json=body, headers=ALICE, timeout=5
+    ).json()
+    (mail,) = smtp.wait_for(1)
+    assert mail.subject == f"[VIP] {answer['number']} 我们正在处理一个影响您服务的问题"
+    assert f"您的工单号是 {answer['number']}" in mail.text
+    assert "nginx" not in mail.text and "4411" not in mail.text, "the responder's title stays ours"
