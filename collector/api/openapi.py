@@ -20,6 +20,7 @@ from collector.api.access import (
     Scoped,
     route_methods,
 )
+from collector.api.customer_side import LinkBody
 from collector.api.integrations import PARSERS, integration_path
 from collector.api.requests import OpenBody, TokenBody, UserBody, UserPatch
 from collector.auth.roles import Role
@@ -31,6 +32,7 @@ _PARAMETER = re.compile(r"\{(\w+)(?::(\w+))?\}")
 
 BODIES: dict[tuple[str, str], type[BaseModel]] = {
     ("POST", "/api/v1/incidents"): OpenBody,
+    ("POST", "/api/v1/incidents/{reference}/links"): LinkBody,
     ("POST", "/api/v1/snapshots"): SnapshotBody,
     ("POST", "/api/v1/tokens"): TokenBody,
     ("POST", "/api/v1/users"): UserBody,

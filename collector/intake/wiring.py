@@ -63,7 +63,7 @@ def customer_side(
     on_commit = delivery.wake
     window = settings.intake.link_window if settings.intake else DEFAULT_LINK_WINDOW
     side = CustomerSide(
-        routes=link_routes(engine, incidents, clock),
+        routes=link_routes(engine, incidents, clock),  # verification's: added below
         details=ticket_details(engine, book, window),
     )
     if settings.reply_url and (settings.intake or settings.verification):
@@ -77,9 +77,9 @@ def customer_side(
         )  # fmt: skip
     if settings.verification is not None:
         side.verifier = _verifier(settings, engine, incidents, book, clock, on_commit)
-        side.routes += verification_routes(side.verifier, clock)
         if side.intake is not None:
             side.intake.answer = side.verifier.answer_mail
+    side.routes += verification_routes(side.verifier, clock)
     return side
 
 

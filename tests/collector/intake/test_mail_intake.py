@@ -49,6 +49,8 @@ def test_a_mail_becomes_a_ticket_the_sender_hears_its_number_and_a_reply_becomes
     try:
         running.post(host_report("acme-web1", clock, 1, memory_used_ratio=0.1))
         first = customer_mail("Website slow", "acme-web1 answers in 10 s since 09:00.")
+        first.add_attachment(b"502 at 09:01\n", maintype="text", subtype="plain",
+                             filename="error.log")  # fmt: skip
         dovecot.deliver(first.as_bytes())
         assert intake_of(running).poll() == 1
         [ticket] = tickets(running)
@@ -59,6 +61,11 @@ def test_a_mail_becomes_a_ticket_the_sender_hears_its_number_and_a_reply_becomes
         assert ticket["priority"] == "P3" and ticket["host"] == "acme-web1"
         assert "acme-web1 answers in 10 s" in str(ticket["description"])
         assert dovecot.unseen() == [], "taken in: marked \\Seen"
+        view = running.get(f"/api/v1/incidents/{number}")
+        assert view["attachments"] == [
+            {"id": 1, "filename": "error.log", "content_type": "text/plain", "size": 13,
+             "stored": True},
+        ]  # fmt: skip
 
         [reply] = replies_to(smtp, first["Message-ID"])
         assert reply.rcpt_tos == ["lilei@acme.example.cn"]
