@@ -6,11 +6,14 @@ restart, not as a copy."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
 from collector.intake.service import MailIntake
+from tests.collector.conftest import postgres_schema
 from tests.collector.harness import FakeClock, RunningCollector, host_report
 from tests.collector.harness import wait_for as harness_wait
 from tests.collector.intake.conftest import (
@@ -124,13 +127,22 @@ def test_a_chinese_down_subject_raises_the_priority_and_picks_the_team_over_star
         running.stop()
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'wk.db'}"
+        return
+    with postgres_schema() as url:
+        yield url
+
+
 def test_the_same_mail_is_not_taken_twice_across_a_restart_nor_as_a_copy(
-    tmp_path: Path, dovecot: Dovecot, smtp: SmtpServer
+    tmp_path: Path, dovecot: Dovecot, smtp: SmtpServer, database: str
 ) -> None:
     clock = FakeClock()
     mail = customer_mail("Backup failed", "The nightly backup of acme-db1 failed.")
     dovecot.deliver(mail.as_bytes())
-    running = start_collector(tmp_path, clock, smtp, dovecot)
+    running = start_collector(tmp_path, clock, smtp, dovecot, database=database)
     try:
         assert intake_of(running).poll() == 1
         assert len(tickets(running)) == 1
@@ -140,7 +152,7 @@ def test_the_same_mail_is_not_taken_twice_across_a_restart_nor_as_a_copy(
         imap.uid("STORE", "1", "-FLAGS", "(\\Seen)")
     dovecot.deliver(mail.as_bytes())  # and a copy: a new UID, the same Message-ID
     assert dovecot.unseen() == [1, 2]
-    running = start_collector(tmp_path, clock, smtp, dovecot)
+    running = start_collector(tmp_path, clock, smtp, dovecot, database=database)
     try:
         assert intake_of(running).poll() == 2
         assert len(tickets(running)) == 1, "neither the old UID nor the copy made a ticket"
@@ -172,3 +184,22 @@ def test_mail_without_a_sender_is_refused_and_logged_and_html_only_mail_is_read(
         assert dovecot.unseen() == [], "the refused mail is marked seen too"
     finally:
         running.stop()
+
+
+def test_two_collectors_polling_at_once_take_each_mail_once(
+    tmp_path: Path, dovecot: Dovecot, smtp: SmtpServer, database: str
+) -> None:
+    clock = FakeClock()
+    for n in range(4):
+        dovecot.deliver(customer_mail(f"Problem {n}", f"details {n}").as_bytes())
+    one = start_collector(tmp_path, clock, smtp, dovecot, database=database)
+    two = start_collector(tmp_path, clock, smtp, dovecot, database=database)
+    try:
+        with ThreadPoolExecutor(2) as pool:
+            polls = [pool.submit(intake_of(r).poll) for r in (one, two)]
+            assert sum(p.result() for p in polls) >= 4
+        assert sorted(str(t["summary"]) for t in tickets(one)) == [f"Problem {n}" for n in range(4)]
+        assert dovecot.unseen() == []
+    finally:
+        one.stop()
+        two.stop()
