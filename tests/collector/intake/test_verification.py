@@ -240,3 +240,54 @@ def test_a_link_signature_binds_every_field() -> None:
         signer.check(token[:-2] + ("A" if token[-2] != "A" else "B") + token[-1], 0.0)
     with pytest.raises(ValueError, match="at least 32"):
         LinkSigner(b"short")
+
+
+def test_a_reporter_by_mail_who_is_no_contact_is_asked_in_a_mail_of_its_own(
+    tmp_path: Path, dovecot: Dovecot, smtp: SmtpServer
+) -> None:
+    running = start_collector(tmp_path, FakeClock(), smtp, dovecot)
+    intake = running.collector.customer_side.intake  # type: ignore[union-attr]
+    assert intake is not None
+    try:
+        dovecot.deliver(
+            customer_mail("Printer offline", "3rd floor", "bob@elsewhere.test").as_bytes()
+        )
+        away = customer_mail("Out of office", "back Monday", "carol@elsewhere.test",
+                             Auto_Submitted="auto-replied")  # fmt: skip
+        dovecot.deliver(away.as_bytes())
+        intake.poll()
+        by_title = {t["summary"]: t["number"] for t in running.get("/api/v1/incidents")}
+        number = by_title["Printer offline"]
+        act(running, number, "resolve", note="replaced the toner")
+        request = request_to(smtp, number, "bob@elsewhere.test")
+        assert request.subject.startswith(f"[{number}] Is the service working again?")
+        fixed, _ = links_of(request)
+        assert requests.post(running.url + fixed, data={"rating": "3"}, timeout=5).ok
+        assert detail(running, number)["satisfaction"]["rating"] == 3
+        assert not [m for m in smtp.messages if "carol@elsewhere.test" in m.rcpt_tos]
+    finally:
+        running.stop()
+
+
+def test_a_p2_confirmed_by_the_customer_waits_for_its_root_cause_to_close(
+    tmp_path: Path, smtp: SmtpServer
+) -> None:
+    running = start_collector(tmp_path, FakeClock(), smtp)
+    try:
+        answer = running.session.post(
+            f"{running.url}/api/v1/incidents",
+            json={"title": "Payments down", "priority": "P2", "hosts": ["acme-db1"]},
+            headers=ALICE,
+            timeout=5,
+        )
+        number = answer.json()["number"]
+        act(running, number, "resolve", note="failed over")
+        fixed, _ = links_of(request_to(smtp, number, "lilei@acme.example.cn"))
+        assert requests.post(running.url + fixed, data={"rating": "5"}, timeout=5).ok
+        after = detail(running, number)
+        assert after["state"] == "verifying", "a P2 closes only with its root cause"
+        notes = [e["detail"] for e in after["timeline"] if e["name"] == "NOTE"]
+        assert notes == ["the customer confirmed the service is back"]
+        assert after["satisfaction"]["verdict"] == "fixed"
+    finally:
+        running.stop()
