@@ -143,7 +143,7 @@ class Collector:
         self.redactor.install()
         migrate(self.repository.engine)
         if self.customer_side is not None:  # the customer notices, if any, are built by now
-            share_requests(self.customer_side, getattr(self, "customer_notices", None))
+            share_requests(self.customer_side, self.customer_notices)
         if self.roster is not None:
             self.roster.load()  # the API's people, each contact a channel before orphans count
         self.started_at = now = self.clock()

@@ -30,6 +30,8 @@ from collector.store import incidents as rows
 from collector.store.intake import (
     claim_message,
     incident_of_thread,
+    is_settled,
+    reclaim_stale,
     remember_thread,
     save_attachments,
     settle_message,
@@ -38,6 +40,9 @@ from collector.store.outbox import enqueue
 
 log = logging.getLogger(__name__)
 
+# A claim still unsettled after this long was left by a collector that died mid-work: taken
+# over (at worst a second ticket, if that collector opened one and died before settling).
+STALE_CLAIM = 600.0
 VIA_LABEL = "via"  # "email": the ticket came in by mail
 # (incident, mail) -> True when the mail answered the incident's verification request.
 AnswerHook = Callable[[Incident, InboundMail], bool]
@@ -101,14 +106,27 @@ class MailIntake:
         now = self._clock()
         row = claim_message(
             self._engine, self.config.mailbox, uidvalidity, uid, mail.message_id, mail.sender, now
-        )
+        ) or reclaim_stale(
+            self._engine, self.config.mailbox, uidvalidity, uid, mail.message_id,
+            now - STALE_CLAIM, now,
+        )  # fmt: skip
         if row is None:
-            log.info("mail %s (%s) was taken in before; marking it seen", where, mail.message_id)
-            box.mark_seen(uid)
+            self._skip(box, uid, uidvalidity, mail, where)
             return
         taken = Taken("refused", detail=detail) if detail else self._settle(mail, row)
         self._record(row, taken, where, mail)
         box.mark_seen(uid)
+
+    def _skip(
+        self, box: Mailbox, uid: int, uidvalidity: int, mail: InboundMail, where: str
+    ) -> None:
+        """Taken in before: marked seen if settled; left unseen while another collector works
+        on it (if that one dies, its claim goes stale and a later poll takes the mail over)."""
+        if is_settled(self._engine, self.config.mailbox, uidvalidity, uid, mail.message_id):
+            log.info("mail %s (%s) was taken in before; marking it seen", where, mail.message_id)
+            box.mark_seen(uid)
+        else:
+            log.info("mail %s (%s) is being taken in elsewhere", where, mail.message_id)
 
     def _settle(self, mail: InboundMail, row: int) -> Taken:
         if not mail.sender:

@@ -19,6 +19,7 @@ from collector.intake.replies import ReplyChannel
 from collector.intake.service import MailIntake
 from collector.intake.settings import MailIntakeConfig, VerificationConfig
 from collector.notify.channels import Channel
+from collector.notify.customer_notices import CustomerNotices
 from collector.notify.message import Language
 from collector.notify.worker import DeliveryWorkers
 from collector.verification.service import Verifier
@@ -108,10 +109,10 @@ def _verifier(
     return verifier
 
 
-def share_requests(side: CustomerSide, notices: Any) -> None:
+def share_requests(side: CustomerSide, notices: CustomerNotices | None) -> None:
     """When the customer notices ask the customer's contacts to verify, they carry this
     verifier's signed links, and the verifier mails only a reporter who is not a contact."""
-    if side.verifier is None or notices is None or not hasattr(notices, "verification"):
+    if side.verifier is None or notices is None:
         return
     notices.verification = side.verifier.lines
     side.verifier.contacts_asked_elsewhere = True

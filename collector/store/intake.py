@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Engine, insert, select, update
+from sqlalchemy import ColumnElement, Connection, Engine, and_, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from collector.intake.parse import Attachment
@@ -40,6 +40,59 @@ def claim_message(
             return int(inserted[0])
     except IntegrityError:
         return None
+
+
+def _same_message(
+    mailbox: str, uidvalidity: int, uid: int, message_id: str | None
+) -> ColumnElement[bool]:
+    same_uid = and_(
+        mail_messages.c.mailbox == mailbox,
+        mail_messages.c.uidvalidity == uidvalidity,
+        mail_messages.c.uid == uid,
+    )
+    return or_(same_uid, mail_messages.c.message_id == message_id[:512]) if message_id else same_uid
+
+
+def is_settled(
+    engine: Engine, mailbox: str, uidvalidity: int, uid: int, message_id: str | None
+) -> bool:
+    """Whether the message was taken in and settled (not merely claimed)."""
+    with engine.connect() as conn:
+        found = conn.execute(
+            select(mail_messages.c.id).where(
+                _same_message(mailbox, uidvalidity, uid, message_id),
+                mail_messages.c.outcome != "claimed",
+            )
+        ).first()
+    return found is not None
+
+
+def reclaim_stale(
+    engine: Engine,
+    mailbox: str,
+    uidvalidity: int,
+    uid: int,
+    message_id: str | None,
+    cutoff: float,
+    now: float,
+) -> int | None:
+    """Take over a claim left unsettled since before `cutoff` (its collector died mid-work);
+    None when the message was settled, or its claim is recent (being worked on)."""
+    same = _same_message(mailbox, uidvalidity, uid, message_id)
+    with engine.begin() as conn:
+        row = conn.execute(
+            select(mail_messages.c.id, mail_messages.c.received_at).where(
+                same, mail_messages.c.outcome == "claimed", mail_messages.c.received_at < cutoff
+            )
+        ).first()
+        if row is None:
+            return None
+        taken = conn.execute(  # only if nobody took it over meanwhile
+            update(mail_messages)
+            .where(mail_messages.c.id == row.id, mail_messages.c.received_at == row.received_at)
+            .values(received_at=now)
+        )
+        return int(row.id) if taken.rowcount == 1 else None
 
 
 def settle_message(

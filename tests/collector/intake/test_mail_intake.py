@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from collector.intake.service import MailIntake
+from collector.intake.service import STALE_CLAIM, MailIntake
+from collector.store.intake import claim_message, messages_taken
 from tests.collector.conftest import postgres_schema
 from tests.collector.harness import FakeClock, RunningCollector, host_report
 from tests.collector.harness import wait_for as harness_wait
@@ -203,3 +204,28 @@ def test_two_collectors_polling_at_once_take_each_mail_once(
     finally:
         one.stop()
         two.stop()
+
+
+def test_a_claim_left_by_a_collector_that_died_mid_work_is_taken_over_after_a_while(
+    tmp_path: Path, dovecot: Dovecot, smtp: SmtpServer
+) -> None:
+    clock = FakeClock()
+    mail = customer_mail("Mail server slow", "since the upgrade")
+    dovecot.deliver(mail.as_bytes())
+    running = start_collector(tmp_path, clock, smtp, dovecot)
+    try:
+        engine = running.collector.repository.engine
+        with dovecot.client() as imap:
+            validity = int(imap.response("UIDVALIDITY")[1][0] or 0)
+        # Another collector claimed it and died before it opened the ticket:
+        assert claim_message(engine, "INBOX", validity, 1, mail["Message-ID"], "x", clock())
+        assert intake_of(running).poll() == 1
+        assert tickets(running) == [], "a recent claim: someone may still be working on it"
+        assert dovecot.unseen() == [1], "left unseen until that claim is settled or stale"
+        clock.advance(STALE_CLAIM + 1)
+        assert intake_of(running).poll() == 1
+        assert [t["summary"] for t in tickets(running)] == ["Mail server slow"]
+        with engine.connect() as conn:
+            assert [m["outcome"] for m in messages_taken(conn)] == ["ticket"]
+    finally:
+        running.stop()
