@@ -10,7 +10,10 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from rules.model import Duration
 from rules.priority import Priority
 
-STILL_BROKEN_WORDS = ("still broken", "not fixed", "still down", "仍然", "还是不行", "没有恢复")
+STILL_BROKEN_WORDS = (
+    "still broken", "not fixed", "still down", "not working", "doesn't work", "does not work",
+    "仍然", "还是不行", "没有恢复", "没好", "不能用",
+)  # fmt: skip
 
 
 class IntakeModel(BaseModel):

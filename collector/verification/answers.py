@@ -11,7 +11,7 @@ from collector.verification.links import Verdict
 
 _RATING = re.compile(r"(?:rating|score|评分|满意度|打分)\s*[:：=]?\s*([1-5])\b", re.IGNORECASE)
 _ALONE = re.compile(r"^\s*([1-5])\s*(?:/\s*5|stars?|分|星)?\s*$", re.IGNORECASE)
-_FIXED = ("fixed", "works", "working", "resolved", "已恢复", "好了", "正常")
+_FIXED = ("fixed", "works", "resolved", "已恢复", "好了")  # broken words are checked first
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from tests.collector.conftest import postgres_schema
 from tests.collector.harness import FakeClock, RunningCollector, host_report
 from tests.collector.harness import wait_for as harness_wait
 from tests.collector.intake.conftest import (
+    ALICE,
     SUPPORT,
     customer_mail,
     intake_config,
@@ -227,5 +228,33 @@ def test_a_claim_left_by_a_collector_that_died_mid_work_is_taken_over_after_a_wh
         assert [t["summary"] for t in tickets(running)] == ["Mail server slow"]
         with engine.connect() as conn:
             assert [m["outcome"] for m in messages_taken(conn)] == ["ticket"]
+    finally:
+        running.stop()
+
+
+def test_a_reply_ends_the_wait_on_the_customer(
+    tmp_path: Path, dovecot: Dovecot, smtp: SmtpServer
+) -> None:
+    running = start_collector(tmp_path, FakeClock(), smtp, dovecot)
+    try:
+        first = customer_mail("Cannot log in", "since the password change")
+        dovecot.deliver(first.as_bytes())
+        intake_of(running).poll()
+        [ticket] = tickets(running)
+        number = str(ticket["number"])
+        for verb, body in (("ack", {}), ("wait", {"note": "which user name?"})):
+            answer = running.session.post(
+                f"{running.url}/api/v1/incidents/{number}/{verb}", json=body, headers=ALICE,
+                timeout=5,
+            )  # fmt: skip
+            assert answer.status_code == 200, answer.text
+        assert running.get(f"/api/v1/incidents/{number}")["state"] == "waiting"
+        reply = customer_mail(f"Re: [{number}] Cannot log in", "It is lilei2")
+        dovecot.deliver(reply.as_bytes())
+        intake_of(running).poll()
+        after = running.get(f"/api/v1/incidents/{number}")
+        assert after["state"] == "acknowledged"
+        [resume] = [e for e in after["timeline"] if e["name"] == "RESUME"]
+        assert resume["detail"] == "the customer answered: It is lilei2"
     finally:
         running.stop()

@@ -107,9 +107,11 @@ def test_keyword_routing(subject: str, body: str, priority: Priority, team: str 
         ("Thanks\n> It is still broken: https://...", ReplyAnswer(None, None)),
         ("Who fixed what?", ReplyAnswer("fixed", None)),
         ("not fixed", ReplyAnswer("broken", None)),
+        ("The site is not working", ReplyAnswer("broken", None)),
+        ("还是没好，评分 2", ReplyAnswer("broken", 2)),
     ],
     ids=["cn-broken", "broken-rated", "fixed", "bare-rating", "cn-rating", "quoted", "word",
-         "not-fixed"],
+         "not-fixed", "not-working", "cn-not-yet"],
 )  # fmt: skip
 def test_a_reply_to_a_verification_request_is_read(text: str, answer: ReplyAnswer) -> None:
     assert read_reply(text, STILL_BROKEN_WORDS) == answer
