@@ -258,3 +258,20 @@ def test_a_reply_ends_the_wait_on_the_customer(
         assert resume["detail"] == "the customer answered: It is lilei2"
     finally:
         running.stop()
+
+
+def test_a_message_over_the_size_limit_is_not_read_but_refused_and_marked_seen(
+    tmp_path: Path, dovecot: Dovecot, smtp: SmtpServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    small = intake_config(dovecot, max_message_bytes=4000)
+    running = start_collector(tmp_path, FakeClock(), smtp, mail_intake=small)
+    try:
+        dovecot.deliver(customer_mail("Huge", "x" * 10_000).as_bytes())
+        with caplog.at_level(logging.WARNING, logger="collector.intake.service"):
+            assert intake_of(running).poll() == 1
+        assert tickets(running) == []
+        [warning] = [r.getMessage() for r in caplog.records]
+        assert "refused" in warning and "over max_message_bytes 4000" in warning
+        assert dovecot.unseen() == []
+    finally:
+        running.stop()
