@@ -169,13 +169,18 @@ class ProbeRunner:
         log = logger.warning if not running.overran else logger.debug
         log("probe %s: %s", probe.name, message)
         self._running[probe.name] = dataclasses.replace(running, overran=True)
-        return ProbeResult(
-            probe=probe.name,
-            status="error",
-            duration_seconds=elapsed,
-            error=message,
-            target=probe.target,
-        )
+        return error_result(probe, elapsed, message)
+
+
+def error_result(probe: Probe, duration: float, message: str) -> ProbeResult:
+    """A probe's `status: error` result: it raised, or it had not answered by its deadline."""
+    return ProbeResult(
+        probe=probe.name,
+        status="error",
+        duration_seconds=duration,
+        error=message,
+        target=probe.target,
+    )
 
 
 def collect_result(probe: Probe, timer: Clock = time.perf_counter) -> ProbeResult:
@@ -187,13 +192,7 @@ def collect_result(probe: Probe, timer: Clock = time.perf_counter) -> ProbeResul
         duration = timer() - started
         message = describe_exception(exc)
         logger.warning("probe %s failed: %s", probe.name, message)
-        return ProbeResult(
-            probe=probe.name,
-            status="error",
-            duration_seconds=duration,
-            error=message,
-            target=probe.target,
-        )
+        return error_result(probe, duration, message)
     duration = timer() - started
     if data.source_errors:
         logger.info("probe %s partial: %s", probe.name, data.source_errors)
