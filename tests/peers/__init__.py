@@ -8,8 +8,10 @@ from __future__ import annotations
 import os
 import shutil
 import socket
+import subprocess
 import time
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 
@@ -54,3 +56,13 @@ def wait_until(check: Callable[[], bool], timeout: float, what: str, step: float
             pass
         time.sleep(step)
     raise TimeoutError(f"{what} not ready within {timeout:g} s")
+
+
+def stop_process(process: subprocess.Popen[Any], timeout: float = 5.0) -> None:
+    """Stop a peer we started: SIGTERM, and SIGKILL when it has not gone within `timeout`."""
+    process.terminate()
+    try:
+        process.wait(timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout)

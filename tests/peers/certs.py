@@ -1,5 +1,5 @@
 """Certificates made at test time with `cryptography`: a CA, server and client certificates
-for 127.0.0.1, an expired one, and a second CA nobody trusts."""
+for 127.0.0.1, an expired one, a second CA nobody trusts, and self-signed ones."""
 
 from __future__ import annotations
 
@@ -87,16 +87,42 @@ class TestCA:
             builder = builder.add_extension(x509.SubjectAlternativeName(names), critical=False)
         cert = builder.sign(self._key, hashes.SHA256())
         issued = Issued(self.folder / f"{_slug(name)}.crt", self.folder / f"{_slug(name)}.key")
-        issued.cert.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-        issued.key.write_bytes(
-            key.private_bytes(
-                serialization.Encoding.PEM,
-                serialization.PrivateFormat.PKCS8,
-                serialization.NoEncryption(),
-            )
-        )
+        _write(issued, cert, key)
         issued.key.chmod(0o600)
         return issued
+
+
+def self_signed(folder: Path, not_after: dt.datetime, name: str = "watchkeeper test") -> Issued:
+    """A certificate for 127.0.0.1 and localhost that is its own CA (cert.pem), and key.pem."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    names = [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(dt.datetime.now(dt.UTC) - dt.timedelta(days=1))
+        .not_valid_after(not_after)
+        .add_extension(x509.SubjectAlternativeName(names), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    issued = Issued(folder / "cert.pem", folder / "key.pem")
+    _write(issued, cert, key)
+    return issued
+
+
+def _write(issued: Issued, cert: x509.Certificate, key: ec.EllipticCurvePrivateKey) -> None:
+    issued.cert.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    issued.key.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
 
 
 def _slug(name: str) -> str:

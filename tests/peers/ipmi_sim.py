@@ -23,7 +23,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from tests.conftest import ROOT
-from tests.peers import free_port, free_udp_port, require_tool, wait_until
+from tests.peers import free_port, free_udp_port, require_tool, stop_process, wait_until
 
 SHARED_PEERS = ROOT.parent / "shared" / "peers"
 
@@ -122,12 +122,7 @@ class IpmiSim:
         """Stop the process we started (terminate, wait, kill)."""
         if self.process is None or self.process.poll() is not None:
             return
-        self.process.terminate()
-        try:
-            self.process.wait(5)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(5)
+        stop_process(self.process)
 
 
 @contextmanager

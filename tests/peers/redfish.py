@@ -21,13 +21,14 @@ import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.conftest import OWN_FIXTURES
-from tests.peers import REQUIRE_PEERS, free_port, wait_until
+from tests.peers import REQUIRE_PEERS, free_port, stop_process, wait_until
 
 MOCKUP = OWN_FIXTURES / "redfish" / "public-rackmount1"
 STORAGE_OVERLAY = OWN_FIXTURES / "redfish" / "storage-overlay"
@@ -76,15 +77,6 @@ def set_status(resource: Resource, health: str, state: str = "Enabled") -> None:
     resource["Status"] = {"State": state, "Health": health}
 
 
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    process.terminate()
-    try:
-        process.wait(5)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(5)
-
-
 def _wait_for(process: subprocess.Popen[bytes], url: str, log: Path) -> None:
     def answers() -> bool:
         if process.poll() is not None:
@@ -95,7 +87,7 @@ def _wait_for(process: subprocess.Popen[bytes], url: str, log: Path) -> None:
     try:
         wait_until(answers, 15, url)
     except (RuntimeError, TimeoutError) as exc:
-        _stop(process)
+        stop_process(process)
         message = f"sushy-tools emulator did not start on {url}: {exc}"
         if REQUIRE_PEERS:
             pytest.fail(message)
@@ -122,7 +114,7 @@ def running_sushy_static(
     try:
         yield url
     finally:
-        _stop(process)
+        stop_process(process)
 
 
 def write_htpasswd(path: Path, username: str, password: str) -> None:
@@ -156,7 +148,7 @@ def running_sushy_emulator(directory: Path, username: str, password: str) -> Ite
     try:
         yield url
     finally:
-        _stop(process)
+        stop_process(process)
 
 
 @contextmanager
@@ -190,40 +182,8 @@ def silent_bmc() -> Iterator[str]:
 
 def self_signed_certificate(directory: Path) -> tuple[Path, Path]:
     """A certificate for 127.0.0.1 signed by itself (it is its own CA), and its key."""
-    import datetime
-    import ipaddress
+    from tests.peers.certs import self_signed  # imports cryptography: only the TLS tests need it
 
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "test BMC")])
-    now = datetime.datetime.now(datetime.UTC)
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .add_extension(
-            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-            critical=False,
-        )
-        .sign(key, hashes.SHA256())
-    )
-    cert_file, key_file = directory / "bmc.pem", directory / "bmc.key"
-    cert_file.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
-    key_file.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    ssl.create_default_context(cafile=str(cert_file))  # fails here, not in the test, if bad
-    return cert_file, key_file
+    issued = self_signed(directory, datetime.now(UTC) + timedelta(days=1), "test BMC")
+    ssl.create_default_context(cafile=str(issued.cert))  # fails here, not in the test, if bad
+    return issued.cert, issued.key

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.conftest import ROOT
-from tests.peers import free_udp_port, require_tool, wait_until
+from tests.peers import free_udp_port, require_tool, stop_process, wait_until
 
 SHARED_CONFIG = ROOT.parent / "shared" / "peers" / "snmpd.conf"
 
@@ -168,15 +168,6 @@ def _start(snmpd: str, directory: Path, port: int) -> SnmpdPeer:
     return SnmpdPeer(port=port, directory=directory, process=process)
 
 
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    process.terminate()
-    try:
-        process.wait(5)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(5)
-
-
 @contextmanager
 def running_snmpd(directory: Path) -> Iterator[SnmpdPeer]:
     """Start snmpd in `directory` (a test's tmp_path), wait until it answers, stop it after.
@@ -192,11 +183,11 @@ def running_snmpd(directory: Path) -> Iterator[SnmpdPeer]:
             wait_until(lambda: _answers(peer), timeout=10, what="snmpd")  # noqa: B023
             break
         except RuntimeError:
-            _stop(peer.process)
+            stop_process(peer.process)
             if attempt == 2:
                 log = (directory / "snmpd.log").read_text(errors="replace")
                 raise RuntimeError(f"snmpd would not start; log:\n{log[-2000:]}") from None
     try:
         yield peer
     finally:
-        _stop(peer.process)
+        stop_process(peer.process)

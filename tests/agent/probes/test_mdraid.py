@@ -24,7 +24,7 @@ from agent.probes.raid.mdraid import (
     parse_mdstat,
 )
 from tests.conftest import OWN_FIXTURES, SHARED_FIXTURES
-from tests.peers import free_port, require_tool, wait_until
+from tests.peers import free_port, require_tool, stop_process, wait_until
 
 OWN_MDSTAT = OWN_FIXTURES / "mdstat"
 
@@ -437,12 +437,7 @@ def node_exporter(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Pa
         wait_until(lambda: bool(_scrape(port)), timeout=10, what="node-exporter /metrics")
         yield procfs, port
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
+        stop_process(process)
 
 
 def _scrape(port: int) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:

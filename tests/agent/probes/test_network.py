@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 import http.server
-import ipaddress
 import itertools
 import json
 import os
@@ -50,10 +49,7 @@ from tests.conftest import ROOT
 from tests.rules.conftest import report
 
 crypto = pytest.importorskip("cryptography", reason="needs `cryptography` to make a certificate")
-from cryptography import x509  # noqa: E402
-from cryptography.hazmat.primitives import hashes, serialization  # noqa: E402
-from cryptography.hazmat.primitives.asymmetric import ec  # noqa: E402
-from cryptography.x509.oid import NameOID  # noqa: E402
+from tests.peers.certs import self_signed  # noqa: E402
 
 Series = dict[tuple[str, str], float | str]
 _NAMESPACES = itertools.count()
@@ -124,45 +120,15 @@ def http_server() -> Iterator[int]:
     yield from _serve()
 
 
-def make_certificate(folder: Path, not_after: dt.datetime) -> tuple[Path, Path]:
-    """A self-signed certificate for 127.0.0.1 and localhost; (cert.pem, key.pem)."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "watchkeeper test")])
-    now = dt.datetime.now(dt.UTC)
-    san = [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(days=1))
-        .not_valid_after(not_after)
-        .add_extension(x509.SubjectAlternativeName(san), critical=False)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    cert_path, key_path = folder / "cert.pem", folder / "key.pem"
-    cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    return cert_path, key_path
-
-
 @pytest.fixture
 def https_server(tmp_path: Path) -> Iterator[tuple[int, Path, dt.datetime]]:
     """(port, CA file, notAfter): a server whose certificate expires in 2 days."""
     not_after = (dt.datetime.now(dt.UTC) + dt.timedelta(days=2)).replace(microsecond=0)
-    cert, key = make_certificate(tmp_path, not_after)
+    issued = self_signed(tmp_path, not_after)
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(cert, key)
+    context.load_cert_chain(issued.cert, issued.key)
     for port in _serve(context):
-        yield port, cert, not_after
+        yield port, issued.cert, not_after
 
 
 # --- TCP -----------------------------------------------------------------------------------
@@ -253,8 +219,7 @@ def test_untrusted_certificate_is_down_yet_its_expiry_is_still_read(
     ids=["utctime", "generalizedtime"],
 )
 def test_certificate_expiry_is_read_from_der(tmp_path: Path, not_after: dt.datetime) -> None:
-    cert, _ = make_certificate(tmp_path, not_after)
-    der = ssl.PEM_cert_to_DER_cert(cert.read_text())
+    der = ssl.PEM_cert_to_DER_cert(self_signed(tmp_path, not_after).cert.read_text())
     assert certificate_not_after(der) == not_after.timestamp()
     with pytest.raises(ValueError, match="cannot read the certificate's expiry"):
         certificate_not_after(der[:40])
