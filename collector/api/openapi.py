@@ -60,6 +60,30 @@ QUERIES: dict[tuple[str, str], dict[str, dict[str, Any]]] = {
     },
 }
 
+# Public HTML pages the API document lists (customers reach them from a mail).
+PAGES: dict[str, dict[str, Any]] = {
+    "/verify/{token}": {
+        "note": "A customer's verification link: the signed, expiring token in the path is "
+        "the credential (403 when forged or expired). GET shows the question (HTML) and changes "
+        "nothing; POST answers (409 once answered).",
+        "POST": {
+            "requestBody": {
+                "content": {
+                    "application/x-www-form-urlencoded": {
+                        "schema": {
+                            "type": "object",
+                            "properties": {
+                                "rating": {"type": "integer", "minimum": 1, "maximum": 5},
+                                "comment": {"type": "string", "maxLength": 2000},
+                            },
+                        }
+                    }
+                }
+            }
+        },
+    },
+}
+
 _ERROR = {
     "type": "object",
     "required": ["error"],
@@ -78,7 +102,7 @@ def openapi_document(routes: Iterable[BaseRoute]) -> dict[str, Any]:
     components: dict[str, Any] = {"Error": _ERROR}
     paths: dict[str, dict[str, Any]] = {}
     for method, path in route_methods(routes):
-        if not path.startswith(("/api/", "/metrics", "/-/")):
+        if not path.startswith(("/api/", "/metrics", "/-/", "/verify/")):
             continue
         template = _PARAMETER.sub(r"{\1}", path)
         paths.setdefault(template, {})[method.lower()] = _operation(method, path, components)
@@ -127,6 +151,9 @@ def _operation(method: str, path: str, components: dict[str, Any]) -> dict[str, 
         operation["parameters"] = parameters
     if method in ("POST", "PATCH", "PUT"):
         operation["requestBody"] = _body(BODIES.get((method, path)), components)
+    if path in PAGES:  # an HTML page for people, not JSON
+        operation.update(PAGES[path].get(method, {}))
+        operation["description"] += " " + PAGES[path]["note"]
     return operation
 
 

@@ -93,6 +93,8 @@ def test_service_is_back_by_link_closes_the_ticket_and_stores_the_rating(
     try:
         number = resolved_ticket(running)
         assert detail(running, number)["state"] == "verifying"
+        documented = running.get("/api/v1/openapi.json")["paths"]["/verify/{token}"]
+        assert documented["get"]["security"] == [] and "signed" in documented["post"]["description"]
         fixed, _ = links_of(request_to(smtp, number, "lilei@acme.example.cn"))
         page = requests.get(running.url + fixed, timeout=5)
         assert page.status_code == 200 and 'method="post"' in page.text
