@@ -48,7 +48,7 @@ class CustomerNotices:
         return [
             self._row(incident, told, customer, contact, text, now)
             for contact in customer.contacts
-            if contact.email
+            if contact.email and not answered_by_mail(incident, told, contact.email)
         ]
 
     def _customer(self, incident: Incident) -> Customer | None:
@@ -96,6 +96,13 @@ class CustomerNotices:
             "due_at": now,
             "group_key": None,
         }
+
+
+def answered_by_mail(incident: Incident, event: CustomerEvent, email: str) -> bool:
+    """The sender of a ticket by e-mail has its number already, in their own thread (the mail
+    intake's reply): no second opening message to them."""
+    sender = (incident.contact or "").lower()
+    return event == "opened" and incident.labels.get("via") == "email" and sender == email.lower()
 
 
 def occurrence(incident: Incident, event: CustomerEvent) -> str:

@@ -101,6 +101,8 @@ def test_a_mail_becomes_a_ticket_the_sender_hears_its_number_and_a_reply_becomes
         }
         for note in (answer, by_number):
             assert replies_to(smtp, note["Message-ID"], wait=False) == [], "a note gets none"
+        told = [m for m in smtp.messages if number in m.subject]
+        assert told == [reply], "the sender hears its number once: in its own thread"
     finally:
         running.stop()
 
