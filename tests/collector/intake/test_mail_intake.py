@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from collector.intake.mailbox import MailboxError
 from collector.intake.service import STALE_CLAIM, MailIntake
 from collector.store.intake import claim_message, messages_taken
 from tests.collector.conftest import postgres_schema
@@ -275,5 +276,30 @@ def test_a_message_over_the_size_limit_is_not_read_but_refused_and_marked_seen(
         [warning] = [r.getMessage() for r in caplog.records]
         assert "refused" in warning and "over max_message_bytes 4000" in warning
         assert dovecot.unseen() == []
+    finally:
+        running.stop()
+
+
+def test_a_wrong_password_or_an_untrusted_server_is_a_clear_error_without_the_password(
+    tmp_path: Path, dovecot: Dovecot, smtp: SmtpServer
+) -> None:
+    wrong = tmp_path / "wrong-password"
+    wrong.write_text("not-the-password-42\n")
+    running = start_collector(
+        tmp_path, FakeClock(), smtp, mail_intake=intake_config(dovecot, password_file=wrong)
+    )
+    try:
+        with pytest.raises(MailboxError) as refused:
+            intake_of(running).poll()
+        text = str(refused.value)
+        assert text.startswith(f"IMAP 127.0.0.1:{dovecot.tls_port} (ssl): cannot log in as support")
+        assert "not-the-password-42" not in text
+    finally:
+        running.stop()
+    untrusted = intake_config(dovecot, ca_file=None)
+    running = start_collector(tmp_path, FakeClock(), smtp, mail_intake=untrusted)
+    try:
+        with pytest.raises(MailboxError, match="CERTIFICATE_VERIFY_FAILED"):
+            intake_of(running).poll()
     finally:
         running.stop()
