@@ -7,6 +7,8 @@ from email.message import EmailMessage
 
 import pytest
 
+from collector.incidents.customers import CustomerBook
+from collector.intake.customers import named_hosts, sender_customer
 from collector.intake.parse import parse_mail
 from collector.intake.routing import route
 from collector.intake.settings import STILL_BROKEN_WORDS, KeywordRoute
@@ -115,3 +117,22 @@ def test_keyword_routing(subject: str, body: str, priority: Priority, team: str 
 )  # fmt: skip
 def test_a_reply_to_a_verification_request_is_read(text: str, answer: ReplyAnswer) -> None:
     assert read_reply(text, STILL_BROKEN_WORDS) == answer
+
+
+def test_a_sender_is_matched_to_a_customer_by_address_else_by_domain() -> None:
+    book = CustomerBook.model_validate(
+        {
+            "customers": [
+                {"name": "acme", "contacts": [{"name": "Li", "email": "LiLei@acme.example.cn"}]},
+                {"name": "beta", "contacts": [{"name": "Ops", "email": "ops@beta.example"}]},
+            ]
+        }
+    )
+    by_address = sender_customer(book, "lilei@acme.example.cn")
+    assert by_address is not None and by_address[0].name == "acme" and by_address[1] is not None
+    by_domain = sender_customer(book, "someone@beta.example")
+    assert by_domain is not None and by_domain[0].name == "beta" and by_domain[1] is None
+    assert sender_customer(book, "x@unknown.example") is None
+    assert named_hosts("acme-web1 and acme-db10 are slow", ["acme-web1", "acme-db1"]) == (
+        "acme-web1",
+    )
