@@ -94,7 +94,11 @@ class Dovecot:
             stdout=subprocess.DEVNULL,
             stderr=(self.folder / "dovecot.err").open("wb"),
         )
-        wait_until(self._ready, 10.0, "dovecot")
+        try:
+            wait_until(self._ready, 10.0, "dovecot")
+        except BaseException:
+            self.__exit__()  # a server that never got ready is not left running
+            raise
         return self
 
     def __exit__(self, *_: object) -> None:
