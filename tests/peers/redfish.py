@@ -25,10 +25,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from tests.conftest import OWN_FIXTURES
-from tests.peers import REQUIRE_PEERS, free_port, stop_process, wait_until
+from tests.peers import free_port, peer_unavailable, stop_process, wait_until
 
 MOCKUP = OWN_FIXTURES / "redfish" / "public-rackmount1"
 STORAGE_OVERLAY = OWN_FIXTURES / "redfish" / "storage-overlay"
@@ -41,10 +39,7 @@ def require_sushy(program: str) -> str:
     path = Path(sys.executable).parent / program
     found = str(path) if path.exists() else shutil.which(program)
     if found is None:
-        message = f"{program} not installed (pip install sushy-tools, in the `test` extra)"
-        if REQUIRE_PEERS:
-            pytest.fail(message)
-        pytest.skip(message)
+        peer_unavailable(f"{program} not installed (pip install sushy-tools, in the `test` extra)")
     return found
 
 
@@ -88,10 +83,7 @@ def _wait_for(process: subprocess.Popen[bytes], url: str, log: Path) -> None:
         wait_until(answers, 15, url)
     except (RuntimeError, TimeoutError) as exc:
         stop_process(process)
-        message = f"sushy-tools emulator did not start on {url}: {exc}"
-        if REQUIRE_PEERS:
-            pytest.fail(message)
-        pytest.skip(message)
+        peer_unavailable(f"sushy-tools emulator did not start on {url}: {exc}")
 
 
 @contextmanager
