@@ -4,6 +4,7 @@ speak for the host, once, bounded in size."""
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import json
 from collections.abc import Iterator
@@ -15,17 +16,27 @@ import requests
 
 from collector.config import AgentToken, ApiToken
 from collector.snapshots.model import MAX_OUTPUT_CHARS, SnapshotBody
+from tests.collector.conftest import postgres_schema
 from tests.collector.harness import TOKEN, FakeClock, RunningCollector, host_report
 
 ALICE = {"Authorization": "Bearer alice-token"}
 AGENT = {"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"}
 
 
-@pytest.fixture
-def running(tmp_path: Path) -> Iterator[RunningCollector]:
-    collector = RunningCollector(
+@pytest.fixture(params=["sqlite", "postgresql"])
+def running(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[RunningCollector]:
+    with contextlib.ExitStack() as stack:
+        database = None if request.param == "sqlite" else stack.enter_context(postgres_schema())
+        collector = start(tmp_path, database)
+        yield collector
+        collector.stop()
+
+
+def start(tmp_path: Path, database: str | None) -> RunningCollector:
+    return RunningCollector(
         tmp_path,
         FakeClock(),
+        database=database,
         channels=[],
         api_tokens=[ApiToken(name="alice", token="alice-token")],  # type: ignore[arg-type]
         agents=[
@@ -33,8 +44,6 @@ def running(tmp_path: Path) -> Iterator[RunningCollector]:
             AgentToken(name="web", token="web-token", hosts="web*"),  # type: ignore[arg-type]
         ],
     )
-    yield collector
-    collector.stop()
 
 
 def open_incident(running: RunningCollector, host: str) -> str:
