@@ -426,7 +426,7 @@ def build_collector(
         *side.routes,  # before the incident actions' /{action} route
         *knowledge_routes(context),  # before the incident actions' /{action} route
         *snapshot_routes(context, snapshots := _snapshot_service(database, clock, incidents)),
-        *api_routes(context, snapshots.requests_for),
+        *api_routes(context, snapshots),
         *inventory_routes(hosts),
         *admin_routes(context),
         *people_routes(roster),

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter as Tally
-from collections.abc import Callable
 from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST
@@ -28,6 +27,7 @@ from collector.api.requests import BodyTooLargeError, read_body
 from collector.api.views import event_view, host_view
 from collector.auth import AgentIdentity
 from collector.ingest.receive import STORE_WAIT_SECONDS, IngestError
+from collector.snapshots.service import SnapshotService
 
 __all__ = ["ApiContext", "api_routes"]
 
@@ -35,11 +35,9 @@ __all__ = ["ApiContext", "api_routes"]
 INLINE_BODY_BYTES = 64 * 1024
 
 
-def api_routes(
-    ctx: ApiContext, snapshot_requests: Callable[[str], list[dict[str, Any]]] | None = None
-) -> list[Route]:
-    """The API's routes bound to `ctx`; `snapshot_requests(host)` names the diagnostic
-    snapshots a report's answer asks its agent for."""
+def api_routes(ctx: ApiContext, snapshots: SnapshotService | None = None) -> list[Route]:
+    """The API's routes bound to `ctx`; `snapshots` names the diagnostic snapshots a report's
+    answer asks its agent for."""
 
     async def post_report(request: Request) -> Response:
         started = time.perf_counter()
@@ -88,9 +86,11 @@ def api_routes(
             "evaluated": accepted.evaluated,
             "replay": accepted.replay,
         }
-        wanted = snapshot_requests(accepted.host) if snapshot_requests else []
-        if wanted:  # an incident opened on this host: its agent collects the evidence now
-            answer["snapshots"] = wanted
+        if snapshots is not None and snapshots.pending(accepted.host):
+            # An incident opened on this host: its agent collects the evidence now.
+            wanted = await run_in_threadpool(snapshots.requests_for, accepted.host)
+            if wanted:
+                answer["snapshots"] = wanted
         return JSONResponse(answer, 202)
 
     async def list_hosts(request: Request) -> Response:

@@ -55,9 +55,13 @@ class SnapshotService:
         with self._lock:
             self._pending.add(incident.host)
 
+    def pending(self, host: str) -> bool:
+        """Whether `host`'s agent may have a request waiting (a set look-up, mostly)."""
+        return host in self._pending_hosts()
+
     def requests_for(self, host: str) -> list[dict[str, Any]]:
         """The requests to hand `host`'s agent in the answer to its report (claimed now)."""
-        if host not in self._pending_hosts():
+        if not self.pending(host):
             return []
         now = self._clock()
         with self._engine.begin() as conn:
