@@ -335,8 +335,10 @@ class CollectorConfig(ConfigModel):
     )
     customer_mail: SecretStr | None = Field(
         None,
-        description="How e-mail to customers' contacts leaves (maintenance notices): a "
-        "mailto:// URL with server, login and from=; each contact's address replaces its to=.",
+        description="How e-mail to customers' contacts leaves (their incidents' ticket number, "
+        "updates, resolution and verification request in plain words; maintenance notices; "
+        "scheduled reports): a mailto:// URL with server, login and from=; each contact's "
+        "address replaces its to=.",
     )
     mail_intake: MailIntakeConfig | None = Field(
         None, description="A support mailbox (IMAP) whose mail opens tickets; see the README."
