@@ -14,6 +14,7 @@ from bench import (
     agent_cycle,
     alert_latency,
     collector_ingest,
+    console,
     notify_burst,
     reports,
     rule_evaluation,
@@ -46,6 +47,10 @@ def main() -> int:
         (
             "reports",
             lambda: reports.main(["--hosts", "100", "--incidents", "5000"] if quick else []),
+        ),
+        (
+            "console",
+            lambda: console.main(["--hosts", "100", "--incidents", "1000"] if quick else []),
         ),
     ]
     for name, part in parts:
