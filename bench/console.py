@@ -108,7 +108,7 @@ def build(tmp: Path, hosts: int, count: int) -> tuple[Any, str]:
     )
     collector = build_collector(config, clock=lambda: now)
     collector.hosts.load(
-        [HostRecord(f"host-{h}", now - 86400, now - (h % 7) * 30) for h in range(hosts)]
+        [HostRecord(f"host-{h}", now - 86400, now - (h % 7)) for h in range(hosts)]
     )
     # The short-term history is wired as an ingest observer (collector.app); feed it directly.
     owners = [getattr(o, "__self__", None) for o in collector.evaluator.observers]

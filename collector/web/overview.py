@@ -77,7 +77,10 @@ def overview_context(ctx: ApiContext, me: Principal) -> dict[str, Any]:
     return {
         "by_priority": {p: views for p, views in by_priority.items() if views},
         "active_count": len(active),
-        "hosts": hosts,
+        # Healthy hosts are counted, not listed (the host list has them): the fragment is
+        # polled every few seconds and a thousand ok rows would be most of its weight.
+        "hosts": [h for h in hosts if h.health != "ok"],
+        "host_count": len(hosts),
         "tally": tally,
         "silences": [s for s in ctx.silences.search(now) if s.active_until(now) is not None]
         if staff
