@@ -74,5 +74,8 @@ def test_a_customer_sees_only_its_own_hosts(tmp_path: Path, clock: FakeClock) ->
         assert "acme-web1" in listing and "globex-db1" not in listing
         assert customer.get("/hosts/acme-web1").status_code == 200
         assert customer.get("/hosts/globex-db1").status_code == 404
+        for staff_only in ("/oncall", "/silences", "/reports"):
+            assert customer.get(staff_only).status_code == 403, staff_only
+            assert f'href="{staff_only}"' not in listing, "no link to a page it may not see"
     finally:
         running.stop()
