@@ -13,6 +13,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from collector.api.context import ApiContext
+from collector.api.knowledge import kb_matches
 from collector.api.scoping import IncidentReading
 from collector.api.views import customer_view, incident_view, timeline_view
 from collector.incidents.events import (
@@ -190,6 +191,8 @@ def page_context(
         "i": customer_view(view) if customer else view,
         "customer": customer,
         "root_cause": root_cause,
+        # Other incidents' fixes may be other customers': staff only, as in the API.
+        "kb": [] if customer else kb_matches(ctx, incident),
         "needs_root_cause": incident.priority in (Priority.P1, Priority.P2),
         "categories": [c.value for c in Category],
         "value": format_quantity(incident.value, incident.annotations.get("metric", "")),

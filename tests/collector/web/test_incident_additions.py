@@ -123,3 +123,19 @@ def test_the_silence_preview_lists_what_it_would_hold_back_and_stores_nothing(
     bad = carol.submit("/silences/preview", matchers="web1", duration="1h", reason="x")
     assert bad.status_code == 400 and "is not label=value" in bad.text
     assert carol.submit("/silences/preview", csrf="forged", matchers="host=web1").status_code == 403
+
+
+def test_the_incident_page_shows_known_fixes_to_staff_only(
+    running: RunningCollector, carol: Browser
+) -> None:
+    entry = {
+        "title": "Payroll export stuck",
+        "cause": "SFTP host key changed at the bank",
+        "fix": "accepted the new host key after calling the bank",
+    }
+    answer = requests.post(f"{running.url}/api/v1/kb", json=entry, headers=ADMIN_HEADERS, timeout=5)
+    assert answer.status_code == 201, answer.text
+    number = open_incident(running, "payroll export stuck again", priority="P3")["number"]
+    page = carol.get(f"/incidents/{number}?lang=zh").text
+    found = re.search(r'id="kb-matches">.*?</ul>', page, re.S)
+    assert found and "accepted the new host key" in found.group() and "已知的修复方法" in page
