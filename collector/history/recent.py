@@ -4,8 +4,9 @@ minute, in fixed ring buffers.
 Ingest calls `observe` for every report; it costs a dictionary look-up unless the host's minute
 changed, so a host reporting every 10 s is read once a minute. Memory is bounded: per host one
 int32 minute stamp and one float32 per charted series for each of the 1,440 slots, at most
-MAX_SERIES series (about 6 KB per series, under 100 KB per host). Long-term history is
-Prometheus' job (and the daily aggregates' in this package).
+MAX_SERIES series and PER_METRIC of one metric (about 6 KB per series, under 150 KB per host).
+Byte counters are kept as rates (bytes/s since the previous minute's reading), so float32
+loses nothing that matters. Long-term history is Prometheus' job (and the daily aggregates').
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ from dataclasses import dataclass
 from agent.report import Report, Sample
 
 SLOTS = 24 * 60  # one a minute for 24 h
-MAX_SERIES = 16  # per host: more filesystems or sensors than this are not charted
+MAX_SERIES = 24  # per host
+PER_METRIC = 6  # filesystems, interfaces (in and out) or sensors past this are not charted
 
 # The charted metrics and the labels that tell their series apart (none when single).
 CHARTED: dict[str, tuple[str, ...]] = {
@@ -29,7 +31,12 @@ CHARTED: dict[str, tuple[str, ...]] = {
     "swap_used_ratio": (),
     "filesystem_used_ratio": ("mountpoint",),
     "temperature_celsius": ("chip", "sensor"),
+    "network_receive_bytes_total": ("interface",),
+    "network_transmit_bytes_total": ("interface",),
 }
+# Counters, charted as their rate, and the word that tells their directions apart.
+RATES = {"network_receive_bytes_total": "in", "network_transmit_bytes_total": "out"}
+IGNORED_INTERFACES = frozenset({"lo"})
 
 
 @dataclass(frozen=True)
@@ -48,16 +55,30 @@ class _HostRing:
         self.minute = -1  # the newest minute written
         self.stamps = array("i", [-1]) * SLOTS
         self.values: dict[tuple[str, str], array[float]] = {}
+        self.counters: dict[tuple[str, str], tuple[float, float]] = {}  # value, at
+
+    def rates(self, found: dict[tuple[str, str], float], at: float) -> None:
+        """Replace the counters in `found` by their rate since the last reading (none for
+        the first reading or after a reset)."""
+        for key in [k for k in found if k[0] in RATES]:
+            value, previous = found.pop(key), self.counters.get(key)
+            self.counters[key] = (value, at)
+            if previous is not None and value >= previous[0] and at > previous[1]:
+                found[key] = (value - previous[0]) / (at - previous[1])
 
     def write(self, minute: int, found: dict[tuple[str, str], float]) -> None:
         slot = minute % SLOTS
         self.stamps[slot] = minute
         for key in found:
-            if key not in self.values and len(self.values) < MAX_SERIES:
+            if key not in self.values and self._room(key[0]):
                 self.values[key] = array("f", [math.nan]) * SLOTS
         for key, ring in self.values.items():  # absent this minute: a gap, not last day's value
             ring[slot] = found.get(key, math.nan)
         self.minute = minute
+
+    def _room(self, metric: str) -> bool:
+        same = sum(1 for m, _label in self.values if m == metric)
+        return len(self.values) < MAX_SERIES and same < PER_METRIC
 
     def read(self, since_minute: int) -> list[RecentSeries]:
         slots = [
@@ -85,6 +106,10 @@ def charted(samples: Iterable[Sample]) -> dict[tuple[str, str], float]:
         if names is None or not isinstance(sample.value, float | int):
             continue
         label = " ".join(sample.labels.get(name, "") for name in names)
+        if sample.metric in RATES:
+            if label in IGNORED_INTERFACES:
+                continue
+            label = f"{label} {RATES[sample.metric]}"
         if sample.metric == "cpu_usage_ratio":
             if label != "total":
                 continue
@@ -111,6 +136,7 @@ class RecentHistory:
         with self._lock:
             ring = self._hosts.setdefault(report.host, _HostRing())
             if minute > ring.minute:
+                ring.rates(found, at)
                 ring.write(minute, found)
 
     def series(self, host: str, now: float) -> list[RecentSeries]:

@@ -36,6 +36,14 @@ CHARTS = (
     ),
     ChartSpec("filesystems", N_("Filesystems used"), ("filesystem_used_ratio",), 100.0, "%"),
     ChartSpec("temperatures", N_("Temperatures"), ("temperature_celsius",), 1.0, "°C", 50.0),
+    ChartSpec(
+        "network",
+        N_("Network (bytes per second)"),
+        ("network_receive_bytes_total", "network_transmit_bytes_total"),
+        1.0,
+        "B/s",
+        1024.0,
+    ),
 )
 
 
@@ -74,7 +82,7 @@ def line_chart(title: str, spec: ChartSpec, series: Sequence[RecentSeries], now:
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}" class="chart" '
         f'role="img" aria-label="{escape(title)}" preserveAspectRatio="none">',
         f'<line x1="{LEFT}" y1="{plot}" x2="{WIDTH}" y2="{plot}" stroke="#999"/>',
-        f'<text x="0" y="10" font-size="10">{top:g}{escape(spec.unit)}</text>',
+        f'<text x="0" y="10" font-size="10">{escape(_amount(top, spec.unit))}</text>',
         f'<text x="0" y="{plot}" font-size="10">0</text>',
         f'<text x="{LEFT}" y="{HEIGHT - 4}" font-size="10">-24 h</text>',
         f'<text x="{WIDTH - 30}" y="{HEIGHT - 4}" font-size="10">now</text>',
@@ -89,12 +97,26 @@ def line_chart(title: str, spec: ChartSpec, series: Sequence[RecentSeries], now:
     return "".join(parts)
 
 
+def _amount(value: float, unit: str) -> str:
+    """`value` to 3 significant digits (whole from 100 up); bytes per second in Ki, Mi, Gi."""
+    if unit == "B/s":
+        for prefix in ("", "Ki", "Mi", "Gi"):
+            if abs(value) < 1024 or prefix == "Gi":
+                return f"{_digits(value)} {prefix}B/s"
+            value /= 1024
+    return f"{_digits(value)}{unit}"
+
+
+def _digits(value: float) -> str:
+    return f"{value:.0f}" if abs(value) >= 100 else f"{value:.3g}"
+
+
 def legend(series: Sequence[RecentSeries], spec: ChartSpec) -> list[tuple[str, str, str]]:
     """(colour, name, latest value) for each series of a chart."""
     rows = []
     for index, s in enumerate(series):
         name = s.label or s.metric.removesuffix("_ratio").replace("_", " ")
-        latest = f"{s.points[-1][1] * spec.factor:.3g}{spec.unit}" if s.points else ""
+        latest = _amount(s.points[-1][1] * spec.factor, spec.unit) if s.points else ""
         rows.append((PALETTE[index % len(PALETTE)], name, latest))
     return rows
 

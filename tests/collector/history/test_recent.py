@@ -4,11 +4,12 @@ left empty, memory bounded per host."""
 from __future__ import annotations
 
 import time
+from collections import Counter
 
 import pytest
 
 from agent.report import SCHEMA_V1, ProbeResult, Report, Sample
-from collector.history.recent import MAX_SERIES, SLOTS, RecentHistory
+from collector.history.recent import MAX_SERIES, PER_METRIC, SLOTS, RecentHistory
 
 START = 1_790_000_000.0 - 1_790_000_000.0 % 60
 
@@ -66,13 +67,43 @@ def test_samples_of_another_target_and_unknown_hosts_are_not_charted() -> None:
     assert recent.series("nobody", START) == []
 
 
-def test_memory_per_host_is_bounded() -> None:
+def test_memory_per_host_is_bounded_per_metric_and_in_all() -> None:
     recent = RecentHistory()
-    many = [Sample("filesystem_used_ratio", 0.1, {"mountpoint": f"/m{i}"}) for i in range(40)]
+    many = [Sample("cpu_usage_ratio", 0.1, {"cpu": "total"}), Sample("load1_per_core", 0.1)]
+    many += [Sample("memory_used_ratio", 0.1), Sample("swap_used_ratio", 0.1)]
+    for i in range(40):  # a container host: many mounts, interfaces and sensors
+        many += [
+            Sample("filesystem_used_ratio", 0.1, {"mountpoint": f"/m{i}"}),
+            Sample("temperature_celsius", 40.0, {"chip": "c", "sensor": f"s{i}"}),
+            Sample("network_receive_bytes_total", 1e6 * i, {"interface": f"veth{i}"}),
+            Sample("network_transmit_bytes_total", 1e6 * i, {"interface": f"veth{i}"}),
+        ]
     probe = ProbeResult("host", "ok", 0.01, many)
-    recent.observe(Report(SCHEMA_V1, "big", START, 1, "test", 10.0, [probe]), START)
-    assert len(recent.series("big", START)) == MAX_SERIES
-    assert recent.size_bytes("big") == 4 * SLOTS * (MAX_SERIES + 1)  # about 98 KB at most
+    for minute in range(2):  # counters need two readings
+        at = START + 60 * minute
+        recent.observe(Report(SCHEMA_V1, "big", at, 1, "test", 10.0, [probe]), at)
+    per_metric = Counter(s.metric for s in recent.series("big", START + 60))
+    assert max(per_metric.values()) == PER_METRIC and len(per_metric) == 8
+    assert sum(per_metric.values()) <= MAX_SERIES
+    assert recent.size_bytes("big") <= 4 * SLOTS * (MAX_SERIES + 1) < 150_000
+
+
+def test_byte_counters_are_kept_as_rates_without_resets_or_loopback() -> None:
+    recent = RecentHistory()
+    readings = [1_000.0, 7_000.0, 13_000.0, 500.0, 6_500.0]  # the agent restarts at minute 3
+    for minute, total in enumerate(readings):
+        at = START + 60 * minute
+        samples = [
+            Sample("network_receive_bytes_total", total + 4e12, {"interface": "eth0"}),
+            Sample("network_receive_bytes_total", total, {"interface": "lo"}),
+        ]
+        report = Report(
+            SCHEMA_V1, "web1", at, 1, "test", 10.0, [ProbeResult("host", "ok", 0.0, samples)]
+        )
+        recent.observe(report, at)
+    [eth0] = recent.series("web1", START + 240)
+    assert eth0.label == "eth0 in"
+    assert eth0.points == [(START + 60, 100.0), (START + 120, 100.0), (START + 240, 100.0)]
 
 
 def test_a_report_within_the_same_minute_costs_microseconds() -> None:

@@ -20,6 +20,7 @@ def host_cycle(host: str, clock: FakeClock, sequence: int, cpu: float) -> Report
         Sample("memory_used_ratio", 0.61),
         Sample("filesystem_used_ratio", 0.73, {"mountpoint": "/var", "device": "sda2"}),
         Sample("temperature_celsius", 47.0, {"chip": "coretemp", "sensor": "Package id 0"}),
+        Sample("network_receive_bytes_total", 3e9 + sequence * 61_440.0, {"interface": "eth0"}),
     ]
     disk = InventoryItem(kind="disk", name="sda", vendor="ACME", model="SSD 9", serial="S123")
     probes = [
@@ -42,11 +43,12 @@ def test_host_page_shows_charts_probes_inventory_and_open_incidents(
     assert '"Failing probes">smart<' in row.group() and "health-ok" not in row.group()
     page = carol.get("/hosts/web1")
     assert page.status_code == 200
-    for chart in ("cpu", "load", "memory", "filesystems", "temperatures"):
+    for chart in ("cpu", "load", "memory", "filesystems", "temperatures", "network"):
         assert f'id="chart-{chart}"' in page.text, chart
     cpu = re.search(r'id="chart-cpu".*?</figure>', page.text, re.S)
     assert cpu and "<polyline" in cpu.group() and "<strong>30%</strong>" in cpu.group()
     assert "/var <strong>73%</strong>" in page.text and "coretemp Package id 0" in page.text
+    assert "eth0 in <strong>1 KiB/s</strong>" in page.text, "a byte counter is charted as a rate"
     assert "smartctl timed out" in page.text and "S123" in page.text
     assert f'href="/incidents/{opened["number"]}"' in page.text
     assert carol.get("/hosts/nobody").status_code == 404
