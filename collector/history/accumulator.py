@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -10,6 +11,7 @@ from agent.report import ProbeResult, Report
 from collector.history.daily import DayAggregate, day_of, new_day
 
 SeriesKey = tuple[str, str, tuple[tuple[str, str], ...]]  # host, metric, sorted labels
+TAKE_SLICE = 2000  # series per hold of the lock while a flush takes its snapshots
 
 
 @dataclass(frozen=True)
@@ -104,23 +106,37 @@ class HistoryAccumulator:
         return fresh
 
     def take_changed(self, today: int) -> list[DayRow]:
-        """Snapshots of every changed day and of every day that has just ended."""
+        """Snapshots of every changed day and of every day that has just ended.
+
+        Taken a slice of series at a time: ingest's `observe` waits for this lock, and a
+        thousand hosts' series took seconds in one go."""
         rows: list[DayRow] = []
         with self._lock:
             self._floor = today - 1
-            for key, days in list(self._days.items()):
-                for aggregate in days:
-                    ended = aggregate.day < today and not aggregate.sealed
-                    if aggregate.changed or ended:
-                        snapshot = aggregate.snapshot(seal=aggregate.day < today)
-                        rows.append(DayRow(key[0], key[1], dict(key[2]), snapshot))
-                kept = [a for a in days if a.day >= self._floor]
-                if kept:
-                    self._days[key] = kept
-                else:
-                    del self._days[key]
-                    del self._latest[key]
+            keys = list(self._days)
+        for start in range(0, len(keys), TAKE_SLICE):
+            with self._lock:
+                self._take(keys[start : start + TAKE_SLICE], today, rows)
+            time.sleep(0)  # let the event loop have the GIL between slices
         return rows
+
+    def _take(self, keys: list[SeriesKey], today: int, rows: list[DayRow]) -> None:
+        assert self._floor is not None
+        for key in keys:
+            days = self._days.get(key)
+            if days is None:
+                continue
+            for aggregate in days:
+                ended = aggregate.day < today and not aggregate.sealed
+                if aggregate.changed or ended:
+                    snapshot = aggregate.snapshot(seal=aggregate.day < today)
+                    rows.append(DayRow(key[0], key[1], dict(key[2]), snapshot))
+            kept = [a for a in days if a.day >= self._floor]
+            if kept:
+                self._days[key] = kept
+            else:
+                del self._days[key]
+                del self._latest[key]
 
     def requeue(self, rows: Iterable[DayRow]) -> None:
         """Write these days again at the next flush (the store refused them)."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -54,15 +55,21 @@ class HistoryStore:
         self._ids: dict[SeriesKey, int] = {}
 
     def write(self, rows: Sequence[DayRow]) -> None:
-        """Insert or replace each row (the memory copy holds the whole day)."""
+        """Insert or replace each row (the memory copy holds the whole day).
+
+        A batch per transaction, yielding between batches: a thousand hosts' rows in one
+        transaction held SQLite's write lock (the incident writer's too) and the GIL for
+        seconds. Each row is a whole day, so a flush cut short leaves no half-written day."""
         with self._engine.begin() as conn:
-            ids = self._series_ids(conn, rows)
-            statement = upsert(
-                conn, metric_daily, ["series_id", "day"], {k: _excluded(k) for k in _FIGURES}
-            )
-            for start in range(0, len(rows), WRITE_BATCH):
-                batch = rows[start : start + WRITE_BATCH]
+            ids = dict(self._series_ids(conn, rows))
+        for start in range(0, len(rows), WRITE_BATCH):
+            batch = rows[start : start + WRITE_BATCH]
+            with self._engine.begin() as conn:
+                statement = upsert(
+                    conn, metric_daily, ["series_id", "day"], {k: _excluded(k) for k in _FIGURES}
+                )
                 conn.execute(statement, [_values(ids[_key(r)], r) for r in batch])
+            time.sleep(0)  # the event loop and the incident writer go first
 
     def _series_ids(self, conn: Connection, rows: Sequence[DayRow]) -> dict[SeriesKey, int]:
         """Every row's series id, creating the series not stored yet."""
