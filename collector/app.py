@@ -40,6 +40,7 @@ from collector.evaluation.evaluator import Evaluator
 from collector.evaluation.signals import rule_event
 from collector.evaluation.writer import IncidentWriter
 from collector.exposition import HostExposition
+from collector.heap import HeapFreezer
 from collector.history.recent import RecentHistory
 from collector.history.recorder import FLUSH_INTERVAL, HistoryRecorder
 from collector.incidents.customers import CustomerBook, load_customers
@@ -99,6 +100,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_SILENT_AFTER = 120.0
 TIMER_INTERVAL = 1.0
+HEAP_TICK_SECONDS = 60.0  # long-lived objects frozen out of garbage collections this often
 NOTICE_INTERVAL = 15.0  # maintenance notices: looked for this often
 OUTBOX_KEEP_SECONDS = 7 * 86400.0  # sent messages; every attempt stays on the timeline
 
@@ -131,6 +133,7 @@ class Collector:
     intake: AlertIntake | None = None  # other monitors' alerts (integrations:)
     customer_side: CustomerSide | None = None  # mail intake, verification, ticket links
     customer_notices: CustomerNotices | None = None  # incidents told to customers' contacts
+    heap: HeapFreezer = field(default_factory=lambda: HeapFreezer(time.monotonic))
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     @property
@@ -246,6 +249,7 @@ class Collector:
         loops = [
             (config.evaluation_interval, self.ingest.tick, "rule tick"),
             (config.flush_interval, self.flush, "host state flush"),
+            (HEAP_TICK_SECONDS, self.heap.tick, "heap freeze"),
             (config.checkpoint_interval, self.checkpoint, "rule checkpoint"),
             (TIMER_INTERVAL, self.incidents.run_due_timers, "due timers"),
             (FLUSH_INTERVAL, self._flush_history, "metric history flush"),

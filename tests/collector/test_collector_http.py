@@ -219,8 +219,10 @@ def test_console_page_lists_hosts_and_incidents(
 ) -> None:
     running.post(host_report("web1", clock, memory_used_ratio=0.42))
     page = running.fetch("/").text
-    assert "<title>Watchkeeper</title>" in page and ">web1<" in page
+    # The overview names the hosts that need attention and counts the healthy ones.
+    assert "<title>Watchkeeper</title>" in page and 'href="/hosts"' in page
     assert 'name="viewport"' in page
+    assert ">web1<" in running.fetch("/hosts").text
 
 
 def test_incident_query_rejects_unknown_state(running: RunningCollector) -> None:
