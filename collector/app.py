@@ -100,7 +100,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_SILENT_AFTER = 120.0
 TIMER_INTERVAL = 1.0
-HEAP_TICK_SECONDS = 60.0  # long-lived objects frozen out of garbage collections this often
+HEAP_TICK_SECONDS = 10.0  # long-lived objects frozen out of garbage collections this often
 NOTICE_INTERVAL = 15.0  # maintenance notices: looked for this often
 OUTBOX_KEEP_SECONDS = 7 * 86400.0  # sent messages; every attempt stays on the timeline
 

@@ -4,7 +4,7 @@ A thousand hosts' rule histories, day aggregates and ring buffers are ~700,000 o
 cyclic collector tracks; a full collection walked them all in ~360 ms, during which no report
 was answered (ingest p99 at 1,000 reports/s rose to hundreds of ms). These objects live long
 and are freed by reference counting, so they are frozen (gc.freeze: left out of collections)
-every minute; once an hour everything is thawed and collected in full, so cyclic garbage that
+every few seconds; once an hour everything is thawed and collected in full, so cyclic garbage that
 was frozen is not kept for good (one long pause an hour instead of one every few seconds).
 """
 
@@ -19,7 +19,7 @@ THAW_EVERY = 3600.0  # seconds between full collections of everything
 
 @dataclass
 class HeapFreezer:
-    """`tick()` every minute (off the event loop); the gc functions are injectable for tests."""
+    """`tick()` every few seconds (off the event loop); the gc functions are injectable."""
 
     clock: Callable[[], float]
     collect: Callable[[int], int] = gc.collect
