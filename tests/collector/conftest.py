@@ -1,4 +1,5 @@
-"""Collector fixtures: a migrated database on each backend (SQLite, the real PostgreSQL)."""
+"""Collector fixtures: a migrated database on each backend (SQLite, the real PostgreSQL), the test
+clock and a recording channel."""
 
 from __future__ import annotations
 
@@ -9,10 +10,24 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from collector.notify.channels import RecordingChannel
 from collector.store.database import migrate, open_database
+from tests.collector.harness import FakeClock
 from tests.peers import REQUIRE_PEERS
 
 POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    """Time that moves only when the test says so."""
+    return FakeClock()
+
+
+@pytest.fixture
+def recorder() -> RecordingChannel:
+    """A channel that keeps what it is sent, for asserting on notifications."""
+    return RecordingChannel("ops")
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -44,11 +44,6 @@ def running(tmp_path: Path, clock: FakeClock) -> Iterator[RunningCollector]:
     collector.stop()
 
 
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 

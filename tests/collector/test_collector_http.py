@@ -19,11 +19,6 @@ from tests.peers.smtp import SmtpServer
 
 
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
 def recorder() -> RecordingChannel:
     return RecordingChannel("test")
 

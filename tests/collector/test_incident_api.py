@@ -24,16 +24,6 @@ CAUSE = {
 
 
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
-def recorder() -> RecordingChannel:
-    return RecordingChannel("ops")
-
-
-@pytest.fixture
 def running(
     tmp_path: Path, clock: FakeClock, recorder: RecordingChannel
 ) -> Iterator[RunningCollector]:

@@ -48,11 +48,6 @@ Cli = Callable[..., Result]
 
 
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
 def smtp() -> Iterator[SmtpServer]:
     with SmtpServer() as server:
         yield server

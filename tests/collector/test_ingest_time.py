@@ -16,11 +16,6 @@ from tests.collector.harness import TOKEN, FakeClock, RunningCollector, wait_for
 
 
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
 def running(tmp_path: Path, clock: FakeClock) -> Iterator[RunningCollector]:
     collector = RunningCollector(tmp_path, clock, channels=[RecordingChannel("t")])
     yield collector

@@ -18,16 +18,6 @@ ALICE = {"Authorization": "Bearer alice-token"}
 
 
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
-def recorder() -> RecordingChannel:
-    return RecordingChannel("ops")
-
-
-@pytest.fixture
 def running(
     tmp_path: Path, clock: FakeClock, recorder: RecordingChannel
 ) -> Iterator[RunningCollector]:

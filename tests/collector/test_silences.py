@@ -51,16 +51,6 @@ def test_the_silence_ending_last_wins_and_expired_ones_do_not_count() -> None:
 
 
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
-def recorder() -> RecordingChannel:
-    return RecordingChannel("ops")
-
-
-@pytest.fixture
 def running(
     tmp_path: Path, clock: FakeClock, recorder: RecordingChannel
 ) -> Iterator[RunningCollector]:

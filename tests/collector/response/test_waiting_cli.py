@@ -19,11 +19,6 @@ from tests.collector.test_access import Browser
 
 
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
 def running(tmp_path: Path, clock: FakeClock) -> Iterator[RunningCollector]:
     response = tmp_path / "response.yaml"
     response.write_text("sla:\n  update_reminder: 5m\n")  # the default targets

@@ -18,11 +18,6 @@ PASSWORD = "correct horse battery"
 
 
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
 def running(tmp_path: Path, clock: FakeClock) -> Iterator[RunningCollector]:
     collector = RunningCollector(tmp_path, clock)
     collector.collector.access.add_user("carol", PASSWORD, Role.RESPONDER)
