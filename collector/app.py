@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import socket
+import threading
 import time
 from collections.abc import AsyncIterator, Callable, Collection, Sequence
 from dataclasses import dataclass, field, replace
@@ -27,6 +28,7 @@ from collector.api.noise import noise_routes
 from collector.api.openapi import openapi_routes
 from collector.api.people import people_routes
 from collector.api.redacting import RedactingMiddleware
+from collector.api.retirement import retirement_routes
 from collector.api.routes import ApiContext, api_routes
 from collector.api.scoping import CustomerScopes
 from collector.api.silences import silence_routes
@@ -80,6 +82,7 @@ from collector.response.directory import ResponseDirectory, contact_check
 from collector.response.model import ResponseConfig, load_response
 from collector.response.people import Person
 from collector.response.roster import Roster
+from collector.retirement import HostRetirement
 from collector.snapshots.service import SnapshotService
 from collector.store.access import AccessStore
 from collector.store.database import migrate, open_database, reader
@@ -134,6 +137,9 @@ class Collector:
     customer_side: CustomerSide | None = None  # mail intake, verification, ticket links
     customer_notices: CustomerNotices | None = None  # incidents told to customers' contacts
     heap: HeapFreezer = field(default_factory=lambda: HeapFreezer(time.monotonic))
+    # Held while host rows or rule checkpoints are written, and while a host is retired.
+    persisting: threading.Lock = field(default_factory=threading.Lock)
+    retirement: HostRetirement | None = None  # an admin retires a host
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     @property
@@ -205,16 +211,18 @@ class Collector:
 
     def flush(self) -> None:
         """Write changed host states now (each host on its own if the batch fails)."""
-        retry = self.repository.save_hosts(self.hosts.take_dirty())
-        self.hosts.mark_dirty(retry)
+        with self.persisting:  # a host retired meanwhile is not written back
+            retry = self.repository.save_hosts(self.hosts.take_dirty())
+            self.hosts.mark_dirty(retry)
 
     def checkpoint(self) -> None:
         """Save rule histories and pending breaches, so trends survive a restart; prune the
         outbox of messages sent long ago."""
-        with self.evaluator.lock:
-            data = self.engine.checkpoint()
         now = self.clock()
-        self.repository.save_checkpoints(data, now)
+        with self.persisting:  # a host retired meanwhile gets no checkpoint back
+            with self.evaluator.lock:
+                data = self.engine.checkpoint()
+            self.repository.save_checkpoints(data, now)
         self.outbox.prune(now - OUTBOX_KEEP_SECONDS)
 
     def stop(self) -> None:
@@ -425,6 +433,7 @@ def build_collector(
         console_url=config.console_url,
         body_timeout=config.limits.body_timeout,
         ticket_details=side.details,
+        retirement=_host_retirement(collector, recent),
     )
     routes = [
         *side.routes,  # before the incident actions' /{action} route
@@ -432,6 +441,7 @@ def build_collector(
         *snapshot_routes(context, snapshots := _snapshot_service(database, clock, incidents)),
         *api_routes(context, snapshots),
         *inventory_routes(hosts),
+        *retirement_routes(context),
         *admin_routes(context),
         *people_routes(roster),
         *openapi_routes(),
@@ -478,6 +488,23 @@ def _evaluator(database: Engine, rules: RuleSet) -> Evaluator:
 
     host_level = frozenset(c.name for c in rules.absent_rules)
     return Evaluator(RuleEngine(rules), MaintenanceGate(host_level, windows))
+
+
+def _host_retirement(collector: Collector, recent: RecentHistory) -> HostRetirement:
+    """The collector's host retirement: a retired host is forgotten by the registry, the rule
+    engine and the store, and by the short-term charts, ingest's quotas and /metrics' cache."""
+    collector.retirement = HostRetirement(
+        collector.hosts,
+        collector.evaluator,
+        collector.repository,
+        collector.incidents,
+        collector.reader,
+        collector.access,
+        collector.clock,
+        collector.persisting,
+        [recent.forget, collector.ingest.forget_host, collector.metrics.forget_cached],
+    )
+    return collector.retirement
 
 
 def _snapshot_service(

@@ -40,6 +40,7 @@ class CollectorMetrics:
         self._host_samples = host_samples
         self._cache_seconds = cache_seconds
         self._cached: tuple[float, bytes] | None = None
+        self._generation = 0  # bumped by forget_cached: a scrape begun before is not kept
         self._render_lock = threading.Lock()
         self._scrape_lock = asyncio.Lock()
         self.reports = Counter(
@@ -83,6 +84,12 @@ class CollectorMetrics:
                 self._cached = (now, self._host_samples.render().encode() + own)
             return self._cached[1]
 
+    def forget_cached(self, _host: str = "") -> None:
+        """Render afresh at the next scrape (a host was retired: it must vanish at once)."""
+        with self._render_lock:
+            self._cached = None
+            self._generation += 1
+
     async def scrape(self, slice_seconds: float = 0.002) -> bytes:
         """`render` on the event loop, in slices of `slice_seconds` between which agents'
         reports are answered (a worker thread rendering 1,000 hosts held the GIL for most of a
@@ -91,13 +98,15 @@ class CollectorMetrics:
             cached = self._cached
             if cached is not None and time.monotonic() - cached[0] < self._cache_seconds:
                 return cached[1]
+            generation = self._generation
             rendering = self._host_samples.start()
             while rendering.step(slice_seconds):
                 await asyncio.sleep(0)
             # The collector's own families query the database: a worker thread's job.
             own = await anyio.to_thread.run_sync(generate_latest, self.registry)
             body = rendering.text().encode() + own
-            self._cached = (time.monotonic(), body)
+            if generation == self._generation:  # else a host retired meanwhile: not cached
+                self._cached = (time.monotonic(), body)
             return body
 
 

@@ -244,6 +244,17 @@ class RuleEngine:
         """Watch a host known from before a restart for silence, as if just seen then."""
         self.last_seen.setdefault(host, last_seen)
 
+    def forget_host(self, host: str) -> int:
+        """Drop all a retired host's state: pending and firing series (so a pending breach
+        cannot fire later), histories and the silence watch; returns the series dropped."""
+        self.last_seen.pop(host, None)
+        series = self._by_host.pop(host, set())
+        for one in series:
+            self.states.pop(one, None)
+        for key in [k for k in self._histories if k[0] == host]:
+            del self._histories[key]
+        return len(series)
+
     def restore_firing(
         self, rule: str, host: str, labels: Mapping[str, str], since: float, probe: str = ""
     ) -> bool:

@@ -57,6 +57,7 @@ ROUTE_RULES: dict[tuple[str, str], Need] = {
     ("GET", "/api/v1/hosts"): Role.VIEWER,
     ("GET", "/api/v1/hosts/{name}/events"): Role.VIEWER,
     ("GET", "/api/v1/hosts/{name}/inventory"): Role.VIEWER,
+    ("DELETE", "/api/v1/hosts/{name}"): Role.ADMIN,  # retire a host (not customers)
     ("GET", "/api/v1/incidents"): Role.VIEWER,
     ("GET", "/api/v1/incidents/{reference}"): Role.VIEWER,
     ("POST", "/api/v1/incidents"): Role.RESPONDER,
@@ -105,6 +106,7 @@ ROUTE_RULES: dict[tuple[str, str], Need] = {
     ("POST", "/incidents/{reference}/{action}"): Role.RESPONDER,  # form: checks its CSRF field
     ("GET", "/hosts"): Role.VIEWER,
     ("GET", "/hosts/{name}"): Role.VIEWER,
+    ("POST", "/hosts/{name}/retire"): Role.ADMIN,  # form: checks its CSRF field
     ("GET", "/oncall"): Role.VIEWER,  # schedules, policies, people (not customers)
     ("GET", "/silences"): Role.VIEWER,
     ("POST", "/silences"): Role.RESPONDER,  # form: checks its CSRF field
@@ -161,6 +163,7 @@ FORM_ROUTES = frozenset(
         ("POST", "/silences"),
         ("POST", "/silences/preview"),
         ("POST", "/silences/{silence_id:int}/expire"),
+        ("POST", "/hosts/{name}/retire"),
     }
 )
 

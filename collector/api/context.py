@@ -13,6 +13,7 @@ from collector.incidents.service import IncidentService
 from collector.ingest.hosts import HostRegistry
 from collector.ingest.receive import Ingest
 from collector.metrics import CollectorMetrics
+from collector.retirement import HostRetirement
 from collector.store.incidents import IncidentReader
 from collector.store.outbox import OutboxStore
 from collector.store.repository import Repository
@@ -40,3 +41,4 @@ class ApiContext:
     body_timeout: float = 30.0
     # (incident, seen by staff) -> ticket fields of its detail: satisfaction, links...
     ticket_details: Callable[[Incident, bool], dict[str, Any]] | None = None
+    retirement: HostRetirement | None = None  # an admin retires a host (API and console)

@@ -58,6 +58,22 @@ QUERIES: dict[tuple[str, str], dict[str, dict[str, Any]]] = {
         "limit": {"type": "integer", "minimum": 1, "maximum": 5000},
         "before": {"type": "integer", "minimum": 1},
     },
+    ("DELETE", "/api/v1/hosts/{name}"): {
+        "reason": {"type": "string", "maxLength": 500, "description": "why (timelines, audit)"},
+    },
+}
+
+# Answers named beyond the default error envelope: status -> description.
+RESPONSES: dict[tuple[str, str], dict[str, str]] = {
+    ("DELETE", "/api/v1/hosts/{name}"): {
+        "200": "Retired: the host left /metrics, the host list and the rule engine; its open "
+        "rule incidents are resolved with a note. JSON: host, retired_at, retired_by, reason, "
+        "incidents_resolved (a count), resolved and left_open (ticket numbers of incidents "
+        "people opened on it). A report under its name later makes it a new host.",
+        "401": "No credentials, or unknown ones.",
+        "403": "Not an admin (or a console session without X-CSRF-Token).",
+        "404": "No such host: never reported, or already retired.",
+    },
 }
 
 # Public HTML pages the API document lists (customers reach them from a mail).
@@ -97,6 +113,9 @@ _ERROR = {
 }
 
 
+_ENVELOPE = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+
+
 def openapi_document(routes: Iterable[BaseRoute]) -> dict[str, Any]:
     """The document for the API part of `routes` (the console's pages are left out)."""
     components: dict[str, Any] = {"Error": _ERROR}
@@ -129,11 +148,15 @@ def _operation(method: str, path: str, components: dict[str, Any]) -> dict[str, 
         "responses": {
             "default": {
                 "description": "an answer, or an error in the envelope",
-                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+                "content": _ENVELOPE,
             }
         },
         "security": _security(need),
     }
+    for status, text in RESPONSES.get((method, path), {}).items():
+        error = status >= "400"
+        content = _ENVELOPE if error else {"application/json": {"schema": {"type": "object"}}}
+        operation["responses"][status] = {"description": text, "content": content}
     parameters = [
         {
             "name": name,

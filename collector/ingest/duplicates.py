@@ -68,6 +68,11 @@ class DuplicateWatch:
             return Verdict(report.host, len(live), detail)
         return Verdict(f"{report.host}#dup-{report.instance[:8]}", len(live), detail)
 
+    def forget(self, host: str) -> None:
+        """Drop what is known of a retired host's agents."""
+        with self._lock:
+            self._hosts.pop(host, None)
+
 
 def _described(instances: list[tuple[str, _Instance]]) -> str:
     return ", ".join(f"{n[:8]} ({i.version} from {i.peer or '?'})" for n, i in instances)

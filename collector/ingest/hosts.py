@@ -101,6 +101,13 @@ class HostRegistry:
                 state.report_time = report.time
             return True
 
+    def remove(self, name: str) -> HostState | None:
+        """Forget a host (retired): no longer listed, exported or written; a report under
+        its name later makes it a new host."""
+        with self._lock:
+            self._dirty.discard(name)
+            return self._hosts.pop(name, None)
+
     def take_dirty(self) -> list[HostRecord]:
         """Records changed since the last call (for the write-behind flush)."""
         with self._lock:

@@ -103,6 +103,14 @@ class Ingest:
         """Accept these agent tokens from now on (a reload)."""
         self._tokens = tokens
 
+    def forget_host(self, host: str) -> None:
+        """A retired host no longer counts towards its token's hosts, nor its agents as
+        duplicates."""
+        with self._quota_lock:
+            for seen in self._hosts_of_token.values():
+                seen.discard(host)
+        self._duplicates.forget(host)
+
     def identify(self, authorization: str | None) -> AgentIdentity:
         """The agent token in an Authorization header, or IngestError (read no body first)."""
         identity = self._tokens.identify(authorization)

@@ -89,6 +89,13 @@ class Repository:
         with self._reader.connect() as conn:
             return [HostRecord(**row._mapping) for row in conn.execute(select(hosts))]
 
+    def forget_host(self, name: str) -> None:
+        """Delete a retired host's row and rule checkpoint, so a restart does not bring it
+        back; its events stay (the health reports read the past quarter's BMC events)."""
+        with self.engine.begin() as conn:
+            conn.execute(delete(hosts).where(hosts.c.name == name))
+            conn.execute(delete(rule_checkpoints).where(rule_checkpoints.c.host == name))
+
     def add_events(
         self,
         host: str,

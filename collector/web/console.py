@@ -7,6 +7,8 @@ middleware judges Routes against ROUTE_RULES, and the files must load on the sig
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
@@ -17,6 +19,7 @@ from collector.api.access import CUSTOMER_ACTIONS, principal_of
 from collector.api.context import ApiContext
 from collector.api.errors import see_other
 from collector.api.incidents import answered
+from collector.api.retirement import actor_of
 from collector.history.recent import RecentHistory
 from collector.incidents.service import IncidentNotFoundError
 from collector.incidents.transitions import TransitionRefusedError
@@ -155,10 +158,12 @@ def silence_page_routes(ctx: ApiContext, pages: Pages) -> list[Route]:
 
 
 def host_routes(ctx: ApiContext, pages: Pages, recent: RecentHistory | None) -> list[Route]:
-    """The host list and the host page (charts from `recent`)."""
+    """The host list, the host page (charts from `recent`) and an admin's retire form."""
 
     async def host_list(request: Request) -> Response:
         shown = await run_in_threadpool(hosts_context, ctx, principal_of(request))
+        retired = request.query_params.get("retired", "")  # after the retire form
+        shown["retired"] = retired if retired and ctx.hosts.get(retired) is None else ""
         return pages.render(request, "hosts.html", **shown)
 
     async def host(request: Request) -> Response:
@@ -169,9 +174,22 @@ def host_routes(ctx: ApiContext, pages: Pages, recent: RecentHistory | None) -> 
         shown = await run_in_threadpool(host_context, ctx, principal_of(request), state, recent)
         return pages.render(request, "host.html", **shown)
 
+    async def retire(request: Request) -> Response:
+        name, form = request.path_params["name"], await read_form(request)
+        if not form_csrf_ok(principal_of(request), form):
+            return expired_form(pages, request)
+        if ctx.retirement is None or ctx.hosts.get(name) is None:
+            return pages.render(request, "missing.html", 404, what=name)
+        if form.get("confirm", "").strip() != name:  # the page says to type it exactly
+            return pages.render(request, "retire.html", 400, name=name, form=form)
+        reason = form.get("reason", "")
+        await run_in_threadpool(ctx.retirement.retire, name, actor_of(request), reason)
+        return see_other(f"/hosts?{urlencode({'retired': name})}")
+
     return [
         Route("/hosts", host_list, methods=["GET"]),
         Route("/hosts/{name}", host, methods=["GET"]),
+        Route("/hosts/{name}/retire", retire, methods=["POST"]),
     ]
 
 
