@@ -57,6 +57,10 @@ class IncidentClient:
         """POST `body` as JSON to `path`, the decoded JSON answer."""
         return self._call("POST", path, json=body)
 
+    def delete(self, path: str, params: Mapping[str, str] | None = None) -> Any:
+        """DELETE `path`, the decoded JSON answer."""
+        return self._call("DELETE", path, params=params)
+
     def get_text(self, path: str, params: Mapping[str, str] | None = None) -> str:
         """GET `path`, the answer as text (a report)."""
         return self._send("GET", path, params=params).text

@@ -14,6 +14,7 @@ import requests
 from prometheus_client.parser import text_string_to_metric_families
 
 from collector.config import ApiToken
+from collector.hosts_cli import hosts_command
 from rules.loader import RuleSet, load_rules
 from tests.collector.harness import ADMIN_HEADERS, FakeClock, RunningCollector, host_report
 from tests.peers import REQUIRE_PEERS
@@ -201,5 +202,31 @@ def test_metrics_after_retiring_pass_promtool(
             check=False,
         )
         assert checked.returncode == 0, checked.stdout + checked.stderr
+    finally:
+        running.stop()
+
+
+def test_the_hosts_command_lists_and_retires(
+    tmp_path: Path, clock: FakeClock, capsys: pytest.CaptureFixture[str]
+) -> None:
+    responder = ApiToken(name="resp", token=RESPONDER_TOKEN, role="responder")  # type: ignore[arg-type]
+    running = RunningCollector(tmp_path, clock, api_tokens=[responder])
+    admin = ["--url", running.url, "--token", ADMIN_HEADERS["Authorization"].split()[1]]
+    try:
+        for host in ("web1", "web2"):
+            assert running.post(host_report(host, clock, 1, memory_used_ratio=0.2)).ok
+        assert hosts_command([*admin, "list"]) == 0
+        listed = capsys.readouterr().out
+        assert listed.startswith("HOST") and "web1" in listed and "web2" in listed
+        assert hosts_command([*admin, "retire", "web1"]) == 2, "--yes is needed"
+        assert "add --yes" in capsys.readouterr().err
+        as_responder = ["--url", running.url, "--token", RESPONDER_TOKEN]
+        assert hosts_command([*as_responder, "retire", "web1", "--yes"]) == 1
+        assert "needs role admin" in capsys.readouterr().err
+        assert hosts_command([*admin, "retire", "web1", "-r", "sold", "--yes"]) == 0
+        assert "retired web1 (0 incident(s) resolved)" in capsys.readouterr().out
+        assert [h["name"] for h in running.get("/api/v1/hosts")] == ["web2"]
+        assert hosts_command([*admin, "retire", "web1", "--yes"]) == 1
+        assert "no host 'web1'" in capsys.readouterr().err
     finally:
         running.stop()

@@ -112,6 +112,15 @@ def test_host_known_from_before_restart_is_watched(ruleset_from: RuleFactory) ->
     assert [s.host for s in engine.tick(500.0)] == ["old"]
 
 
+def test_a_forgotten_host_never_fires_again(ruleset_from: RuleFactory) -> None:
+    engine = RuleEngine(ruleset_from(THRESHOLD.format(for_="5m") + ABSENT.split("rules:\n")[1]))
+    for host in ("gone", "kept"):
+        engine.evaluate(report(host, mem(0.95)), 0.0)  # pending, and watched for silence
+    assert engine.forget_host("gone") == 1
+    assert {s.host for s in engine.tick(1000.0)} == {"kept"}, "no pending fire, no silence"
+    assert set(engine.checkpoint()) <= {"kept"} and set(engine.last_seen) == {"kept"}
+
+
 RATE = """\
 group: t
 rules:
