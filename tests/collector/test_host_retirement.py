@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from collector.config import ApiToken
 from collector.hosts_cli import hosts_command
 from rules.loader import RuleSet, load_rules
+from tests.collector.conftest import postgres_schema
 from tests.collector.harness import ADMIN_HEADERS, FakeClock, RunningCollector, host_report
 from tests.peers import REQUIRE_PEERS
 
@@ -122,10 +124,20 @@ def test_retiring_a_host_forgets_it_and_resolves_its_rule_incidents(
         running.stop()
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database(request: pytest.FixtureRequest) -> Iterator[str | None]:
+    """None: the harness's SQLite file; else a throwaway PostgreSQL schema."""
+    if request.param == "sqlite":
+        yield None
+        return
+    with postgres_schema() as url:
+        yield url
+
+
 def test_a_restart_keeps_it_retired_and_a_new_report_brings_it_back_as_new(
-    tmp_path: Path, clock: FakeClock, rules: RuleSet
+    tmp_path: Path, clock: FakeClock, rules: RuleSet, database: str | None
 ) -> None:
-    first = RunningCollector(tmp_path, clock, rules=rules)
+    first = RunningCollector(tmp_path, clock, rules=rules, database=database)
     try:
         assert first.post(host_report("db1", clock, 1, load1=12.0)).ok  # LoadHigh pending
         first.collector.flush()
@@ -134,7 +146,7 @@ def test_a_restart_keeps_it_retired_and_a_new_report_brings_it_back_as_new(
     finally:
         first.stop()  # saves host states and checkpoints again
     clock.advance(3600)
-    second = RunningCollector(tmp_path, clock, rules=rules)
+    second = RunningCollector(tmp_path, clock, rules=rules, database=database)
     try:
         assert second.get("/api/v1/hosts") == []
         second.tick()  # neither the silence watch nor the pending LoadHigh came back
