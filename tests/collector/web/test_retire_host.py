@@ -15,9 +15,7 @@ def _report(host: str, clock: FakeClock) -> Report:
     return Report(SCHEMA_V1, host, clock(), 1, "test", 10.0, [probe])
 
 
-def test_an_admin_retires_a_host_from_its_page(
-    running: RunningCollector, clock: FakeClock
-) -> None:
+def test_an_admin_retires_a_host_from_its_page(running: RunningCollector, clock: FakeClock) -> None:
     running.collector.access.add_user("ada", PASSWORD, Role.ADMIN)
     assert running.post(_report("web1", clock)).ok
     clock.advance(3600)  # web1 falls silent: the overview lists it as needing attention
