@@ -115,6 +115,8 @@ ROUTE_RULES: dict[tuple[str, str], Need] = {
     ("GET", "/reports"): Role.VIEWER,  # SLA and health reports to download (not customers)
     ("GET", "/reports/sla/{period}"): Role.VIEWER,
     ("GET", "/reports/health/{period}"): Role.VIEWER,
+    ("GET", "/tickets/new"): Role.RESPONDER,  # the ticket form (customers: for themselves)
+    ("POST", "/tickets/new"): Role.RESPONDER,  # form: checks its CSRF field
     ("GET", "/static/console.css"): Gate.PUBLIC,
     ("GET", "/static/htmx.min.js"): Gate.PUBLIC,
 }
@@ -131,6 +133,9 @@ class Scoped(StrEnum):
 
 # The only routes open to role customer; every other one answers it 403.
 CUSTOMER_RULES: dict[tuple[str, str], Scoped] = {
+    # Opens a ticket for its own customer only: the label forced, its own hosts, P2-P4
+    # (collector/api/opening.py).
+    OPENING = "opening"
     ("GET", "/api/v1/whoami"): Scoped.NO_DATA,
     ("GET", "/api/v1/openapi.json"): Scoped.NO_DATA,
     ("POST", "/logout"): Scoped.NO_DATA,
@@ -152,8 +157,11 @@ CUSTOMER_RULES: dict[tuple[str, str], Scoped] = {
 # The action verbs a customer may use on its own incidents, per action route.
 CUSTOMER_ACTIONS: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/api/v1/incidents/{reference}/{action}"): frozenset({"ack", "notes", "verify"}),
-    ("POST", "/incidents/{reference}/{action}"): frozenset({"ack", "note"}),
+    ("POST", "/incidents/{reference}/{action}"): frozenset({"ack", "note", "answer"}),
 }
+    ("POST", "/api/v1/incidents"): Scoped.OPENING,
+    ("GET", "/tickets/new"): Scoped.FILTERED,  # offers only its own hosts
+    ("POST", "/tickets/new"): Scoped.OPENING,
 
 # Session-authenticated writes that check the CSRF token of their form themselves.
 FORM_ROUTES = frozenset(
@@ -168,6 +176,7 @@ FORM_ROUTES = frozenset(
 )
 
 
+        ("POST", "/tickets/new"),
 def route_methods(routes: Iterable[BaseRoute]) -> list[tuple[str, str]]:
     """(method, path) of every HTTP endpoint (HEAD goes with GET)."""
     return [

@@ -129,19 +129,39 @@ def link_routes(
 def _link(
     engine: Engine, incidents: IncidentService, reference: str, other: str, actor: str, now: float
 ) -> Response:
+    try:
+        ticket, target, added = link_incidents(engine, incidents, reference, other, actor, now)
+    except LinkRefusedError as exc:
+        return not_found(str(exc)) if exc.missing else bad_request(str(exc))
+    return JSONResponse({"incident": ticket, "linked": target, "added": added})
+
+
+class LinkRefusedError(ValueError):
+    """One of the two incidents does not exist (`missing`), or they are the same."""
+
+    def __init__(self, message: str, missing: bool) -> None:
+        super().__init__(message)
+        self.missing = missing
+
+
+def link_incidents(
+    engine: Engine, incidents: IncidentService, reference: str, other: str, actor: str, now: float
+) -> tuple[str, str, bool]:
+    """Link ticket `reference` to incident `other` (noted on the ticket's timeline): their
+    numbers, and whether the link is new (the API and the console's form)."""
     with engine.connect() as conn:
         ticket, target = rows.by_reference(conn, reference), rows.by_reference(conn, other)
     if ticket is None or ticket.id is None:
-        return not_found(f"no incident {reference}")
+        raise LinkRefusedError(f"no incident {reference}", missing=True)
     if target is None or target.id is None:
-        return not_found(f"no incident {other} to link to")
+        raise LinkRefusedError(f"no incident {other} to link to", missing=True)
     if target.id == ticket.id:
-        return bad_request(f"{ticket.number} cannot be linked to itself")
+        raise LinkRefusedError(f"{ticket.number} cannot be linked to itself", missing=False)
     with engine.begin() as conn:
         added = link(conn, ticket.id, target.id, actor, now)
     if added:
         incidents.act(ticket.id, AddNote(actor, f"linked to {target.number} ({target.summary})"))
-    return JSONResponse({"incident": ticket.number, "linked": target.number, "added": added})
+    return ticket.number, target.number, added
 
 
 def incidents_clock(incidents: IncidentService) -> float:

@@ -16,8 +16,10 @@ from collector.api.access import principal_of
 from collector.api.context import ApiContext
 from collector.api.errors import bad_request, incident_missing, not_found, refused
 from collector.api.knowledge import kb_matches
+from collector.api.opening import OpeningRefusedError, confined_opening
 from collector.api.requests import (
     AssignBody,
+    EtaBody,
     NoteBody,
     OpenBody,
     RegradeBody,
@@ -57,6 +59,7 @@ ACTIONS: dict[str, tuple[type[BaseModel], Callable[[Any, str], PersonAction]]] =
     "close": (NoteBody, lambda b, a: Close(a, b.note)),
     "wait": (NoteBody, lambda b, a: Wait(a, b.note)),
     "resume": (NoteBody, lambda b, a: Resume(a, b.note)),
+    "eta": (EtaBody, lambda b, a: b.event(a)),
 }
 
 STATE_FILTERS = {"active": list(ACTIVE_STATES), "open": list(ACTIVE_STATES), "all": None} | {
@@ -102,12 +105,12 @@ def incident_routes(ctx: ApiContext) -> list[Route]:
         return JSONResponse(view)
 
     async def open_incident(request: Request) -> Response:
-        actor = principal_of(request).name
+        me = principal_of(request)
         body = await parse_body(request, OpenBody)
         if isinstance(body, Response):
             return body
         event = PersonOpened(
-            actor=actor,
+            actor=me.name,
             title=body.title,
             priority=body.priority,
             description=body.description,
@@ -115,8 +118,12 @@ def incident_routes(ctx: ApiContext) -> list[Route]:
             reporter=body.reporter,
             contact=body.contact,
         )
+        try:  # a customer opens for itself only
+            event = confined_opening(ctx.scopes, me, event)
+        except OpeningRefusedError as exc:
+            return bad_request(str(exc))
         opened = await run_in_threadpool(ctx.incidents.open, event)
-        return JSONResponse(incident_view(opened, ctx.clock()), 201)
+        return JSONResponse(_as_seen(ctx, request, incident_view(opened, ctx.clock())), 201)
 
     async def act(request: Request) -> Response:
         actor = principal_of(request).name

@@ -21,6 +21,7 @@ from collector.api.access import (
     route_methods,
 )
 from collector.api.customer_side import LinkBody
+from collector.api.incidents import ACTIONS
 from collector.api.integrations import PARSERS, integration_path
 from collector.api.requests import OpenBody, TokenBody, UserBody, UserPatch
 from collector.auth.roles import Role
@@ -28,6 +29,7 @@ from collector.response.people import Person, Team
 from collector.snapshots.model import SnapshotBody
 
 OPENAPI_PATH = "/api/v1/openapi.json"
+ACTION_ROUTE = ("POST", "/api/v1/incidents/{reference}/{action}")  # one body per verb
 _PARAMETER = re.compile(r"\{(\w+)(?::(\w+))?\}")
 
 BODIES: dict[tuple[str, str], type[BaseModel]] = {
@@ -144,7 +146,9 @@ def _operation(method: str, path: str, components: dict[str, Any]) -> dict[str, 
     need = ROUTE_RULES[(method, path)]
     operation: dict[str, Any] = {
         "summary": f"{method} {path}",
-        "description": _who(need) + _customer_note(method, path, need),
+        "description": _who(need)
+        + _verbs(method, path, components)
+        + _customer_note(method, path, need),
         "responses": {
             "default": {
                 "description": "an answer, or an error in the envelope",
@@ -181,6 +185,17 @@ def _operation(method: str, path: str, components: dict[str, Any]) -> dict[str, 
 
 
 def _body(model: type[BaseModel] | None, components: dict[str, Any]) -> dict[str, Any]:
+def _verbs(method: str, path: str, components: dict[str, Any]) -> str:
+    """On the incident action route: each verb with the schema of its body (eta: EtaBody...),
+    the schemas put in components."""
+    if (method, path) != ACTION_ROUTE:
+        return ""
+    for model, _make in ACTIONS.values():
+        _body(model, components)
+    named = ", ".join(f"{verb}: {model.__name__}" for verb, (model, _make) in ACTIONS.items())
+    return f" The body by verb: {named}."
+
+
     if model is None:
         return {"content": {"application/json": {"schema": {"type": "object"}}}}
     schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
@@ -216,6 +231,8 @@ def _customer_note(method: str, path: str, need: Role | Gate) -> str:
         Scoped.INCIDENT: "only its own customer's incidents (another's is a 404)",
         Scoped.HOST: "only its own customer's hosts (another's is a 404)",
     }[scoped]
+        Scoped.OPENING: "opens tickets for its own customer only (the customer label is its "
+        "own, hosts only its own, priority P2 to P4; else 400)",
     verbs = CUSTOMER_ACTIONS.get((method, path))
     return f" Role customer: {told}" + (f"; verbs {', '.join(sorted(verbs))}." if verbs else ".")
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, model_validator
 from starlette.requests import Request
 
 from collector.api.errors import bad_request
 from collector.auth.roles import Role
+from collector.incidents.events import SetEta
 from rules.model import Duration
 from rules.priority import Priority
 
@@ -60,6 +61,25 @@ class ReopenBody(Body):
     """reopen."""
 
     reason: str = Field("", max_length=2_000)
+
+
+class EtaBody(Body):
+    """eta: when we expect it fixed (`at`, or `after` from now) and why; neither clears it."""
+
+    at: AwareDatetime | None = Field(None, description="e.g. 2026-11-28T16:00:00Z")
+    after: Duration | None = Field(None, gt=0, description="or a duration from now: 4h, 90m, 2d")
+    reason: str = Field("", max_length=2_000, description="Shown to the customer; needed to set.")
+
+    @model_validator(mode="after")
+    def _one_time(self) -> EtaBody:
+        if self.at is not None and self.after is not None:
+            raise ValueError("give at or after, not both")
+        return self
+
+    def event(self, actor: str) -> SetEta:
+        """The SetEta event this body asks for."""
+        at = self.at.timestamp() if self.at is not None else None
+        return SetEta(actor, self.reason, at=at, after=self.after)
 
 
 class TokenBody(Body):

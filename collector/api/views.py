@@ -75,6 +75,8 @@ def incident_view(incident: Incident, now: float | None = None) -> dict[str, Any
         "resolved_at": iso(incident.resolved_at),
         "closed_at": iso(incident.closed_at),
         "updated_at": iso(incident.updated_at),
+        "eta": iso(incident.eta_at),  # expected resolution, as the customer is told
+        "eta_reason": incident.eta_reason,
         "policy": incident.plan.policy if incident.plan else None,
         "escalation_tier": _tier(incident),
     }

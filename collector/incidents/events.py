@@ -139,6 +139,17 @@ class RequestVerification:
 
 
 @dataclass(frozen=True)
+class SetEta:
+    """When we expect the problem to be fixed, and why; the customer sees both. `at` is a
+    time, `after` seconds from now (the transition knows now); neither clears the ETA."""
+
+    actor: str
+    reason: str = ""
+    at: float | None = None
+    after: float | None = None
+
+
+@dataclass(frozen=True)
 class Close:
     """Done: nothing more will happen to this incident.
 
@@ -178,6 +189,7 @@ PersonAction = (
     | Close
     | Wait
     | Resume
+    | SetEta
 )
 Event = RuleFired | RuleCleared | PersonOpened | PersonAction | TimerDue | MaintenanceSeen
 
@@ -193,4 +205,5 @@ ACTION_NAMES: dict[type[PersonAction], str] = {
     Close: "close",
     Wait: "wait",
     Resume: "resume",
+    SetEta: "eta",
 }

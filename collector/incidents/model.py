@@ -75,6 +75,8 @@ class Incident:
     last_update_at: float | None = None  # the last progress update sent
     flap_times: tuple[float, ...] = ()  # recent rule-driven state changes
     flapping: bool = False
+    eta_at: float | None = None  # when we expect it fixed, as told to the customer
+    eta_reason: str | None = None
     id: int | None = None
     number: str = ""
     version: int = 0

@@ -44,6 +44,7 @@ class Transition(StrEnum):
     CLOCKS_PAUSED = "CLOCKS_PAUSED"  # a maintenance window covers the host
     CLOCKS_RESUMED = "CLOCKS_RESUMED"  # ...and has ended
     UPDATE_REMINDER = "UPDATE_REMINDER"  # an update is due soon and nobody wrote a note
+    ETA = "ETA"  # the expected resolution time was set, moved or cleared
 
 
 def _no_plan(_incident: Incident) -> ResponsePlan | None:

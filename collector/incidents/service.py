@@ -290,9 +290,12 @@ class IncidentService:
     def _ask_customer(
         self, conn: Connection, outcome: Outcome, incident: Incident, now: float
     ) -> None:
-        """A verification request goes to the customer's contacts (responders need none)."""
+        """A verification request, and a new expected resolution time, go to the customer's
+        contacts (responders need neither)."""
         if outcome.transition is Transition.VERIFY:
             self._tell_customer(conn, incident, "verification", "", now)
+        elif outcome.transition is Transition.ETA:
+            self._tell_customer(conn, incident, "eta", incident.eta_reason or "", now)
 
     def _in_maintenance(
         self, conn: Connection, outcome: Outcome, stored: Incident, now: float

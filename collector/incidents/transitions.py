@@ -17,6 +17,7 @@ from dataclasses import replace
 
 from collector.incidents.clocks import arm, stop_on_ack, stop_on_resolve
 from collector.incidents.commands import Cancel, Command, Notify, Schedule
+from collector.incidents.eta import EtaRefusedError, eta_outcome
 from collector.incidents.events import (
     ACTION_NAMES,
     Acknowledge,
@@ -34,6 +35,7 @@ from collector.incidents.events import (
     Resume,
     RuleCleared,
     RuleFired,
+    SetEta,
     TimerDue,
     TimerKind,
     Wait,
@@ -74,9 +76,9 @@ class TransitionRefusedError(Exception):
 
 
 _ALLOWED: dict[IncidentState, tuple[type[PersonAction], ...]] = {
-    S.TRIGGERED: (Acknowledge, Assign, AddNote, Regrade, Resolve),
-    S.ACKNOWLEDGED: (Assign, AddNote, Regrade, Resolve, Wait),
-    S.WAITING: (Assign, AddNote, Regrade, Resolve, Resume),
+    S.TRIGGERED: (Acknowledge, Assign, AddNote, Regrade, Resolve, SetEta),
+    S.ACKNOWLEDGED: (Assign, AddNote, Regrade, Resolve, Wait, SetEta),
+    S.WAITING: (Assign, AddNote, Regrade, Resolve, Resume, SetEta),
     S.RESOLVED: (Assign, AddNote, Reopen, RequestVerification, Close),
     S.VERIFYING: (Assign, AddNote, Reopen, Close),
     S.CLOSED: (AddNote,),
@@ -237,6 +239,11 @@ def _person(  # noqa: PLR0911 - one branch per action reads best as a flat dispa
         return _waiting(incident, isinstance(event, Wait), actor, event.note, now, policy)
     if isinstance(event, Regrade):
         return _regraded(incident, event, now, policy)
+    if isinstance(event, SetEta):
+        try:
+            return eta_outcome(incident, event, now)
+        except EtaRefusedError as exc:
+            raise TransitionRefusedError(incident, "eta", str(exc)) from exc
     if isinstance(event, Resolve):
         return _resolved(incident, now, actor, event.note, policy, incident.value)
     if isinstance(event, Reopen):
@@ -324,6 +331,8 @@ def _reopened(incident: Incident, now: float, value: float | str | None) -> Inci
         acknowledged_by=None,
         escalation_step=-1,
         last_update_at=None,
+        eta_at=None,  # the old promise is void: a new one is set for the new attempt
+        eta_reason=None,
         reopen_count=incident.reopen_count + 1,
         updated_at=now,
         value=value,

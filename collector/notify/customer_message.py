@@ -8,13 +8,14 @@ Every message carries the ticket number and, for a VIP, says so.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Literal
 
 from collector.incidents.model import Incident
 from collector.notify.message import Language, format_duration, is_vip
 from rules.priority import Priority
 
-CustomerEvent = Literal["opened", "reopened", "update", "resolved", "verification"]
+CustomerEvent = Literal["opened", "reopened", "update", "resolved", "verification", "eta"]
 CUSTOMER_TEXT = "customer_text"  # annotation prefix: customer_text.en, customer_text.zh
 
 _WORDS: dict[Language, dict[str, str]] = {
@@ -24,6 +25,7 @@ _WORDS: dict[Language, dict[str, str]] = {
         "update": "Progress on your ticket",
         "resolved": "The problem affecting your service has been fixed",
         "verification": "Please confirm that your service works again",
+        "eta": "When we expect your ticket to be fixed",
         "generic": "We have noticed a problem that may affect your service and are working on it.",
         "greeting": "Hello {name},",
         "ticket": "Your ticket number is {number}; please quote it when you contact us.",
@@ -36,6 +38,10 @@ _WORDS: dict[Language, dict[str, str]] = {
         "reopened_lead": "The problem came back, so we have reopened the same ticket.",
         "verification_lead": "We believe the problem is fixed. Please check that your service "
         "works again and tell us by replying to this e-mail.",
+        "eta_lead": "We expect to have it fixed by {time}.",
+        "eta_why": "Why: {reason}",
+        "eta_cleared": "We can no longer keep to the time we gave you; we will tell you a new "
+        "one as soon as we can.",
         "closing": "Your support team",
         "P1": "urgent",
         "P2": "high",
@@ -48,6 +54,7 @@ _WORDS: dict[Language, dict[str, str]] = {
         "update": "您的工单进展",
         "resolved": "影响您服务的问题已解决",
         "verification": "请确认您的服务已恢复正常",
+        "eta": "您的工单预计解决时间",
         "generic": "我们发现了一个可能影响您服务的问题，正在处理。",
         "greeting": "{name}，您好：",
         "ticket": "您的工单号是 {number}，联系我们时请提供此号码。",
@@ -60,6 +67,9 @@ _WORDS: dict[Language, dict[str, str]] = {
         "reopened_lead": "问题再次出现，我们已重新打开同一工单。",
         "verification_lead": "我们认为问题已经解决。"
         "请确认您的服务已恢复正常，并回复此邮件告诉我们。",
+        "eta_lead": "我们预计在 {time} 前解决。",
+        "eta_why": "原因：{reason}",
+        "eta_cleared": "我们无法按之前告知的时间解决，确定新的时间后会尽快通知您。",
         "closing": "您的技术支持团队",
         "P1": "紧急",
         "P2": "高",
@@ -124,7 +134,19 @@ def _lead(
         return [words["reopened_lead"]]
     if event == "verification":
         return [words["verification_lead"], *([text] if text else [])]
+    if event == "eta":
+        return _eta_lead(incident, language, text)
     return []
+
+
+def _eta_lead(incident: Incident, language: Language, reason: str) -> list[str]:
+    """The expected resolution time (UTC, written out), or that it no longer holds."""
+    words = _WORDS[language]
+    if incident.eta_at is None:
+        return [words["eta_cleared"]]
+    when = datetime.fromtimestamp(incident.eta_at, UTC).strftime("%Y-%m-%d %H:%M UTC")
+    lead = [words["eta_lead"].format(time=when)]
+    return lead + ([words["eta_why"].format(reason=reason)] if reason else [])
 
 
 def _priority(priority: Priority, language: Language) -> str:

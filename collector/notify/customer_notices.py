@@ -1,9 +1,10 @@
 """Which of an incident's messages its customer's contacts get, as outbox rows.
 
-The opening (their ticket number), a reopening, each progress update, the resolution and the
-verification request go to every contact with an e-mail address, through the same
-`customer://` channels as maintenance notices. Each row's key is one (incident, event
-occurrence, contact): a retold opening, a restart or a second collector never repeats one.
+The opening (their ticket number), a reopening, each progress update, each new expected
+resolution time, the resolution and the verification request go to every contact with an
+e-mail address, through the same `customer://` channels as maintenance notices. Each row's
+key is one (incident, event occurrence, contact): a retold opening, a restart or a second
+collector never repeats one.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ TOLD: dict[str, CustomerEvent] = {
     "update": "update",
     "resolved": "resolved",
     "verification": "verification",
+    "eta": "eta",  # an expected resolution time set, moved or cleared
 }
 
 # (incident, contact) -> extra lines of a verification request, e.g. its signed links.
@@ -107,11 +109,13 @@ def answered_by_mail(incident: Incident, event: CustomerEvent, email: str) -> bo
 
 def occurrence(incident: Incident, event: CustomerEvent) -> str:
     """Which time of `event` this is: one opening; a reopening, resolution or verification
-    per reopen count; an update per update time."""
+    per reopen count; an update per update time; an ETA per change."""
     if event == "opened":
         return "opened"
     if event == "update":
         return f"update:{incident.last_update_at or incident.updated_at}"
+    if event == "eta":
+        return f"eta:{incident.updated_at}"
     return f"{event}:{incident.reopen_count}"
 
 

@@ -78,6 +78,8 @@ _ROW_COLUMNS = (
     "last_update_at",
     "flap_times",
     "flapping",
+    "eta_at",
+    "eta_reason",
 )
 
 
@@ -319,6 +321,8 @@ def _row_of(incident: Incident) -> dict[str, Any]:
         "last_update_at": incident.last_update_at,
         "flap_times": list(incident.flap_times) or None,
         "flapping": incident.flapping,
+        "eta_at": incident.eta_at,
+        "eta_reason": incident.eta_reason,
     }
 
 
@@ -356,6 +360,8 @@ def incident_from(row: Row[Any]) -> Incident:
         last_update_at=m["last_update_at"],
         flap_times=tuple(m["flap_times"] or ()),
         flapping=bool(m["flapping"]),
+        eta_at=m["eta_at"],
+        eta_reason=m["eta_reason"],
         id=m["id"],
         number=m["number"],
         version=m["version"],

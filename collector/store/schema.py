@@ -78,6 +78,8 @@ incidents = Table(
     Column("last_update_at", Float, nullable=True),
     Column("flap_times", JSON, nullable=True),  # recent rule-driven state changes
     Column("flapping", Boolean, nullable=False, server_default=false()),
+    Column("eta_at", Float, nullable=True),  # expected resolution, as told to the customer
+    Column("eta_reason", Text, nullable=True),
     Index("ix_incidents_state_opened", "state", "opened_at"),
     Index("ix_incidents_host", "host"),
     Index("ix_incidents_key_resolved", "key", "resolved_at"),

@@ -171,30 +171,8 @@ class Verifier:
         comment: str | None = None,
     ) -> Incident:
         """Apply a customer's answer; AnswerRefusedError when it no longer waits for one."""
-        with self._engine.connect() as conn:
-            current = rows.by_reference(conn, incident_id)
-        if current is None or current.state is not IncidentState.VERIFYING:
-            raise AnswerRefusedError("this ticket is no longer waiting for your answer")
-        actor = f"customer:{by}"
-        words = f" ({comment})" if comment else ""
-        if verdict == "broken":
-            changed = self._incidents.act(
-                incident_id, Reopen(actor, f"the customer says it is still broken{words}")
-            )
-        else:
-            changed = self._confirmed(incident_id, actor, words)
-        with self._engine.begin() as conn:
-            answer = Satisfaction(verdict, via, rating, comment, by, self._clock())
-            record_answer(conn, incident_id, answer)
-        return changed
-
-    def _confirmed(self, incident_id: int, actor: str, words: str) -> Incident:
-        note = f"the customer confirmed the service is back{words}"
-        try:
-            return self._incidents.act(incident_id, Close(actor, note))
-        except TransitionRefusedError as exc:  # a P1/P2 closes only with its root cause
-            log.info("customer confirmed %s; closing waits: %s", incident_id, exc)
-            return self._incidents.act(incident_id, AddNote(actor, note, from_customer=True))
+        answer = Satisfaction(verdict, via, rating, comment, by, self._clock())
+        return apply_answer(self._engine, self._incidents, incident_id, answer)
 
     def answer_mail(self, incident: Incident, mail: InboundMail) -> bool:
         """A reply to a verifying ticket: True when it said fixed or broken (then applied)."""
@@ -206,3 +184,35 @@ class Verifier:
         comment = own_words(mail.body)[:2000] or None
         self.answer(incident.id, said.verdict, mail.sender, "reply", said.rating, comment)
         return True
+
+
+def apply_answer(
+    engine: Engine, incidents: IncidentService, incident_id: int, answer: Satisfaction
+) -> Incident:
+    """A customer's verdict (by link, reply or the console): "broken" reopens, "fixed" closes
+    (a P1/P2 without its root cause gets a note instead); the answer is stored. Raises
+    AnswerRefusedError when the ticket no longer waits for one."""
+    with engine.connect() as conn:
+        current = rows.by_reference(conn, incident_id)
+    if current is None or current.state is not IncidentState.VERIFYING:
+        raise AnswerRefusedError("this ticket is no longer waiting for your answer")
+    actor = f"customer:{answer.by}"
+    words = f" ({answer.comment})" if answer.comment else ""
+    if answer.verdict == "broken":
+        changed = incidents.act(
+            incident_id, Reopen(actor, f"the customer says it is still broken{words}")
+        )
+    else:
+        changed = _confirmed(incidents, incident_id, actor, words)
+    with engine.begin() as conn:
+        record_answer(conn, incident_id, answer)
+    return changed
+
+
+def _confirmed(incidents: IncidentService, incident_id: int, actor: str, words: str) -> Incident:
+    note = f"the customer confirmed the service is back{words}"
+    try:
+        return incidents.act(incident_id, Close(actor, note))
+    except TransitionRefusedError as exc:  # a P1/P2 closes only with its root cause
+        log.info("customer confirmed %s; closing waits: %s", incident_id, exc)
+        return incidents.act(incident_id, AddNote(actor, note, from_customer=True))

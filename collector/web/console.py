@@ -17,6 +17,7 @@ from starlette.staticfiles import StaticFiles
 
 from collector.api.access import CUSTOMER_ACTIONS, principal_of
 from collector.api.context import ApiContext
+from collector.api.customer_side import LinkRefusedError, link_incidents
 from collector.api.errors import see_other
 from collector.api.incidents import answered
 from collector.api.retirement import actor_of
@@ -25,6 +26,7 @@ from collector.incidents.service import IncidentNotFoundError
 from collector.incidents.transitions import TransitionRefusedError
 from collector.knowledge.service import KnowledgeService
 from collector.response.roster import Roster
+from collector.verification.service import AnswerRefusedError, apply_answer
 from collector.web.hosts import host_context, hosts_context
 from collector.web.incidents import ACTIONS, FormError, IncidentFilter, list_context, page_context
 from collector.web.oncall import oncall_context
@@ -39,6 +41,7 @@ from collector.web.silences import (
     silences_context,
 )
 
+from collector.web.tickets import ANSWER, LINK, answer_from_form, ticket_routes
 STATIC_FILES = ("console.css", "htmx.min.js")
 POLL_SECONDS = 5
 
@@ -76,8 +79,8 @@ def console_routes(
         form = await read_form(request)
         if not form_csrf_ok(principal_of(request), form):
             return expired_form(pages, request)
-        if verb == ROOT_CAUSE:
-            return await _record_root_cause(ctx, knowledge, pages, request, form)
+        if verb in OWN_FORMS:  # forms of their own, not lifecycle actions
+            return await OWN_FORMS[verb](ctx, knowledge, pages, request, form)
         if verb not in ACTIONS:
             return pages.render(request, "missing.html", 404, what=f"{reference}/{verb}")
         try:
@@ -99,6 +102,7 @@ def console_routes(
         *oncall_routes(ctx, pages, roster),
         *silence_page_routes(ctx, pages),
         *static_routes(),
+        *ticket_routes(ctx, pages),
     ]
 
 
@@ -215,6 +219,53 @@ async def _record_root_cause(
     """The root-cause form: stored (replacing an earlier one), or the page with the reason."""
     reference = request.path_params["reference"]
     try:
+async def _link_incident(
+    ctx: ApiContext,
+    knowledge: KnowledgeService,
+    pages: Pages,
+    request: Request,
+    form: dict[str, str],
+) -> Response:
+    """Staff link a ticket to the incident it is about (a suggested one, or any number)."""
+    reference, other = request.path_params["reference"], form.get("incident", "").strip()
+    engine, me = ctx.repository.engine, principal_of(request).name
+    try:
+        await run_in_threadpool(
+            link_incidents, engine, ctx.incidents, reference, other, me, ctx.clock()
+        )
+    except LinkRefusedError as exc:
+        return await _incident_page(ctx, pages, request, str(exc), 404 if exc.missing else 400)
+    return see_other(f"/incidents/{reference}#links")
+
+
+async def _answer_verification(
+    ctx: ApiContext,
+    knowledge: KnowledgeService,
+    pages: Pages,
+    request: Request,
+    form: dict[str, str],
+) -> Response:
+    """The customer's "fixed" or "still broken" on a verifying ticket (as its signed links
+    would answer), or the page with the reason."""
+    reference = request.path_params["reference"]
+    me = principal_of(request)
+    if ctx.scopes.scope(me) is None:  # staff do not answer for the customer
+        refusal = "the customer answers this; staff close or reopen the ticket instead"
+        return await _incident_page(ctx, pages, request, refusal, 409)
+    try:
+        answer = answer_from_form(form, me.name, ctx.clock())
+        found = await run_in_threadpool(ctx.reader.get, reference)
+        if found is None or found.id is None:
+            return pages.render(request, "missing.html", 404, what=reference)
+        engine = ctx.repository.engine
+        await run_in_threadpool(apply_answer, engine, ctx.incidents, found.id, answer)
+    except FormError as exc:
+        return await _incident_page(ctx, pages, request, str(exc), 400)
+    except AnswerRefusedError as exc:
+        return await _incident_page(ctx, pages, request, str(exc), 409)
+    return see_other(f"/incidents/{found.number}#timeline")
+
+
         cause = root_cause_from_form(form, principal_of(request).name)
         await run_in_threadpool(knowledge.record_root_cause, reference, cause)
     except IncidentNotFoundError:
@@ -233,6 +284,14 @@ def static_routes() -> list[Route]:
             response = await files.get_response(name, request.scope)
             response.headers["Cache-Control"] = "public, max-age=86400"
             return response
+
+# The incident page's forms that are no lifecycle action, by the verb of their path.
+OWN_FORMS = {
+    ROOT_CAUSE: _record_root_cause,
+    ANSWER: _answer_verification,  # the customer's "fixed" or "still broken"
+    LINK: _link_incident,
+}
+
 
         return Route(f"/static/{name}", endpoint, methods=["GET"])
 

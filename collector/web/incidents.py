@@ -9,13 +9,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
 
+from agent.configfile import parse_duration
 from collector.api.context import ApiContext
 from collector.api.knowledge import kb_matches
 from collector.api.scoping import IncidentReading
 from collector.api.views import customer_view, incident_view, timeline_view
+from collector.incidents.eta import expected_resolution
 from collector.incidents.events import (
     Acknowledge,
     AddNote,
@@ -26,6 +29,7 @@ from collector.incidents.events import (
     Reopen,
     Resolve,
     Resume,
+    SetEta,
     Wait,
 )
 from collector.incidents.model import ACTIVE_STATES, Incident, IncidentState
@@ -33,6 +37,7 @@ from collector.incidents.rootcause import Category
 from collector.incidents.transitions import allowed_actions
 from collector.notify.units import format_quantity
 from collector.store.knowledge import root_cause_of
+from collector.web.i18n import N_
 from collector.web.silences import similar_matchers
 from rules.priority import Priority
 
@@ -61,6 +66,29 @@ def _regrade(form: dict[str, str], actor: str) -> PersonAction:
     return Regrade(actor, priority, _text(form, "reason", required=True))
 
 
+def _eta(form: dict[str, str], actor: str) -> PersonAction:
+    """The ETA form: a UTC time (datetime-local) or a duration from now, with a reason; the
+    clear button clears it."""
+    reason = _text(form, "reason")
+    if form.get("clear"):
+        return SetEta(actor, reason)
+    at_text, after_text = form.get("eta_at", "").strip(), form.get("eta_in", "").strip()
+    if at_text and after_text:
+        raise FormError("give the expected time or a duration from now, not both")
+    if after_text:
+        try:
+            return SetEta(actor, reason, after=parse_duration(after_text))
+        except ValueError as exc:
+            raise FormError(f"in: expected a duration like 4h or 2d, got {after_text!r}") from exc
+    if not at_text:
+        raise FormError("give the expected time (UTC) or a duration from now, e.g. 4h")
+    try:
+        at = datetime.fromisoformat(at_text)
+    except ValueError as exc:
+        raise FormError(f"expected time: like 2026-11-28T16:00 (UTC), not {at_text!r}") from exc
+    return SetEta(actor, reason, at=(at if at.tzinfo else at.replace(tzinfo=UTC)).timestamp())
+
+
 # Each form's verb and how its fields and the actor become the event (the API's verbs).
 ACTIONS: dict[str, Callable[[dict[str, str], str], PersonAction]] = {
     "ack": lambda f, a: Acknowledge(a, _text(f, "note")),
@@ -72,6 +100,7 @@ ACTIONS: dict[str, Callable[[dict[str, str], str], PersonAction]] = {
     "close": lambda f, a: Close(a, _text(f, "note")),
     "wait": lambda f, a: Wait(a, _text(f, "note")),
     "resume": lambda f, a: Resume(a, _text(f, "note")),
+    "eta": _eta,
 }
 
 STATE_CHOICES = (
@@ -143,9 +172,14 @@ class IncidentFilter:
 
 
 def shown(incident: Incident, now: float) -> dict[str, Any]:
-    """The API's view of an incident with its SLA clocks, plus its opening time as a number
-    (for durations)."""
-    return {**incident_view(incident, now), "opened_ts": incident.opened_at}
+    """The API's view of an incident with its SLA clocks, plus its opening and last update
+    times as numbers (for durations) and when to expect the fix."""
+    return {
+        **incident_view(incident, now),
+        "opened_ts": incident.opened_at,
+        "updated_ts": incident.updated_at,
+        "expected": expected_resolution(incident, now),
+    }
 
 
 def list_context(
@@ -173,6 +207,7 @@ def list_context(
         "priorities": [p.value for p in Priority],
         "previous": chosen.url(chosen.page - 1) if chosen.page > 1 else None,
         "next": chosen.url(chosen.page + 1) if len(found) > PAGE_SIZE else None,
+        "plain_states": PLAIN_STATES,
     }
 
 
@@ -205,4 +240,30 @@ def page_context(
         "similar": "/silences?"
         + urlencode({"matchers": similar_matchers(incident.host, incident.rule)}),
         "message": "",
+        **ticket_context(ctx, incident, customer),
+    }
+
+
+# What a ticket's state means, in the words a customer reads on its page and list.
+PLAIN_STATES = {
+    "triggered": N_("Received: we will start on it shortly"),
+    "acknowledged": N_("We are working on it"),
+    "waiting": N_("Waiting for your answer"),
+    "resolved": N_("Fixed: we are checking it stays fixed"),
+    "verifying": N_("Fixed: please confirm it works for you"),
+    "closed": N_("Closed"),
+}
+
+
+def ticket_context(ctx: ApiContext, incident: Incident, customer: bool) -> dict[str, Any]:
+    """The ticket side of the page: when to expect the fix, the customer's verification answer
+    (and form), and for staff the linked and suggested incidents."""
+    details = ctx.ticket_details(incident, not customer) if ctx.ticket_details else {}
+    return {
+        "expected": expected_resolution(incident, ctx.clock()),
+        "plain_states": PLAIN_STATES,
+        "satisfaction": details.get("satisfaction"),
+        "links": details.get("links", []),
+        "suggested_links": details.get("suggested_links", []),
+        "can_answer": customer and incident.state is IncidentState.VERIFYING,
     }

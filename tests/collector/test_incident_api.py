@@ -109,7 +109,7 @@ def test_refused_transition_is_409_naming_state_and_allowed_actions(
     assert answer.status_code == 409
     error = answer.json()["error"]
     assert error["state"] == "triggered"
-    assert error["allowed"] == ["ack", "assign", "note", "regrade", "resolve"]
+    assert error["allowed"] == ["ack", "assign", "note", "regrade", "resolve", "eta"]
     assert "it is triggered" in error["message"]
 
 

@@ -21,6 +21,7 @@ from collector.incidents.events import (
     Resume,
     RuleCleared,
     RuleFired,
+    SetEta,
     TimerDue,
     TimerKind,
     Wait,
@@ -54,6 +55,7 @@ ACTIONS: dict[str, Event] = {
     "close": Close("alice", has_root_cause=True),
     "wait": Wait("alice", "asked the customer for the serial number"),
     "resume": Resume("alice"),
+    "eta": SetEta("alice", "a new disk arrives by courier", after=7200.0),
 }
 
 # (state, action) -> (transition, new state); pairs not listed are refused.
@@ -63,16 +65,19 @@ ALLOWED = {
     (S.TRIGGERED, "note"): (Transition.NOTE, S.TRIGGERED),
     (S.TRIGGERED, "regrade"): (Transition.REGRADE, S.TRIGGERED),
     (S.TRIGGERED, "resolve"): (Transition.RESOLVE, S.RESOLVED),
+    (S.TRIGGERED, "eta"): (Transition.ETA, S.TRIGGERED),
     (S.ACKNOWLEDGED, "assign"): (Transition.ASSIGN, S.ACKNOWLEDGED),
     (S.ACKNOWLEDGED, "note"): (Transition.NOTE, S.ACKNOWLEDGED),
     (S.ACKNOWLEDGED, "regrade"): (Transition.REGRADE, S.ACKNOWLEDGED),
     (S.ACKNOWLEDGED, "resolve"): (Transition.RESOLVE, S.RESOLVED),
     (S.ACKNOWLEDGED, "wait"): (Transition.WAIT, S.WAITING),
+    (S.ACKNOWLEDGED, "eta"): (Transition.ETA, S.ACKNOWLEDGED),
     (S.WAITING, "assign"): (Transition.ASSIGN, S.WAITING),
     (S.WAITING, "note"): (Transition.NOTE, S.WAITING),
     (S.WAITING, "regrade"): (Transition.REGRADE, S.WAITING),
     (S.WAITING, "resolve"): (Transition.RESOLVE, S.RESOLVED),
     (S.WAITING, "resume"): (Transition.RESUME, S.ACKNOWLEDGED),
+    (S.WAITING, "eta"): (Transition.ETA, S.WAITING),
     (S.RESOLVED, "assign"): (Transition.ASSIGN, S.RESOLVED),
     (S.RESOLVED, "note"): (Transition.NOTE, S.RESOLVED),
     (S.RESOLVED, "reopen"): (Transition.REOPEN, S.TRIGGERED),
@@ -248,3 +253,36 @@ def test_person_opened_incident() -> None:
     )
     assert opened.auto_resolve is False and opened.key is None
     assert outcome.commands == (Notify("opened"),), "no P1 renotify configured in POLICY"
+
+
+def test_an_eta_is_set_moved_cleared_and_forgotten_on_reopening() -> None:
+    before = incident(S.ACKNOWLEDGED)
+    set_ = transition(before, SetEta("alice", "disk on its way", at=NOW + 3600), NOW, POLICY)
+    assert set_ is not None and set_.transition is Transition.ETA
+    assert (set_.incident.eta_at, set_.incident.eta_reason) == (NOW + 3600, "disk on its way")
+    assert set_.detail.startswith("expected resolution set to ") and set_.commands == ()
+    moved = transition(set_.incident, SetEta("bob", "courier late", after=7200), NOW, POLICY)
+    assert moved is not None and moved.incident.eta_at == NOW + 7200
+    assert "moved" in moved.detail and moved.actor == "bob"
+    cleared = transition(moved.incident, SetEta("bob", "vendor unsure"), NOW, POLICY)
+    assert cleared is not None and cleared.incident.eta_at is None
+    assert cleared.detail == "expected resolution time cleared: vendor unsure"
+    resolved = transition(moved.incident, Resolve("bob"), NOW, POLICY)
+    assert resolved is not None
+    reopened = transition(resolved.incident, Reopen("carol", "back"), NOW + 1, POLICY)
+    assert reopened is not None and reopened.incident.eta_at is None
+
+
+@pytest.mark.parametrize(
+    ("event", "words"),
+    [
+        (SetEta("alice", "late", at=NOW - 1), "is not in the future"),
+        (SetEta("alice", "", after=600), "needs a reason"),
+        (SetEta("alice", "far", after=400 * 86400), "over a year away"),
+        (SetEta("alice", "nothing to clear"), "no expected resolution time to clear"),
+    ],
+    ids=["past", "no-reason", "too-far", "clear-none"],
+)
+def test_an_eta_that_cannot_be_right_is_refused(event: SetEta, words: str) -> None:
+    with pytest.raises(TransitionRefusedError, match=words):
+        transition(incident(S.TRIGGERED), event, NOW, POLICY)
