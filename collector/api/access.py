@@ -112,11 +112,11 @@ ROUTE_RULES: dict[tuple[str, str], Need] = {
     ("POST", "/silences"): Role.RESPONDER,  # form: checks its CSRF field
     ("POST", "/silences/preview"): Role.RESPONDER,  # form: checks its CSRF field; stores nothing
     ("POST", "/silences/{silence_id:int}/expire"): Role.RESPONDER,  # form: checks its CSRF field
+    ("GET", "/tickets/new"): Role.RESPONDER,  # the ticket form (customers: for themselves)
+    ("POST", "/tickets/new"): Role.RESPONDER,  # form: checks its CSRF field
     ("GET", "/reports"): Role.VIEWER,  # SLA and health reports to download (not customers)
     ("GET", "/reports/sla/{period}"): Role.VIEWER,
     ("GET", "/reports/health/{period}"): Role.VIEWER,
-    ("GET", "/tickets/new"): Role.RESPONDER,  # the ticket form (customers: for themselves)
-    ("POST", "/tickets/new"): Role.RESPONDER,  # form: checks its CSRF field
     ("GET", "/static/console.css"): Gate.PUBLIC,
     ("GET", "/static/htmx.min.js"): Gate.PUBLIC,
 }
@@ -129,13 +129,13 @@ class Scoped(StrEnum):
     FILTERED = "filtered"  # the endpoint reads through CustomerScopes (its queries filter)
     INCIDENT = "incident"  # {reference} must be one of its incidents, else 404
     HOST = "host"  # {name} must be one of its hosts, else 404
+    # Opens a ticket for its own customer only: the label forced, its own hosts, P2-P4
+    # (collector/api/opening.py).
+    OPENING = "opening"
 
 
 # The only routes open to role customer; every other one answers it 403.
 CUSTOMER_RULES: dict[tuple[str, str], Scoped] = {
-    # Opens a ticket for its own customer only: the label forced, its own hosts, P2-P4
-    # (collector/api/opening.py).
-    OPENING = "opening"
     ("GET", "/api/v1/whoami"): Scoped.NO_DATA,
     ("GET", "/api/v1/openapi.json"): Scoped.NO_DATA,
     ("POST", "/logout"): Scoped.NO_DATA,
@@ -152,6 +152,9 @@ CUSTOMER_RULES: dict[tuple[str, str], Scoped] = {
     ("POST", "/incidents/{reference}/{action}"): Scoped.INCIDENT,
     ("GET", "/hosts"): Scoped.FILTERED,
     ("GET", "/hosts/{name}"): Scoped.HOST,
+    ("POST", "/api/v1/incidents"): Scoped.OPENING,
+    ("GET", "/tickets/new"): Scoped.FILTERED,  # offers only its own hosts
+    ("POST", "/tickets/new"): Scoped.OPENING,
 }
 
 # The action verbs a customer may use on its own incidents, per action route.
@@ -159,15 +162,13 @@ CUSTOMER_ACTIONS: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/api/v1/incidents/{reference}/{action}"): frozenset({"ack", "notes", "verify"}),
     ("POST", "/incidents/{reference}/{action}"): frozenset({"ack", "note", "answer"}),
 }
-    ("POST", "/api/v1/incidents"): Scoped.OPENING,
-    ("GET", "/tickets/new"): Scoped.FILTERED,  # offers only its own hosts
-    ("POST", "/tickets/new"): Scoped.OPENING,
 
 # Session-authenticated writes that check the CSRF token of their form themselves.
 FORM_ROUTES = frozenset(
     {
         ("POST", "/logout"),
         ("POST", "/incidents/{reference}/{action}"),
+        ("POST", "/tickets/new"),
         ("POST", "/silences"),
         ("POST", "/silences/preview"),
         ("POST", "/silences/{silence_id:int}/expire"),
@@ -176,7 +177,6 @@ FORM_ROUTES = frozenset(
 )
 
 
-        ("POST", "/tickets/new"),
 def route_methods(routes: Iterable[BaseRoute]) -> list[tuple[str, str]]:
     """(method, path) of every HTTP endpoint (HEAD goes with GET)."""
     return [

@@ -184,7 +184,6 @@ def _operation(method: str, path: str, components: dict[str, Any]) -> dict[str, 
     return operation
 
 
-def _body(model: type[BaseModel] | None, components: dict[str, Any]) -> dict[str, Any]:
 def _verbs(method: str, path: str, components: dict[str, Any]) -> str:
     """On the incident action route: each verb with the schema of its body (eta: EtaBody...),
     the schemas put in components."""
@@ -196,6 +195,7 @@ def _verbs(method: str, path: str, components: dict[str, Any]) -> str:
     return f" The body by verb: {named}."
 
 
+def _body(model: type[BaseModel] | None, components: dict[str, Any]) -> dict[str, Any]:
     if model is None:
         return {"content": {"application/json": {"schema": {"type": "object"}}}}
     schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
@@ -230,9 +230,9 @@ def _customer_note(method: str, path: str, need: Role | Gate) -> str:
         Scoped.FILTERED: "only its own customer's hosts and incidents",
         Scoped.INCIDENT: "only its own customer's incidents (another's is a 404)",
         Scoped.HOST: "only its own customer's hosts (another's is a 404)",
-    }[scoped]
         Scoped.OPENING: "opens tickets for its own customer only (the customer label is its "
         "own, hosts only its own, priority P2 to P4; else 400)",
+    }[scoped]
     verbs = CUSTOMER_ACTIONS.get((method, path))
     return f" Role customer: {told}" + (f"; verbs {', '.join(sorted(verbs))}." if verbs else ".")
 

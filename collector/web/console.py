@@ -40,8 +40,8 @@ from collector.web.silences import (
     silence_from_form,
     silences_context,
 )
-
 from collector.web.tickets import ANSWER, LINK, answer_from_form, ticket_routes
+
 STATIC_FILES = ("console.css", "htmx.min.js")
 POLL_SECONDS = 5
 
@@ -101,8 +101,8 @@ def console_routes(
         *host_routes(ctx, pages, recent),
         *oncall_routes(ctx, pages, roster),
         *silence_page_routes(ctx, pages),
-        *static_routes(),
         *ticket_routes(ctx, pages),
+        *static_routes(),
     ]
 
 
@@ -209,16 +209,6 @@ def oncall_routes(ctx: ApiContext, pages: Pages, roster: Roster | None) -> list[
     return [Route("/oncall", oncall, methods=["GET"])]
 
 
-async def _record_root_cause(
-    ctx: ApiContext,
-    knowledge: KnowledgeService,
-    pages: Pages,
-    request: Request,
-    form: dict[str, str],
-) -> Response:
-    """The root-cause form: stored (replacing an earlier one), or the page with the reason."""
-    reference = request.path_params["reference"]
-    try:
 async def _link_incident(
     ctx: ApiContext,
     knowledge: KnowledgeService,
@@ -266,6 +256,16 @@ async def _answer_verification(
     return see_other(f"/incidents/{found.number}#timeline")
 
 
+async def _record_root_cause(
+    ctx: ApiContext,
+    knowledge: KnowledgeService,
+    pages: Pages,
+    request: Request,
+    form: dict[str, str],
+) -> Response:
+    """The root-cause form: stored (replacing an earlier one), or the page with the reason."""
+    reference = request.path_params["reference"]
+    try:
         cause = root_cause_from_form(form, principal_of(request).name)
         await run_in_threadpool(knowledge.record_root_cause, reference, cause)
     except IncidentNotFoundError:
@@ -273,6 +273,14 @@ async def _answer_verification(
     except FormError as exc:
         return await _incident_page(ctx, pages, request, str(exc), 400)
     return see_other(f"/incidents/{reference}#root-cause")
+
+
+# The incident page's forms that are no lifecycle action, by the verb of their path.
+OWN_FORMS = {
+    ROOT_CAUSE: _record_root_cause,
+    ANSWER: _answer_verification,  # the customer's "fixed" or "still broken"
+    LINK: _link_incident,
+}
 
 
 def static_routes() -> list[Route]:
@@ -284,14 +292,6 @@ def static_routes() -> list[Route]:
             response = await files.get_response(name, request.scope)
             response.headers["Cache-Control"] = "public, max-age=86400"
             return response
-
-# The incident page's forms that are no lifecycle action, by the verb of their path.
-OWN_FORMS = {
-    ROOT_CAUSE: _record_root_cause,
-    ANSWER: _answer_verification,  # the customer's "fixed" or "still broken"
-    LINK: _link_incident,
-}
-
 
         return Route(f"/static/{name}", endpoint, methods=["GET"])
 
