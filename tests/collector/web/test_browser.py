@@ -91,12 +91,14 @@ def with_response(tmp_path: Path, clock: FakeClock) -> RunningCollector:
     return running
 
 
-def signed_in(browser: Any, running: RunningCollector, size: tuple[int, int]) -> Any:
+def signed_in(
+    browser: Any, running: RunningCollector, size: tuple[int, int], user: str = "carol"
+) -> Any:
     context = browser.new_context(viewport={"width": size[0], "height": size[1]})
     context.set_default_timeout(WAIT_MS)
     page = context.new_page()
     page.goto(f"{running.url}/login")
-    page.fill("input[name=user]", "carol")
+    page.fill("input[name=user]", user)
     page.fill("input[name=password]", PASSWORD)
     page.click("button[type=submit]")
     page.wait_for_url(f"{running.url}/")
@@ -150,6 +152,36 @@ def test_an_incident_appears_live_and_is_worked_to_closed(
     page.context.close()
 
 
+def test_a_customer_opens_a_ticket_on_a_phone_and_lands_on_it(
+    browser: Any, tmp_path: Path, clock: FakeClock
+) -> None:
+    from playwright.sync_api import expect
+
+    from collector.auth.roles import Role
+
+    (tmp_path / "customers.yaml").write_text('customers:\n  - {name: acme, hosts: ["acme-*"]}\n')
+    running = RunningCollector(tmp_path, clock, customers=tmp_path / "customers.yaml")
+    try:
+        assert running.post(host_report("acme-web1", clock)).ok
+        running.collector.access.add_user("ann", PASSWORD, Role.CUSTOMER, "acme")
+        page = signed_in(browser, running, WIDTHS["phone"], user="ann")
+        page.click("#nav-new-ticket")
+        page.fill("#form-ticket input[name=title]", "checkout fails since 9:00")
+        page.select_option("#form-ticket select[name=impact]", "high")
+        page.check("#form-ticket input[name='host:acme-web1']")
+        page.click("#form-ticket button[type=submit]")
+        expect(page.locator("#state")).to_have_attribute("data-state", "triggered")
+        expect(page.locator("#title")).to_contain_text("checkout fails since 9:00")
+        expect(page.locator("#plain-state")).to_be_visible()
+        overflow = page.evaluate(
+            "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+        )
+        assert overflow <= 0, "the customer's ticket page scrolls sideways on a phone"
+        page.context.close()
+    finally:
+        running.stop()
+
+
 def test_every_page_in_both_languages_fits_a_phone_and_is_screenshotted(
     browser: Any, tmp_path: Path, clock: FakeClock
 ) -> None:
@@ -182,6 +214,7 @@ def every_page_screenshotted(browser: Any, running: RunningCollector, clock: Fak
         "overview": "/",
         "incidents": "/incidents?state=all",
         "incident": f"/incidents/{number}",
+        "new-ticket": "/tickets/new",
         "silences": "/silences",
         "hosts": "/hosts",
         "host": "/hosts/web1",
