@@ -241,7 +241,7 @@ def read_head(reader: IO[bytes]) -> tuple[tuple[int, str, str], dict[str, str]]:
             raise ConnectionResetError("connection closed without an answer")
         version, _, rest = status_line.partition(" ")
         code, _, reason = rest.partition(" ")
-        if not version.startswith("HTTP/") or not code.isdigit():
+        if not version.startswith("HTTP/") or not code.isdecimal():
             raise ValueError(f"not an HTTP answer: {status_line[:80]!r}")
         headers: dict[str, str] = {}
         while line := _line(reader):

@@ -172,7 +172,7 @@ def _token_add(access: AccessService, args: argparse.Namespace, out: TextIO) -> 
 
 def _token_revoke(access: AccessService, args: argparse.Namespace, out: TextIO) -> str:
     wanted = args.token
-    if wanted.isdigit():
+    if wanted.isdecimal():
         token_id = int(wanted)
     else:
         active = [t.id for t in access.tokens() if t.name == wanted and t.revoked_at is None]

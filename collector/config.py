@@ -390,7 +390,7 @@ class CollectorConfig(ConfigModel):
     @model_validator(mode="after")
     def _check_listen(self) -> CollectorConfig:
         _host, sep, port = self.listen.rpartition(":")
-        if not sep or not port.isdigit() or not 0 < int(port) < 65536:
+        if not sep or not port.isdecimal() or not 0 < int(port) < 65536:
             raise ValueError(f"listen must be HOST:PORT like 127.0.0.1:9810, got {self.listen!r}")
         return self
 

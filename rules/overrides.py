@@ -200,7 +200,7 @@ def _matcher(
         own = compile_matcher(rule.match)
     except ValueError as exc:
         file, _, line = source.rpartition(":")
-        errors.append(ConfigError(file, int(line) if line.isdigit() else None, str(exc)))
+        errors.append(ConfigError(file, int(line) if line.isdecimal() else None, str(exc)))
         own = compile_matcher({})
     if within is None and not excluded:
         return own  # no scope at all: the plain matcher, as fast as a rule without overrides

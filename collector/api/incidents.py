@@ -86,7 +86,7 @@ def incident_routes(ctx: ApiContext) -> list[Route]:
             )
         states = None if "all" in names else [s for n in names for s in STATE_FILTERS[n] or []]
         limit_text = request.query_params.get("limit", "500")
-        if not limit_text.isdigit() or not 0 < int(limit_text) <= 10_000:
+        if not limit_text.isdecimal() or not 0 < int(limit_text) <= 10_000:
             return bad_request("limit must be a number from 1 to 10000")
         found = await run_in_threadpool(
             ctx.scopes.incidents(principal_of(request)).search,

@@ -144,7 +144,7 @@ def _admit(ctx: ApiContext, request: Request) -> AgentIdentity | Response:
             wait,
         )
     declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > ctx.max_body_bytes:
+    if declared.isdecimal() and int(declared) > ctx.max_body_bytes:
         ctx.metrics.reports.labels("too_large").inc()
         return error_response(
             413, "too_large", f"body exceeds the limit of {ctx.max_body_bytes} bytes"

@@ -247,7 +247,7 @@ def _local_ip(value: str | None) -> str | None:
 
 def _port(query: dict[str, str], key: str) -> int:
     value = query.get(key, "0")
-    if not value.isdigit() or int(value) > 65535:
+    if not value.isdecimal() or int(value) > 65535:
         raise ValueError(f"sip:// URL {key}={value!r}: expected a port 0-65535 (0: any free)")
     return int(value)
 

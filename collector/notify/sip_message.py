@@ -42,7 +42,7 @@ class SipMessage:
     def status(self) -> int:
         """The response code, 0 for a request."""
         parts = self.start_line.split(" ", 2)
-        return int(parts[1]) if self.is_response and parts[1].isdigit() else 0
+        return int(parts[1]) if self.is_response and parts[1].isdecimal() else 0
 
     @property
     def reason(self) -> str:
@@ -60,7 +60,7 @@ class SipMessage:
     def cseq(self) -> int:
         """The CSeq number, 0 if missing or malformed."""
         number = (self.header("CSeq") or "").split(" ", 1)[0]
-        return int(number) if number.isdigit() else 0
+        return int(number) if number.isdecimal() else 0
 
     def header(self, name: str) -> str | None:
         """The first value of header `name` (case-insensitive, compact forms understood)."""

@@ -162,7 +162,8 @@ def reopenable_by_key(conn: Connection, key: str, resolved_since: float) -> Inci
 def by_reference(conn: Connection, reference: str | int, lock: bool = False) -> Incident | None:
     """An incident by id (123) or ticket number (INC-2026-000123, case-insensitive)."""
     text = str(reference).strip()
-    if text.isdigit():
+    # ASCII digits only ("²".isdigit() too), and no more than an id column holds.
+    if text.isascii() and text.isdigit() and len(text) <= 18:
         query = select(incidents).where(incidents.c.id == int(text))
     else:
         query = select(incidents).where(func.upper(incidents.c.number) == text.upper())

@@ -145,7 +145,7 @@ class IncidentFilter:
             number=query.get("number", "").strip()[:64],
             since=since if since in SINCE_CHOICES else "",
             order=order if order in ORDER_CHOICES else "newest",
-            page=min(int(page), 10_000) if page.isdigit() and int(page) > 0 else 1,
+            page=min(int(page), 10_000) if page.isdecimal() and int(page) > 0 else 1,
         )
 
     def states(self) -> list[IncidentState] | None:

@@ -238,7 +238,7 @@ class TrapSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_o
     def __post_init__(self) -> None:
         if self.listen:
             host, sep, port = self.listen.rpartition(":")
-            if not sep or not host or not port.isdigit():
+            if not sep or not host or not port.isdecimal():
                 raise ValueError(
                     f"listen: expected host:port like 0.0.0.0:162, got {self.listen!r}"
                 )

@@ -228,4 +228,4 @@ def _lookup(enum: Mapping[int | str, str], raw: Value) -> str:
 
 
 def _index_key(index: str) -> tuple[int, ...]:
-    return tuple(int(part) for part in index.split(".") if part.isdigit())
+    return tuple(int(part) for part in index.split(".") if part.isdecimal())
