@@ -53,6 +53,7 @@ ROUTE_RULES: dict[tuple[str, str], Need] = {
     ("POST", "/api/v1/integrations/checkmk"): Gate.INTEGRATION,
     ("GET", "/metrics"): Gate.METRICS,
     ("GET", "/api/v1/whoami"): Gate.SIGNED_IN,
+    ("PATCH", "/api/v1/whoami"): Gate.SIGNED_IN,  # one's own language and time zone
     ("GET", "/api/v1/openapi.json"): Gate.SIGNED_IN,
     ("GET", "/api/v1/hosts"): Role.VIEWER,
     ("GET", "/api/v1/hosts/{name}/events"): Role.VIEWER,
@@ -99,6 +100,8 @@ ROUTE_RULES: dict[tuple[str, str], Need] = {
     ("GET", "/login"): Gate.PUBLIC,
     ("POST", "/login"): Gate.PUBLIC,  # audits itself; CSRF by a double-submit cookie
     ("POST", "/logout"): Gate.SIGNED_IN,  # checks the form's CSRF field itself
+    ("GET", "/me"): Gate.SIGNED_IN,  # who am I, language and time zone
+    ("POST", "/me"): Gate.SIGNED_IN,  # form: checks its CSRF field
     ("GET", "/"): Role.VIEWER,
     ("GET", "/incidents/{reference}"): Role.VIEWER,
     ("GET", "/overview/live"): Role.VIEWER,
@@ -119,6 +122,7 @@ ROUTE_RULES: dict[tuple[str, str], Need] = {
     ("GET", "/reports/health/{period}"): Role.VIEWER,
     ("GET", "/static/console.css"): Gate.PUBLIC,
     ("GET", "/static/htmx.min.js"): Gate.PUBLIC,
+    ("GET", "/static/zone.js"): Gate.PUBLIC,
 }
 
 
@@ -137,6 +141,9 @@ class Scoped(StrEnum):
 # The only routes open to role customer; every other one answers it 403.
 CUSTOMER_RULES: dict[tuple[str, str], Scoped] = {
     ("GET", "/api/v1/whoami"): Scoped.NO_DATA,
+    ("PATCH", "/api/v1/whoami"): Scoped.NO_DATA,
+    ("GET", "/me"): Scoped.NO_DATA,
+    ("POST", "/me"): Scoped.NO_DATA,
     ("GET", "/api/v1/openapi.json"): Scoped.NO_DATA,
     ("POST", "/logout"): Scoped.NO_DATA,
     ("GET", "/api/v1/hosts"): Scoped.FILTERED,
@@ -167,6 +174,7 @@ CUSTOMER_ACTIONS: dict[tuple[str, str], frozenset[str]] = {
 FORM_ROUTES = frozenset(
     {
         ("POST", "/logout"),
+        ("POST", "/me"),
         ("POST", "/incidents/{reference}/{action}"),
         ("POST", "/tickets/new"),
         ("POST", "/silences"),

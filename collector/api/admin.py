@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -12,10 +13,18 @@ from starlette.routing import Route
 from collector.api.access import principal_of
 from collector.api.context import ApiContext
 from collector.api.errors import bad_request, conflict, created, not_found
-from collector.api.requests import TokenBody, UserBody, UserPatch, parse_body
+from collector.api.requests import (
+    PreferencesPatch,
+    TokenBody,
+    UserBody,
+    UserPatch,
+    parse_body,
+)
 from collector.api.views import audit_view, principal_view, token_view, user_view
 from collector.auth.passwords import WeakPasswordError
 from collector.auth.service import AccessError, ConflictError, NotFoundError
+from collector.web.preferences import PreferenceError, Preferences
+from collector.web.preferences import store as store_preferences
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 
@@ -42,6 +51,23 @@ def admin_routes(ctx: ApiContext) -> list[Route]:
 
     async def whoami(request: Request) -> Response:
         return JSONResponse(principal_view(principal_of(request)))
+
+    async def change_preferences(request: Request) -> Response:
+        body = await parse_body(request, PreferencesPatch)
+        if isinstance(body, Response):
+            return body
+        me = principal_of(request)
+        given = body.model_fields_set
+        wanted = Preferences(
+            body.language if "language" in given else me.language,
+            body.time_zone if "time_zone" in given else me.time_zone,
+        )
+        try:
+            stored = await run_in_threadpool(store_preferences, access, me, wanted)
+        except PreferenceError as exc:
+            return bad_request(str(exc))
+        changed = replace(me, language=stored.language, time_zone=stored.time_zone)
+        return JSONResponse(principal_view(changed))
 
     async def list_tokens(request: Request) -> Response:
         tokens = await run_in_threadpool(access.tokens)
@@ -90,9 +116,9 @@ def admin_routes(ctx: ApiContext) -> list[Route]:
     async def audit(request: Request) -> Response:
         limit = request.query_params.get("limit", "200")
         before = request.query_params.get("before")
-        if not limit.isdigit() or not 0 < int(limit) <= 5000:
+        if not limit.isdecimal() or not 0 < int(limit) <= 5000:
             return bad_request("limit must be a number from 1 to 5000")
-        if before is not None and not before.isdigit():
+        if before is not None and not before.isdecimal():
             return bad_request("before must be an audit entry id")
         entries = await run_in_threadpool(
             access.store.audit_entries, int(limit), int(before) if before else None
@@ -101,6 +127,7 @@ def admin_routes(ctx: ApiContext) -> list[Route]:
 
     return [
         Route("/api/v1/whoami", whoami, methods=["GET"]),
+        Route("/api/v1/whoami", change_preferences, methods=["PATCH"]),
         Route("/api/v1/tokens", refusing(list_tokens), methods=["GET"]),
         Route("/api/v1/tokens", refusing(issue_token), methods=["POST"]),
         Route("/api/v1/tokens/{token_id:int}", refusing(revoke_token), methods=["DELETE"]),

@@ -23,7 +23,7 @@ from collector.api.access import (
 from collector.api.customer_side import LinkBody
 from collector.api.incidents import ACTIONS
 from collector.api.integrations import PARSERS, integration_path
-from collector.api.requests import OpenBody, TokenBody, UserBody, UserPatch
+from collector.api.requests import OpenBody, PreferencesPatch, TokenBody, UserBody, UserPatch
 from collector.auth.roles import Role
 from collector.response.people import Person, Team
 from collector.snapshots.model import SnapshotBody
@@ -39,6 +39,7 @@ BODIES: dict[tuple[str, str], type[BaseModel]] = {
     ("POST", "/api/v1/tokens"): TokenBody,
     ("POST", "/api/v1/users"): UserBody,
     ("PATCH", "/api/v1/users/{name}"): UserPatch,
+    ("PATCH", "/api/v1/whoami"): PreferencesPatch,
     ("POST", "/api/v1/people"): Person,
     ("PUT", "/api/v1/people/{person_id}"): Person,
     ("POST", "/api/v1/teams"): Team,

@@ -111,6 +111,14 @@ class UserPatch(Body):
     disabled: bool | None = None
 
 
+class PreferencesPatch(Body):
+    """PATCH /api/v1/whoami: a user's console preferences; a key left out is kept, null clears
+    it (the browser decides)."""
+
+    language: str | None = Field(None, max_length=8, description="en or zh")
+    time_zone: str | None = Field(None, max_length=64, description="An IANA zone: Asia/Shanghai")
+
+
 class BodyTooLargeError(Exception):
     """A body grew past its limit while it was read (the rest is never read)."""
 

@@ -166,6 +166,8 @@ def principal_view(principal: Principal) -> dict[str, Any]:
         "role": principal.role.value,
         "kind": principal.kind.value,
         "customer": principal.customer,
+        "language": principal.language,
+        "time_zone": principal.time_zone,
     }
 
 

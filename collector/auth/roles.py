@@ -49,3 +49,5 @@ class Principal:
     kind: PrincipalKind
     customer: str | None = None
     csrf: str | None = None  # the session's CSRF token, for session principals only
+    language: str | None = None  # a user's chosen console language and time zone
+    time_zone: str | None = None

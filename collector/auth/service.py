@@ -122,7 +122,7 @@ class AccessService:
         assert user is not None
         if user.disabled:
             return None
-        principal = Principal(user.name, Role(user.role), PrincipalKind.PASSWORD, user.customer)
+        principal = _user_principal(user, PrincipalKind.PASSWORD)
         self._basic_cache = {k: v for k, v in self._basic_cache.items() if now - v[0] < 60}
         self._basic_cache[key] = (now, principal)
         return principal
@@ -132,10 +132,7 @@ class AccessService:
         found = self.store.session_by_digest(digest(cookie))
         if found is None or found.expires_at <= self._clock() or found.user.disabled:
             return None
-        user = found.user
-        return Principal(
-            user.name, Role(user.role), PrincipalKind.SESSION, user.customer, found.csrf
-        )
+        return _user_principal(found.user, PrincipalKind.SESSION, found.csrf)
 
     # --- sign-in --------------------------------------------------------------------------
     def login(self, name: str, password: str, address: str) -> SignedIn:
@@ -158,9 +155,7 @@ class AccessService:
         self.store.add_session(
             digest(cookie), user.id, csrf, address, now, now + self._session_seconds
         )
-        principal = Principal(
-            user.name, Role(user.role), PrincipalKind.SESSION, user.customer, csrf
-        )
+        principal = _user_principal(user, PrincipalKind.SESSION, csrf)
         return SignedIn(cookie, principal, int(self._session_seconds))
 
     def logout(self, cookie: str) -> None:
@@ -190,6 +185,11 @@ class AccessService:
         """Change a user's role; the user's sessions end so the new role applies at once."""
         _check_customer(role, customer)
         self._update_user(name, {"role": role.value, "customer": customer}, end_sessions=True)
+
+    def set_preferences(self, name: str, language: str | None, time_zone: str | None) -> None:
+        """Store a user's console language and time zone (None: let the browser decide); the
+        caller has checked them. Sessions stay: the next request reads them."""
+        self._update_user(name, {"language": language, "time_zone": time_zone}, False)
 
     def users(self) -> list[UserRecord]:
         """Every user."""
@@ -270,6 +270,12 @@ class AccessService:
             self.store.record(entry)
         except Exception:
             log.exception("could not record audit entry for %s by %s", action[:80], actor)
+
+
+def _user_principal(user: UserRecord, kind: PrincipalKind, csrf: str | None = None) -> Principal:
+    return Principal(
+        user.name, Role(user.role), kind, user.customer, csrf, user.language, user.time_zone
+    )
 
 
 def _check_customer(role: Role, customer: str | None) -> None:

@@ -24,6 +24,8 @@ class UserRecord:
     disabled: bool
     created_at: float
     password_changed_at: float
+    language: str | None = None
+    time_zone: str | None = None
 
 
 @dataclass(frozen=True)

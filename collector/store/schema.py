@@ -192,6 +192,8 @@ users = Table(
     Column("disabled", Boolean, nullable=False, server_default=text("false")),
     Column("created_at", Float, nullable=False),
     Column("password_changed_at", Float, nullable=False),
+    Column("language", String(8), nullable=True),  # the console's language, null: the browser's
+    Column("time_zone", String(64), nullable=True),  # an IANA zone, null: the browser's
 )
 
 # API tokens for machines and scripts: only the SHA-256 of the token is kept.

@@ -3,16 +3,18 @@ short-term history; they scale to the page's width."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from html import escape
 
 from collector.history.recent import RecentSeries
 from collector.web.i18n import N_
+from collector.web.zones import LocalTimes
 
 WIDTH, HEIGHT, LEFT, BOTTOM = 520, 150, 40, 18
 BUCKET_SECONDS = 300.0  # points are 5-minute means: 288 a day keeps the page light
 SPAN_SECONDS = 86400.0
+NOW = N_("now")  # the right end of the time axis
 PALETTE = ("#4a6fa5", "#c0392b", "#27ae60", "#e67e22", "#8e44ad", "#16a085", "#7f8c8d", "#d35400")
 
 
@@ -69,9 +71,17 @@ def _lines(points: list[tuple[float, float]], start: float, top: float) -> list[
     return [" ".join(run) for run in runs]
 
 
-def line_chart(title: str, spec: ChartSpec, series: Sequence[RecentSeries], now: float) -> str:
-    """The series of `spec` over the 24 h before `now`, one colour each, with a y scale."""
+def line_chart(
+    spec: ChartSpec,
+    series: Sequence[RecentSeries],
+    now: float,
+    times: LocalTimes,
+    gettext: Callable[[str], str],
+) -> str:
+    """The series of `spec` over the 24 h before `now`, one colour each, with a y scale and
+    the reader's clock times (00:00, 06:00, … in `times`' zone) along the bottom."""
     start = now - SPAN_SECONDS
+    title = gettext(spec.title)
     scaled = [
         (s, [(at, v * spec.factor) for at, v in buckets(s.points) if at >= start - BUCKET_SECONDS])
         for s in series
@@ -84,8 +94,9 @@ def line_chart(title: str, spec: ChartSpec, series: Sequence[RecentSeries], now:
         f'<line x1="{LEFT}" y1="{plot}" x2="{WIDTH}" y2="{plot}" stroke="#999"/>',
         f'<text x="0" y="10" font-size="10">{escape(_amount(top, spec.unit))}</text>',
         f'<text x="0" y="{plot}" font-size="10">0</text>',
-        f'<text x="{LEFT}" y="{HEIGHT - 4}" font-size="10">-24 h</text>',
-        f'<text x="{WIDTH - 30}" y="{HEIGHT - 4}" font-size="10">now</text>',
+        *_time_marks(start, now, times),
+        f'<text x="{WIDTH}" y="{HEIGHT - 4}" font-size="10" text-anchor="end">'
+        f"{escape(gettext(NOW))}</text>",
     ]
     for index, (_s, points) in enumerate(scaled):
         colour = PALETTE[index % len(PALETTE)]
@@ -95,6 +106,20 @@ def line_chart(title: str, spec: ChartSpec, series: Sequence[RecentSeries], now:
         ]
     parts.append("</svg>")
     return "".join(parts)
+
+
+def _time_marks(start: float, now: float, times: LocalTimes) -> list[str]:
+    """A faint line and the wall-clock time at each 6-hour mark of the reader's day; marks
+    too close to "now" to be read beside it are left out."""
+    marks = []
+    for at in times.marks(start, now - SPAN_SECONDS / 24):
+        x = LEFT + (WIDTH - LEFT) * (at - start) / SPAN_SECONDS
+        marks += [
+            f'<line x1="{x:.1f}" y1="0" x2="{x:.1f}" y2="{HEIGHT - BOTTOM}" stroke="#e3e8ee"/>',
+            f'<text x="{x:.1f}" y="{HEIGHT - 4}" font-size="10" text-anchor="middle">'
+            f"{times.clock(at)}</text>",
+        ]
+    return marks
 
 
 def _amount(value: float, unit: str) -> str:
@@ -121,13 +146,18 @@ def legend(series: Sequence[RecentSeries], spec: ChartSpec) -> list[tuple[str, s
     return rows
 
 
-def host_charts(series: Sequence[RecentSeries], now: float) -> list[dict[str, object]]:
-    """Each chart with data: its key, SVG and legend."""
+def host_charts(
+    series: Sequence[RecentSeries],
+    now: float,
+    times: LocalTimes,
+    gettext: Callable[[str], str],
+) -> list[dict[str, object]]:
+    """Each chart with data: its key, SVG (in the reader's zone and language) and legend."""
     charts: list[dict[str, object]] = []
     for spec in CHARTS:
         mine = [s for s in series if s.metric in spec.metrics and s.points]
         if mine:
-            svg = line_chart(spec.title, spec, mine, now)
+            svg = line_chart(spec, mine, now, times, gettext)
             charts.append(
                 {"key": spec.key, "title": spec.title, "svg": svg, "legend": legend(mine, spec)}
             )

@@ -29,6 +29,7 @@ from collector.response.roster import Roster
 from collector.verification.service import AnswerRefusedError, apply_answer
 from collector.web.hosts import host_context, hosts_context
 from collector.web.incidents import ACTIONS, FormError, IncidentFilter, list_context, page_context
+from collector.web.me import me_routes, remember_language
 from collector.web.oncall import oncall_context
 from collector.web.overview import overview_context
 from collector.web.pages import STATIC_DIR, Pages, expired_form, form_csrf_ok, read_form
@@ -42,7 +43,7 @@ from collector.web.silences import (
 )
 from collector.web.tickets import ANSWER, LINK, answer_from_form, ticket_routes
 
-STATIC_FILES = ("console.css", "htmx.min.js")
+STATIC_FILES = ("console.css", "htmx.min.js", "zone.js")
 POLL_SECONDS = 5
 
 
@@ -54,7 +55,7 @@ def console_routes(
 ) -> list[Route]:
     """The console's routes bound to `ctx`; host charts read `recent`, the on-call page
     `roster` (the merged people and teams)."""
-    pages = Pages(ctx.clock)
+    pages = Pages(ctx.clock, remember_language(ctx))
     knowledge = KnowledgeService(ctx.repository.engine, ctx.clock)
 
     async def overview(request: Request) -> Response:
@@ -102,6 +103,7 @@ def console_routes(
         *oncall_routes(ctx, pages, roster),
         *silence_page_routes(ctx, pages),
         *ticket_routes(ctx, pages),
+        *me_routes(ctx, pages),
         *static_routes(),
     ]
 
@@ -175,7 +177,15 @@ def host_routes(ctx: ApiContext, pages: Pages, recent: RecentHistory | None) -> 
         state = ctx.hosts.get(name)  # another customer's host is refused before this (404)
         if state is None:
             return pages.render(request, "missing.html", 404, what=name)
-        shown = await run_in_threadpool(host_context, ctx, principal_of(request), state, recent)
+        shown = await run_in_threadpool(
+            host_context,
+            ctx,
+            principal_of(request),
+            state,
+            recent,
+            pages.times(request),
+            pages.gettext(request),
+        )
         return pages.render(request, "host.html", **shown)
 
     async def retire(request: Request) -> Response:

@@ -4,6 +4,7 @@ events and the 24 h charts from the short-term history."""
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from typing import Any
 
 from collector.api.context import ApiContext
@@ -16,6 +17,7 @@ from collector.ingest.hosts import HostState
 from collector.web.charts import host_charts
 from collector.web.incidents import shown
 from collector.web.overview import HEALTH_ORDER, host_health
+from collector.web.zones import LocalTimes
 
 PAST_INCIDENTS = 20
 EVENTS = 50
@@ -37,9 +39,15 @@ def hosts_context(ctx: ApiContext, me: Principal) -> dict[str, Any]:
 
 
 def host_context(
-    ctx: ApiContext, me: Principal, state: HostState, recent: RecentHistory | None
+    ctx: ApiContext,
+    me: Principal,
+    state: HostState,
+    recent: RecentHistory | None,
+    times: LocalTimes,
+    gettext: Callable[[str], str],
 ) -> dict[str, Any]:
-    """Everything the host page shows (call it off the event loop)."""
+    """Everything the host page shows, charts in the reader's zone and language (call it off
+    the event loop)."""
     now = ctx.clock()
     reading = ctx.scopes.incidents(me)
     found = reading.search(None, PAST_INCIDENTS + 50, state.name)
@@ -54,5 +62,5 @@ def host_context(
         "probes": sorted(state.probes.items()),
         "inventory": inventory_view(state)["items"],
         "events": [event_view(row) for row in ctx.repository.list_events(state.name, EVENTS)],
-        "charts": host_charts(series, now),
+        "charts": host_charts(series, now, times, gettext),
     }

@@ -58,12 +58,15 @@ def load_translations(directory: Path = LOCALE_DIR) -> dict[str, gettext.NullTra
     return found
 
 
-def choose_language(request: Request) -> tuple[str, bool]:
+def choose_language(request: Request, stored: str | None = None) -> tuple[str, bool]:
     """The request's language and whether it was asked for now (?lang=, to be remembered):
-    ?lang=, else the `lang` cookie, else the best of Accept-Language, else English."""
+    ?lang=, else the user's `stored` choice, else the `lang` cookie, else the best of
+    Accept-Language, else English."""
     asked = request.query_params.get("lang", "")
     if asked in LANGUAGES:
         return asked, True
+    if stored in LANGUAGES:
+        return str(stored), False
     remembered = request.cookies.get(LANG_COOKIE, "")
     if remembered in LANGUAGES:
         return remembered, False
@@ -86,13 +89,6 @@ def from_accept_language(header: str) -> str:
         if primary in LANGUAGES and weight - position * 1e-6 > best_weight:
             best, best_weight = primary, weight - position * 1e-6
     return best
-
-
-def utc_text(unix_seconds: float | None) -> str:
-    """A time as people read it, with its zone: 2026-11-27 18:30 UTC."""
-    if unix_seconds is None:
-        return ""
-    return datetime.fromtimestamp(unix_seconds, UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def iso_text(unix_seconds: float | None) -> str:

@@ -22,8 +22,8 @@ from collector.web.i18n import (
     choose_language,
     iso_text,
     load_translations,
-    utc_text,
 )
+from collector.web.zones import LocalTimes, choose_zone
 
 WEB_DIR = Path(__file__).resolve().parent
 STATIC_DIR = WEB_DIR / "static"
@@ -41,11 +41,19 @@ def static_version(directory: Path = STATIC_DIR) -> str:
     return digest.hexdigest()[:12]
 
 
-class Pages:
-    """Renders a page template in the request's language with the context every page has."""
+# Stores a signed-in user's language when it is chosen with the switch.
+RememberLanguage = Callable[[Principal, str], None]
 
-    def __init__(self, clock: Callable[[], float]) -> None:
+
+class Pages:
+    """Renders a page template in the request's language and time zone with the context every
+    page has."""
+
+    def __init__(
+        self, clock: Callable[[], float], remember_language: RememberLanguage | None = None
+    ) -> None:
         self._clock = clock
+        self._remember_language = remember_language
         self._translations = load_translations()
         self._environments = {lang: self._environment(lang) for lang in self._translations}
         self._version = static_version()
@@ -64,7 +72,6 @@ class Pages:
             span=durations.span,
             ago=durations.ago,
             left=durations.left,
-            utc=utc_text,
             iso=iso_text,
         )
         return environment
@@ -73,8 +80,11 @@ class Pages:
         self, request: Request, template: str, status: int = 200, **context: Any
     ) -> HTMLResponse:
         """The page (or fragment) `template` for `request`, remembering a chosen language."""
-        lang, chosen = choose_language(request)
         me: Principal | None = getattr(request.state, "principal", None)  # none when public
+        lang, chosen = choose_language(request, me.language if me else None)
+        if chosen and me is not None and me.language != lang:
+            self._remember(me, lang)
+        times = self.times(request)
         page = (
             self._environments[lang]
             .get_template(template)
@@ -86,6 +96,9 @@ class Pages:
                 languages=[(c, n, switch_url(request, c)) for c, (n, _tag) in LANGUAGES.items()],
                 path=request.url.path,
                 now=self._clock(),
+                at=times.at,
+                utc=times.at,  # the name older templates use; the zone is the reader's
+                zone=times.name,
                 static=self._version,
                 **context,
             )
@@ -100,6 +113,24 @@ class Pages:
                 secure=request.url.scheme == "https",
             )
         return response
+
+    def _remember(self, me: Principal, lang: str) -> None:
+        """The switch of a signed-in person sticks: stored with the user, not only a cookie."""
+        if self._remember_language is not None and me.kind is PrincipalKind.SESSION:
+            self._remember_language(me, lang)
+
+    def times(self, request: Request) -> LocalTimes:
+        """Times in the zone of the request's reader."""
+        return LocalTimes(choose_zone(request, getattr(request.state, "principal", None)))
+
+    def language(self, request: Request) -> str:
+        """The request's language (as render chooses it)."""
+        me: Principal | None = getattr(request.state, "principal", None)
+        return choose_language(request, me.language if me else None)[0]
+
+    def gettext(self, request: Request) -> Callable[[str], str]:
+        """The request's language's translation of a message."""
+        return self._translations[self.language(request)].gettext
 
 
 def switch_url(request: Request, lang: str) -> str:

@@ -15,7 +15,7 @@ from starlette.routing import Route
 from collector.api.context import ApiContext
 from collector.reports.downloads import DownloadError, ReportFile, ReportSource
 from collector.reports.period import Month, Quarter
-from collector.web.i18n import choose_language
+from collector.web.me import remember_language
 from collector.web.pages import Pages
 
 MONTHS_LISTED = 12
@@ -35,15 +35,15 @@ def periods(now: float, timezone: str) -> tuple[list[Month], list[Quarter]]:
 
 def report_routes(ctx: ApiContext, source: ReportSource) -> list[Route]:
     """GET /reports (the page) and the two download routes."""
-    pages = Pages(ctx.clock)
+    pages = Pages(ctx.clock, remember_language(ctx))
 
     async def page(request: Request) -> Response:
-        chosen = _choices(request, source)
+        chosen = _choices(request, source, pages.times(request).name)
         if isinstance(chosen, str):
             return pages.render(request, "missing.html", 404, what=chosen)
         customer, timezone = chosen
         months, quarters = periods(ctx.clock(), timezone)
-        query = _query(customer, timezone, choose_language(request)[0])
+        query = _query(customer, timezone, pages.language(request))
         return pages.render(
             request, "reports.html", months=months, quarters=quarters, query=query,
             customers=source.customers(), customer=customer or "", timezone=timezone,
@@ -51,7 +51,7 @@ def report_routes(ctx: ApiContext, source: ReportSource) -> list[Route]:
 
     async def download(request: Request) -> Response:
         kind, label = request.url.path.split("/")[2], request.path_params["period"]
-        chosen = _choices(request, source)
+        chosen = _choices(request, source, "UTC")
         if isinstance(chosen, str):
             return pages.render(request, "missing.html", 404, what=chosen)
         customer, timezone = chosen
@@ -81,10 +81,10 @@ def _make(source: ReportSource, kind: str, label: str, timezone: str, customer: 
     return source.health(Quarter.parse(label, timezone), customer, form, language, now)
 
 
-def _choices(request: Request, source: ReportSource) -> tuple[str | None, str] | str:
-    """(customer or None, time zone), or what is wrong with them."""
+def _choices(request: Request, source: ReportSource, zone: str) -> tuple[str | None, str] | str:
+    """(customer or None, time zone: the reader's `zone` if none given), or what is wrong."""
     customer = request.query_params.get("customer") or None
-    timezone = request.query_params.get("timezone") or "UTC"
+    timezone = request.query_params.get("timezone") or zone
     if customer is not None and customer not in source.customers():
         return f"customer {customer}"
     try:

@@ -1,5 +1,6 @@
 """The console's languages: the catalogue covers every message, the language is chosen per
-request (?lang=, cookie, Accept-Language), durations read naturally in both languages."""
+request (?lang=, the user's stored choice, cookie, Accept-Language), durations read naturally
+in both languages."""
 
 from __future__ import annotations
 
@@ -79,7 +80,7 @@ def test_ago_left_and_overdue() -> None:
     assert english.ago(None, 1.0) == "" and english.left(None) == ""
 
 
-def test_language_follows_the_switch_then_the_cookie_then_the_browser(
+def test_language_follows_the_switch_the_users_choice_the_cookie_then_the_browser(
     running: RunningCollector, carol: Browser
 ) -> None:
     number = open_incident(running, "disk full")["number"]
@@ -99,4 +100,7 @@ def test_language_follows_the_switch_then_the_cookie_then_the_browser(
     for cookie in [c for c in carol.session.cookies if c.name == "lang"]:
         carol.session.cookies.clear(cookie.domain, cookie.path, cookie.name)
     chinese = carol.get("/", headers={"Accept-Language": "zh-CN,zh;q=0.9"}).text
+    assert '<html lang="en">' in chinese, "carol chose English with the switch: stored with her"
+    vera = Browser(running, "vera")  # has chosen nothing: her browser's language
+    chinese = vera.get("/", headers={"Accept-Language": "zh-CN,zh;q=0.9"}).text
     assert "活动事件（1）" in chinese and "秒前" in chinese

@@ -1,0 +1,10 @@
+// Tells the console the browser's time zone (the `tz` cookie) so times are shown in it when the
+// user has not chosen one (pages after the first use it; without script they are in UTC).
+(function () {
+  var zone = "";
+  try { zone = Intl.DateTimeFormat().resolvedOptions().timeZone || ""; } catch (e) { return; }
+  if (!zone || !/^[A-Za-z0-9_+\-\/]{1,64}$/.test(zone)) { return; }
+  var held = document.cookie.match(/(?:^|; )tz=([^;]*)/);
+  if (held && decodeURIComponent(held[1]) === zone) { return; }
+  document.cookie = "tz=" + encodeURIComponent(zone) + "; path=/; max-age=31536000; samesite=lax";
+})();
