@@ -183,6 +183,24 @@ def test_a_verification_request_carries_the_lines_its_links_provider_gives() -> 
     assert "It was fixed after 1h" in english.body
 
 
+def test_each_eta_change_is_its_own_message_in_the_contacts_language() -> None:
+    book = CustomerBook.model_validate(
+        {"customers": [{"name": "acme", "contacts": [
+            {"name": "李雷", "email": "l@a.example", "language": "zh"}]}]}
+    )  # fmt: skip
+    notices = CustomerNotices(book)
+    eta = 1_800_003_600.0  # 2027-01-15 09:00 UTC
+    (set_,) = notices.rows(incident(eta_at=eta, updated_at=2000.0), "eta", "等待新硬盘", 2000.0)
+    assert set_["payload"]["title"] == "INC-2027-000007 您的工单预计解决时间"
+    assert "我们预计在 2027-01-15 09:00 UTC 前解决。" in set_["payload"]["body"]
+    assert "原因：等待新硬盘" in set_["payload"]["body"]
+    (moved,) = notices.rows(incident(eta_at=eta + 3600, updated_at=2500.0), "eta", "", 2500.0)
+    assert moved["idempotency_key"] != set_["idempotency_key"], "each change is told"
+    (cleared,) = notices.rows(incident(eta_at=None, updated_at=3000.0), "eta", "", 3000.0)
+    assert "我们无法按之前告知的时间解决" in cleared["payload"]["body"]
+    assert ENGINEER not in set_["payload"]["body"]
+
+
 def test_a_ticket_a_person_opens_tells_the_customer_its_number_in_plain_words(
     running: RunningCollector, smtp: SmtpServer
 ) -> None:

@@ -1,7 +1,8 @@
 """The customer side of the console over real HTTP: a customer opens a ticket from the form and
 lands on it (only for itself, only its own hosts, never P1; the API agrees), staff set an
 expected resolution time that the customer sees on its page and list and hears about by mail,
-the customer answers a verification from its page, and staff see linked incidents."""
+the customer answers a verification from its page, and staff link a ticket to a suggested
+incident (the customer sees no links)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import requests
 
 from collector.auth.roles import Role
 from collector.config import ApiToken
+from collector.web.tickets import priority_of
 from rules.loader import load_rules
 from tests.collector.harness import ADMIN_HEADERS, FakeClock, RunningCollector, host_report
 from tests.collector.web.conftest import PASSWORD, Browser
@@ -274,3 +276,20 @@ def test_staff_see_the_linked_incident_the_customer_does_not(
     missing = carol.submit(f"/incidents/{ticket}/link", incident="INC-2099-999999")
     assert missing.status_code == 404 and "no incident INC-2099-999999" in missing.text
     assert 'id="links"' not in ann.get(f"/incidents/{ticket}").text
+
+
+@pytest.mark.parametrize(
+    ("impact", "urgency", "priority"),
+    [
+        ("high", "high", "P2"),
+        ("high", "medium", "P2"),
+        ("medium", "high", "P2"),
+        ("high", "low", "P3"),
+        ("medium", "medium", "P3"),
+        ("medium", "low", "P4"),
+        ("low", "low", "P4"),
+    ],
+    ids=str,
+)
+def test_impact_and_urgency_choose_p2_to_p4(impact: str, urgency: str, priority: str) -> None:
+    assert priority_of(impact, urgency).value == priority
