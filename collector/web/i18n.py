@@ -39,6 +39,7 @@ WORDS = (
     *(N_("critical"), N_("probe-failing"), N_("silent")),
     *(N_("silence"), N_("maintenance")),
     *(N_("newest"), N_("oldest"), N_("priority")),
+    *(N_("refused"), N_("failed"), N_("skipped")),  # a diagnostic's outcome
 )
 
 

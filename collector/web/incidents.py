@@ -37,8 +37,10 @@ from collector.incidents.rootcause import Category
 from collector.incidents.transitions import allowed_actions
 from collector.notify.units import format_quantity
 from collector.store.knowledge import root_cause_of
+from collector.store.snapshots import of_incident as snapshots_of
 from collector.web.i18n import N_
 from collector.web.silences import similar_matchers
+from collector.web.zones import zone_named
 from rules.priority import Priority
 
 PAGE_SIZE = 50
@@ -67,8 +69,9 @@ def _regrade(form: dict[str, str], actor: str) -> PersonAction:
 
 
 def _eta(form: dict[str, str], actor: str) -> PersonAction:
-    """The ETA form: a UTC time (datetime-local) or a duration from now, with a reason; the
-    clear button clears it."""
+    """The ETA form: a wall-clock time (datetime-local) in the zone the page was shown in (its
+    hidden `zone` field; UTC without one) or a duration from now, with a reason; the clear
+    button clears it."""
     reason = _text(form, "reason")
     if form.get("clear"):
         return SetEta(actor, reason)
@@ -81,12 +84,13 @@ def _eta(form: dict[str, str], actor: str) -> PersonAction:
         except ValueError as exc:
             raise FormError(f"in: expected a duration like 4h or 2d, got {after_text!r}") from exc
     if not at_text:
-        raise FormError("give the expected time (UTC) or a duration from now, e.g. 4h")
+        raise FormError("give the expected time or a duration from now, e.g. 4h")
     try:
         at = datetime.fromisoformat(at_text)
     except ValueError as exc:
-        raise FormError(f"expected time: like 2026-11-28T16:00 (UTC), not {at_text!r}") from exc
-    return SetEta(actor, reason, at=(at if at.tzinfo else at.replace(tzinfo=UTC)).timestamp())
+        raise FormError(f"expected time: like 2026-11-28T16:00, not {at_text!r}") from exc
+    zone = zone_named(form.get("zone")) or UTC
+    return SetEta(actor, reason, at=(at if at.tzinfo else at.replace(tzinfo=zone)).timestamp())
 
 
 # Each form's verb and how its fields and the actor become the event (the API's verbs).
@@ -222,10 +226,14 @@ def page_context(
     tier = view["escalation_tier"]
     with ctx.repository.engine.connect() as conn:
         root_cause = None if customer else root_cause_of(conn, incident.id)
+        # What the agent saw when it opened: our internals (process lists, kernel messages),
+        # staff only as in the API.
+        snapshots = [] if customer else snapshots_of(conn, incident.id)
     return {
         "i": customer_view(view) if customer else view,
         "customer": customer,
         "root_cause": root_cause,
+        "snapshots": snapshots,
         # Other incidents' fixes may be other customers': staff only, as in the API.
         "kb": [] if customer else kb_matches(ctx, incident),
         "needs_root_cause": incident.priority in (Priority.P1, Priority.P2),

@@ -7,8 +7,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from collector.response.base import zone_aware
 from collector.response.model import ResponseConfig
-from collector.response.oncall import current_shift, next_shift, shifts, tier_people
+from collector.response.oncall import Shift, current_shift, next_shift, shifts, tier_people
 from collector.response.policies import EscalationPolicy, Target
 from collector.response.roster import Roster
 from collector.response.schedules import Schedule
@@ -21,22 +22,73 @@ def _name(config: ResponseConfig, person_id: str) -> str:
     return person.name if person else person_id
 
 
+def _covers(schedule: Schedule) -> list[tuple[str, float, float]]:
+    """Each override as (person id, start, end) in Unix seconds."""
+    zone = schedule.zone
+    return [
+        (o.person, zone_aware(o.start, zone).timestamp(), zone_aware(o.end, zone).timestamp())
+        for o in schedule.overrides
+    ]
+
+
+def _is_override(
+    person: str, start: float, end: float, covers: list[tuple[str, float, float]]
+) -> bool:
+    """Whether a shift of `person` is (partly) an override's: marked so on the page."""
+    return any(p == person and s < end and start < e for p, s, e in covers)
+
+
+def _override_views(
+    config: ResponseConfig, schedule: Schedule, at: datetime
+) -> list[dict[str, Any]]:
+    """The overrides running or to come, each with whom it covers for (the rotation's person
+    at its start, as if there were no overrides)."""
+    plain = schedule.model_copy(update={"overrides": []})
+    views = []
+    for person, start, end in _covers(schedule):
+        if end <= at.timestamp():
+            continue
+        begin = datetime.fromtimestamp(max(start, at.timestamp()), UTC)
+        instead = current_shift(plain, begin)
+        views.append(
+            {
+                "who": _name(config, person),
+                "start": start,
+                "end": end,
+                "instead_of": _name(config, instead.person) if instead else None,
+            }
+        )
+    return sorted(views, key=lambda v: v["start"])
+
+
 def _schedule_view(config: ResponseConfig, schedule: Schedule, at: datetime) -> dict[str, Any]:
     running, following = current_shift(schedule, at), next_shift(schedule, at)
     coming = shifts(schedule, at, at + WEEK)
+    covers = _covers(schedule)
+
+    def covering(shift: Shift) -> bool:
+        return _is_override(shift.person, shift.start.timestamp(), shift.end.timestamp(), covers)
+
     return {
         "id": schedule.id,
         "title": schedule.title,
         "timezone": schedule.timezone,
-        "now": (_name(config, running.person), running.start.timestamp(), running.end.timestamp())
+        "now": (
+            _name(config, running.person),
+            running.start.timestamp(),
+            running.end.timestamp(),
+            covering(running),
+        )
         if running
         else None,
         "next": (_name(config, following.person), following.start.timestamp())
         if following
         else None,
         "shifts": [
-            (_name(config, s.person), s.start.timestamp(), s.end.timestamp()) for s in coming
+            (_name(config, s.person), s.start.timestamp(), s.end.timestamp(), covering(s))
+            for s in coming
         ],
+        "overrides": _override_views(config, schedule, at),
     }
 
 

@@ -14,10 +14,12 @@ from typing import Any
 import pytest
 import requests
 
+from collector.auth.roles import Role
 from collector.config import AgentToken, ApiToken
 from collector.snapshots.model import MAX_OUTPUT_CHARS, SnapshotBody
 from tests.collector.conftest import postgres_schema
 from tests.collector.harness import TOKEN, FakeClock, RunningCollector, host_report
+from tests.collector.web.conftest import PASSWORD, Browser
 
 ALICE = {"Authorization": "Bearer alice-token"}
 AGENT = {"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"}
@@ -137,3 +139,21 @@ def test_the_collector_cuts_an_output_past_its_own_limit_with_a_note() -> None:
     stored = body.stored()[0]
     assert stored["truncated"] is True
     assert str(stored["output"]).endswith("[cut by the collector: 10 more characters]")
+
+
+def test_the_incident_page_shows_the_snapshot_asked_then_answered(
+    running: RunningCollector,
+) -> None:
+    running.collector.access.add_user("carol", PASSWORD, Role.RESPONDER)
+    number = open_incident(running, "db7")
+    carol = Browser(running, "carol")
+    (request,) = running.post(host_report("db7", running.clock, 1)).json()["snapshots"]
+    waiting = carol.get(f"/incidents/{number}").text
+    assert 'id="snapshots"' in waiting and "not answered yet" in waiting
+    output = "PID USER %CPU COMMAND\n4242 postgres 97.0 <postgres: autovacuum>"
+    assert post_snapshot(running, answer_for(request["id"], output=output)).status_code == 202
+    page = carol.get(f"/incidents/{number}").text
+    section = page[page.index('id="snapshots"') :]
+    assert "processes" in section and "4242 postgres 97.0 &lt;postgres: autovacuum&gt;" in section
+    assert "kernel_log" in section and "not enabled" in section, "what was not collected, and why"
+    assert "诊断快照" in carol.get(f"/incidents/{number}?lang=zh").text

@@ -13,7 +13,7 @@ import requests
 
 from collector.web.zones import LocalTimes, offset_text, zone_named
 from tests.collector.harness import ADMIN_HEADERS, FakeClock, RunningCollector
-from tests.collector.web.conftest import Browser
+from tests.collector.web.conftest import Browser, open_incident
 from tests.collector.web.test_hosts import host_cycle
 
 # The harness clock starts at 2027-01-15 08:00 UTC: winter in New York (UTC-5).
@@ -138,3 +138,23 @@ def test_host_charts_mark_the_readers_clock_hours_in_their_language(
     # Now is 18:30 in Kolkata: 18:00 is too close to the "now" label to be written beside it.
     assert sorted(labels) == ["00:00", "06:00", "12:00"], labels
     assert ">现在</text>" in cpu.group(0) and 'aria-label="CPU 使用率"' in cpu.group(0)
+
+
+def test_an_eta_typed_as_a_wall_clock_time_is_read_in_the_zone_the_page_showed(
+    running: RunningCollector, carol: Browser
+) -> None:
+    number = open_incident(running, "shop down")["number"]
+    assert carol.submit("/me", language="", time_zone="Asia/Shanghai").status_code == 303
+    page = carol.get(f"/incidents/{number}").text
+    assert '<input type="hidden" name="zone" value="Asia/Shanghai">' in page
+    zone = re.search(r'name="zone" value="([^"]+)"', page)
+    assert zone is not None
+    sent = carol.submit(
+        f"/incidents/{number}/eta", eta_at="2027-01-16T08:00", zone=zone.group(1), reason="disk"
+    )
+    assert sent.status_code == 303, sent.text
+    shown = requests.get(
+        f"{running.url}/api/v1/incidents/{number}", headers=ADMIN_HEADERS, timeout=5
+    )
+    assert shown.json()["eta"] == "2027-01-16T00:00:00Z", "08:00 in Shanghai is midnight UTC"
+    assert "2027-01-16 08:00 UTC+8" in carol.get(f"/incidents/{number}").text
