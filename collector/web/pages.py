@@ -97,7 +97,6 @@ class Pages:
                 path=request.url.path,
                 now=self._clock(),
                 at=times.at,
-                utc=times.at,  # the name older templates use; the zone is the reader's
                 zone=times.name,
                 static=self._version,
                 **context,
