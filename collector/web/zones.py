@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 from functools import lru_cache
+from urllib.parse import unquote
 from zoneinfo import ZoneInfo, available_timezones
 
 from starlette.requests import Request
@@ -41,7 +42,8 @@ def _known_set() -> frozenset[str]:
 def choose_zone(request: Request, me: Principal | None) -> ZoneInfo:
     """The user's stored zone, else the browser's (cookie), else UTC."""
     stored = zone_named(me.time_zone) if me is not None else None
-    return stored or zone_named(request.cookies.get(ZONE_COOKIE)) or ZoneInfo(DEFAULT_ZONE)
+    browser = zone_named(unquote(request.cookies.get(ZONE_COOKIE, "")))  # Asia%2FShanghai too
+    return stored or browser or ZoneInfo(DEFAULT_ZONE)
 
 
 def offset_text(offset_seconds: float) -> str:

@@ -5,6 +5,7 @@
   try { zone = Intl.DateTimeFormat().resolvedOptions().timeZone || ""; } catch (e) { return; }
   if (!zone || !/^[A-Za-z0-9_+\-\/]{1,64}$/.test(zone)) { return; }
   var held = document.cookie.match(/(?:^|; )tz=([^;]*)/);
-  if (held && decodeURIComponent(held[1]) === zone) { return; }
-  document.cookie = "tz=" + encodeURIComponent(zone) + "; path=/; max-age=31536000; samesite=lax";
+  if (held && held[1] === zone) { return; }
+  // Zone names need no escaping (checked above); the collector also undoes %-escapes.
+  document.cookie = "tz=" + zone + "; path=/; max-age=31536000; samesite=lax";
 })();

@@ -92,9 +92,14 @@ def with_response(tmp_path: Path, clock: FakeClock) -> RunningCollector:
 
 
 def signed_in(
-    browser: Any, running: RunningCollector, size: tuple[int, int], user: str = "carol"
+    browser: Any,
+    running: RunningCollector,
+    size: tuple[int, int],
+    user: str = "carol",
+    zone: str = "Asia/Shanghai",
 ) -> Any:
-    context = browser.new_context(viewport={"width": size[0], "height": size[1]})
+    """A page signed in as `user` in a browser whose clock is in `zone`."""
+    context = browser.new_context(viewport={"width": size[0], "height": size[1]}, timezone_id=zone)
     context.set_default_timeout(WAIT_MS)
     page = context.new_page()
     page.goto(f"{running.url}/login")
@@ -219,6 +224,8 @@ def every_page_screenshotted(browser: Any, running: RunningCollector, clock: Fak
         "hosts": "/hosts",
         "host": "/hosts/web1",
         "oncall": "/oncall",
+        "reports": "/reports",
+        "me": "/me",
     }
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     for width_name, size in WIDTHS.items():
@@ -228,6 +235,9 @@ def every_page_screenshotted(browser: Any, running: RunningCollector, clock: Fak
                 separator = "&" if "?" in path else "?"
                 page.goto(f"{running.url}{path}{separator}lang={lang}")
                 assert page.evaluate("document.documentElement.lang").startswith(lang)
+                if name == "me":  # zone.js told the console the browser's zone
+                    assert "Asia/Shanghai" in page.locator("#zone").inner_text()
+                    assert "UTC+8" in page.locator("#zone-now").inner_text()
                 if name == "host":  # drawn: 2 h of 24 h is a twelfth of the width
                     assert (
                         page.locator("#chart-cpu svg polyline").first.bounding_box()["width"] > 20

@@ -68,6 +68,8 @@ def test_times_follow_the_users_zone_over_the_browsers_over_utc(
     carol.session.cookies.set("tz", "Asia/Shanghai")
     page = carol.get("/me").text
     assert "2027-01-15 16:00 UTC+8" in page and "Asia/Shanghai" in page, "the browser's zone"
+    carol.session.cookies.set("tz", "Asia%2FShanghai")
+    assert "2027-01-15 16:00 UTC+8" in carol.get("/me").text, "as JavaScript's escape writes it"
     carol.session.cookies.set("tz", "Not/AZone")
     assert "2027-01-15 08:00 UTC" in carol.get("/me").text, "a bogus cookie is ignored"
 
