@@ -56,6 +56,15 @@ class AlertSignal:
 
 LabelKey = tuple[tuple[str, str], ...]
 SeriesId = tuple[str, str, LabelKey]  # (rule, host, sorted labels): cheap, no hashing
+HistoryId = tuple[str, str, LabelKey]  # (host, metric, sorted labels)
+
+
+@dataclass
+class CheckpointPart:
+    """One host's share of a checkpoint: which histories and pending breaches to save."""
+
+    histories: list[HistoryId] = field(default_factory=list)
+    pending: list[SeriesId] = field(default_factory=list)
 
 
 @dataclass
@@ -94,7 +103,7 @@ class RuleEngine:
     rules: RuleSet
     states: dict[SeriesId, SeriesState] = field(default_factory=dict)
     last_seen: dict[str, float] = field(default_factory=dict)
-    _histories: dict[tuple[str, str, LabelKey], SeriesHistory] = field(default_factory=dict)
+    _histories: dict[HistoryId, SeriesHistory] = field(default_factory=dict)
     _by_host: dict[str, set[SeriesId]] = field(default_factory=dict)
     _stamp: int = 0
 
@@ -270,16 +279,40 @@ class RuleEngine:
         self._add_state((rule, host, label_key(labels)), state)
         return True
 
-    def checkpoint(self) -> dict[str, dict[str, object]]:
-        """Per host: series histories and pending `for:` starts, to survive a restart."""
-        out: dict[str, dict[str, object]] = {}
-        for (host, metric, labels), history in self._histories.items():
-            entry = out.setdefault(host, {"histories": [], "pending": []})
-            entry["histories"].append(  # type: ignore[attr-defined]
-                [metric, [list(p) for p in labels], history.window, history.values()]
-            )
-        for (rule, host, labels), state in self.states.items():
+    def checkpoint_parts(self) -> dict[str, CheckpointPart]:
+        """Per host, the keys of its histories and pending breaches: cheap (keys only), so a
+        caller can then checkpoint a few hosts at a time and never hold the engine for long."""
+        parts: dict[str, CheckpointPart] = {}
+        for key in self._histories:
+            parts.setdefault(key[0], CheckpointPart()).histories.append(key)
+        for series, state in self.states.items():
             if state.phase is Phase.PENDING and state.rule.rule.absent is None:
+                parts.setdefault(series[1], CheckpointPart()).pending.append(series)
+        return parts
+
+    def checkpoint(
+        self, parts: Iterable[CheckpointPart] | None = None
+    ) -> dict[str, dict[str, object]]:
+        """Per host: series histories and pending `for:` starts, to survive a restart; of the
+        hosts of `parts` (from checkpoint_parts; what changed since is skipped) or of all."""
+        if parts is None:
+            parts = self.checkpoint_parts().values()
+        out: dict[str, dict[str, object]] = {}
+        for part in parts:
+            for key in part.histories:
+                history = self._histories.get(key)
+                if history is None:
+                    continue
+                host, metric, labels = key
+                entry = out.setdefault(host, {"histories": [], "pending": []})
+                entry["histories"].append(  # type: ignore[attr-defined]
+                    [metric, [list(p) for p in labels], history.window, history.values()]
+                )
+            for series in part.pending:
+                state = self.states.get(series)
+                if state is None or state.phase is not Phase.PENDING:
+                    continue
+                rule, host, labels = series
                 entry = out.setdefault(host, {"histories": [], "pending": []})
                 entry["pending"].append(  # type: ignore[attr-defined]
                     [rule, [list(p) for p in labels], state.probe, state.since]

@@ -93,6 +93,23 @@ def test_checkpoint_keeps_trends_and_pending_breaches_across_a_restart(
     assert [s.rule.name for s in fired] == ["MemHigh"] and fired[0].since == 1300.0
 
 
+def test_a_checkpoint_taken_a_few_hosts_at_a_time_holds_the_same_as_one_taken_at_once(
+    ruleset_from: RuleFactory,
+) -> None:
+    engine = RuleEngine(ruleset_from(GROWTH + MEM.format(for_="10m").split("rules:\n", 1)[1]))
+    for host in ("h1", "h2", "h3"):
+        engine.evaluate(report(host, Sample("sectors_total", 1.0)), 0.0)
+        engine.evaluate(report(host, Sample("sectors_total", 2.0), mem(0.95)), 60.0)
+    parts = engine.checkpoint_parts()
+    assert set(parts) == {"h1", "h2", "h3"}
+    assert [len(parts["h2"].histories), len(parts["h2"].pending)] == [1, 1]
+    first = engine.checkpoint([parts["h1"], parts["h2"]])
+    assert set(first) == {"h1", "h2"}, "only the hosts asked for"
+    engine.forget_host("h3")  # retired between two batches: skipped, not an error
+    assert engine.checkpoint([parts["h3"]]) == {}
+    assert {**first} == engine.checkpoint(), "batches hold what one checkpoint holds"
+
+
 def test_replayed_reports_fill_the_history_in_their_own_order(ruleset_from: RuleFactory) -> None:
     engine = RuleEngine(ruleset_from(GROWTH.replace("window: 1h", "window: 30m")))
     engine.evaluate(report("h1", Sample("sectors_total", 0.0)), 0.0)
