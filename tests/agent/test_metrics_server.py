@@ -13,7 +13,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from agent.metrics_server import AgentSnapshot, MetricsServer, build_registry
 from agent.report import SCHEMA_V1, ProbeResult, Report, Sample
-from tests.peers import require_tool
+from tests.peers import promtool_problems
 
 HOST = ProbeResult(
     "host",
@@ -153,16 +153,7 @@ def test_own_registry_not_the_global_one(server: MetricsServer) -> None:
 
 @pytest.mark.peer
 def test_promtool_accepts_the_exposition(server: MetricsServer) -> None:
-    promtool = require_tool("promtool", "prometheus")
-    checked = subprocess.run(
-        [promtool, "check", "metrics"],
-        input=scrape(server),
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=False,
-    )
-    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert promtool_problems(scrape(server)) == ""
 
 
 def test_prometheus_client_is_not_loaded_without_listen() -> None:

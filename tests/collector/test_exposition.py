@@ -17,7 +17,7 @@ from collector.ingest.hosts import HostRegistry
 from collector.notify.channels import RecordingChannel
 from tests.collector.harness import FakeClock, RunningCollector
 from tests.collector.process import WATCHKEEPER, collector_process
-from tests.peers import free_port, require_tool, wait_until
+from tests.peers import free_port, promtool_problems, require_tool, wait_until
 
 AGENT_TOKEN, VIEWER_TOKEN = "exposition-agent-token-7d1e", "exposition-viewer-token-2b9c"
 
@@ -37,21 +37,6 @@ def _real_agent_report(host: str) -> Report:
         check=True,
     )
     return decode_report(done.stdout)
-
-
-def _promtool_problems(text: str) -> str:
-    """promtool's complaints about an exposition ("" when it passes, lint included)."""
-    promtool = require_tool("promtool", "prometheus")
-    checked = subprocess.run(
-        [promtool, "check", "metrics"],
-        input=text,
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=False,
-    )
-    # promtool prints lint findings on stdout and exits 3: they count as failures here.
-    return "" if checked.returncode == 0 else (checked.stdout + checked.stderr).strip()
 
 
 def _scrape(url: str, token: str | None = None) -> str:
@@ -89,8 +74,8 @@ def test_a_real_agent_and_a_real_collector_serve_metrics_promtool_accepts(
             agent.wait(10)
     assert 'watchkeeper_logical_cpus{host="real1",probe="host"}' in from_collector
     assert "watchkeeper_logical_cpus " in from_agent
-    assert _promtool_problems(from_collector) == ""
-    assert _promtool_problems(from_agent) == ""
+    assert promtool_problems(from_collector) == ""
+    assert promtool_problems(from_agent) == ""
 
 
 def test_a_real_agents_samples_leave_metrics_once_the_host_is_silent(

@@ -28,6 +28,20 @@ def require_tool(name: str, package: str) -> str:
     return path
 
 
+def promtool_problems(exposition: str) -> str:
+    """promtool's complaints about a /metrics page ("" when it passes, lint included: promtool
+    prints lint findings on stdout and exits 3, and they count as failures)."""
+    checked = subprocess.run(
+        [require_tool("promtool", "prometheus"), "check", "metrics"],
+        input=exposition,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    return "" if checked.returncode == 0 else (checked.stdout + checked.stderr).strip()
+
+
 def peer_unavailable(message: str) -> NoReturn:
     """Skip the test saying what is missing; fail it in CI, where every peer is installed."""
     if REQUIRE_PEERS:
