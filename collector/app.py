@@ -83,6 +83,7 @@ from collector.response.model import ResponseConfig, load_response
 from collector.response.people import Person
 from collector.response.roster import Roster
 from collector.retirement import HostRetirement
+from collector.snapshots.service import REFRESH as SNAPSHOT_REFRESH
 from collector.snapshots.service import SnapshotService
 from collector.store.access import AccessStore
 from collector.store.database import migrate, open_database, reader
@@ -137,6 +138,7 @@ class Collector:
     intake: AlertIntake | None = None  # other monitors' alerts (integrations:)
     customer_side: CustomerSide | None = None  # mail intake, verification, ticket links
     customer_notices: CustomerNotices | None = None  # incidents told to customers' contacts
+    snapshots: SnapshotService | None = None  # diagnostic snapshots asked of agents
     heap: HeapFreezer = field(default_factory=lambda: HeapFreezer(time.monotonic))
     # Held while host rows or rule checkpoints are written, and while a host is retired.
     persisting: threading.Lock = field(default_factory=threading.Lock)
@@ -161,6 +163,8 @@ class Collector:
         self.hosts.load(records)
         if self.history is not None:
             self.history.load()
+        if self.snapshots is not None:
+            self.snapshots.refresh()
         with self.evaluator.lock:
             for record in records:
                 # Silent only after a full absence window from this start, not from the outage.
@@ -275,6 +279,8 @@ class Collector:
             loops.append((self.roster.refresh_after, self.roster.refresh, "people refresh"))
         if self.end_of_life is not None:
             loops.append((END_OF_LIFE_INTERVAL, self.end_of_life.check, "end-of-life check"))
+        if self.snapshots is not None:  # requests asked before a restart or by another collector
+            loops.append((SNAPSHOT_REFRESH, self.snapshots.refresh, "snapshot requests"))
         if self.report_mailer is not None:
             loops.append((SCHEDULE_INTERVAL, self.report_mailer.run, "scheduled reports"))
         if self.customer_side is not None and self.customer_side.intake is not None:
@@ -445,7 +451,7 @@ def build_collector(
     routes = [
         *side.routes,  # before the incident actions' /{action} route
         *knowledge_routes(context),  # before the incident actions' /{action} route
-        *snapshot_routes(context, snapshots := _snapshot_service(database, clock, incidents)),
+        *snapshot_routes(context, snapshots := _snapshot_service(collector, database, clock)),
         *api_routes(context, snapshots),
         *inventory_routes(hosts),
         *retirement_routes(context),
@@ -515,11 +521,12 @@ def _host_retirement(collector: Collector, recent: RecentHistory) -> HostRetirem
 
 
 def _snapshot_service(
-    database: Engine, clock: Callable[[], float], incidents: IncidentService
+    collector: Collector, database: Engine, clock: Callable[[], float]
 ) -> SnapshotService:
     """Diagnostic snapshots: asked of a host's agent when an incident opens there (after the
     transition hook already set, e.g. the metrics' count)."""
-    service = SnapshotService(database, clock)
+    service = collector.snapshots = SnapshotService(database, clock)
+    incidents = collector.incidents
     before = incidents.on_transition
 
     def both(incident: Incident, transition: Transition) -> None:

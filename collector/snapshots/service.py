@@ -38,7 +38,6 @@ class SnapshotService:
         self._clock = clock
         self._lock = threading.Lock()
         self._pending: set[str] = set()
-        self._read_at = float("-inf")
 
     def on_transition(self, incident: Incident, transition: Transition) -> None:
         """An incident opened (or came back) on a host: ask its agent for a snapshot."""
@@ -56,8 +55,19 @@ class SnapshotService:
             self._pending.add(incident.host)
 
     def pending(self, host: str) -> bool:
-        """Whether `host`'s agent may have a request waiting (a set look-up, mostly)."""
-        return host in self._pending_hosts()
+        """Whether `host`'s agent may have a request waiting: a set look-up, never the
+        database (it is asked on the event loop, for every report)."""
+        with self._lock:
+            return host in self._pending
+
+    def refresh(self) -> None:
+        """Read the hosts with requests pending, for requests this collector did not make
+        (another collector, or before a restart); run off the event loop every REFRESH s."""
+        now = self._clock()
+        with self._engine.connect() as conn:
+            found = store.pending_hosts(conn, now - ASK_WINDOW)
+        with self._lock:
+            self._pending |= found
 
     def requests_for(self, host: str) -> list[dict[str, Any]]:
         """The requests to hand `host`'s agent in the answer to its report (claimed now)."""
@@ -97,18 +107,6 @@ class SnapshotService:
         """The incident's snapshots, oldest first."""
         with self._engine.connect() as conn:
             return store.of_incident(conn, incident_id)
-
-    def _pending_hosts(self) -> set[str]:
-        now = self._clock()
-        with self._lock:
-            if now - self._read_at < REFRESH:
-                return self._pending
-        with self._engine.connect() as conn:
-            found = store.pending_hosts(conn, now - ASK_WINDOW)
-        with self._lock:
-            self._pending |= found
-            self._read_at = now
-            return self._pending
 
 
 def summary(diagnostics: list[dict[str, Any]], seconds: float) -> str:

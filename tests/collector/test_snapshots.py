@@ -157,3 +157,22 @@ def test_the_incident_page_shows_the_snapshot_asked_then_answered(
     assert "processes" in section and "4242 postgres 97.0 &lt;postgres: autovacuum&gt;" in section
     assert "kernel_log" in section and "not enabled" in section, "what was not collected, and why"
     assert "诊断快照" in carol.get(f"/incidents/{number}?lang=zh").text
+
+
+def test_a_request_asked_before_a_restart_is_handed_over_after_it(
+    running: RunningCollector, tmp_path: Path
+) -> None:
+    open_incident(running, "db7")  # asked; the agent has not reported since
+    running.stop()
+    again = RunningCollector(
+        tmp_path,
+        FakeClock(),
+        database=running.config.database,
+        channels=[],
+        agents=[AgentToken(name="test", token=TOKEN)],  # type: ignore[arg-type]
+    )
+    try:
+        (request,) = again.post(host_report("db7", again.clock, 1)).json()["snapshots"]
+        assert [d["name"] for d in request["diagnostics"]][0] == "processes"
+    finally:
+        again.stop()
