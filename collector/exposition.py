@@ -23,9 +23,21 @@ from collector.ingest.hosts import HostRegistry, HostState
 PREFIX = "watchkeeper_"
 VALID_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
 RESERVED_LABELS = frozenset({"host", "probe"})
-Lines = list[tuple[str, str, str]]  # (family name, counter or gauge, one exposition line)
+# One probe result's exposition: (family name, counter or gauge, its lines), families in the
+# order first seen, so a scrape extends each family's block by a whole list at once.
+Lines = list[tuple[str, str, list[str]]]
 SeriesKey = tuple[str, tuple[tuple[str, str], ...], str | None]  # metric, labels, state
 Series = tuple[str, str, str] | None  # (family, kind, text before the value); None: not shown
+
+
+@dataclass
+class SeriesMemory:
+    """How one host probe's series are shown, by key and by position: a probe sends its
+    series in the same order every cycle, so the sample at the same position is mostly the
+    same series, checked by comparing rather than by building and hashing a key."""
+
+    by_key: dict[SeriesKey, Series]
+    by_position: list[tuple[str, dict[str, str], str | None, Series]]
 
 
 @dataclass(frozen=True)
@@ -44,7 +56,7 @@ class HostExposition:
         self._silent_after = silent_after
         self._clock = clock
         self._cache: dict[tuple[str, str], _Formatted] = {}
-        self._series: dict[tuple[str, str], dict[SeriesKey, Series]] = {}
+        self._series: dict[tuple[str, str], SeriesMemory] = {}
         self._lock = threading.Lock()
 
     def render(self) -> str:
@@ -64,9 +76,10 @@ class HostExposition:
         cached = self._cache.get(key)
         if cached is not None and cached.result is result:
             return cached.lines
-        series = self._series.setdefault(key, {})
-        if len(series) > 2 * len(result.samples) + 64:
-            series.clear()  # label values that keep changing must not grow the cache forever
+        series = self._series.get(key)
+        if series is None or len(series.by_key) > 2 * len(result.samples) + 64:
+            # (new, or label values that keep changing: they must not grow the cache forever)
+            series = self._series[key] = SeriesMemory({}, [])
         lines = format_result(key[0], result, series)
         self._cache[key] = _Formatted(result, lines)
         return lines
@@ -118,35 +131,51 @@ class Rendering:
         for probe, result in list(state.probes.items()):
             key = (state.name, probe)
             self._seen.add(key)
-            for family, kind, line in self._exposition.lines(key, result):
+            for family, kind, lines in self._exposition.lines(key, result):
                 bucket = families.get(family)
                 if bucket is None:
                     bucket = families[family] = []
                     types[family] = kind
                 elif types[family] != kind:
                     continue  # one name, two types: the first one seen wins
-                bucket.append(line)
+                bucket.extend(lines)
 
 
-def format_result(
-    host: str, result: ProbeResult, series: dict[SeriesKey, Series] | None = None
-) -> Lines:
-    """The exposition lines of one probe result of one host; `series` keeps the text before
-    each series' value from one result of this host's probe to the next."""
-    known = {} if series is None else series
-    lines: Lines = []
-    for sample in result.samples:
-        value = sample.value
+def format_result(host: str, result: ProbeResult, memory: SeriesMemory | None = None) -> Lines:
+    """The exposition lines of one probe result of one host, grouped by family; `memory`
+    keeps the text before each series' value from one result of this host's probe to the
+    next."""
+    known = SeriesMemory({}, []) if memory is None else memory
+    positions = known.by_position
+    grouped: dict[str, tuple[str, list[str]]] = {}
+    for index, sample in enumerate(result.samples):
+        metric, labels, value = sample.metric, sample.labels, sample.value
         state = value if isinstance(value, str) else None
-        key = (sample.metric, tuple(sample.labels.items()), state)
-        if key in known:
-            shown = known[key]
+        seen = positions[index] if index < len(positions) else None
+        if seen is not None and seen[0] == metric and seen[2] == state and seen[1] == labels:
+            shown = seen[3]
         else:
-            shown = known[key] = _series(host, result.probe, sample)
+            key = (metric, tuple(labels.items()), state)
+            shown = known.by_key.get(key, _UNKNOWN)
+            if shown is _UNKNOWN:
+                shown = known.by_key[key] = _series(host, result.probe, sample)
+            entry = (metric, labels, state, shown)
+            if index < len(positions):
+                positions[index] = entry
+            else:
+                positions.append(entry)
         if shown is not None:
             family, kind, head = shown
-            lines.append((family, kind, f"{head}{1.0 if state is not None else float(value)!r}\n"))
-    return lines
+            line = f"{head}{1.0 if state is not None else float(value)!r}\n"
+            block = grouped.get(family)
+            if block is None:
+                grouped[family] = (kind, [line])
+            else:
+                block[1].append(line)
+    return [(family, kind, lines) for family, (kind, lines) in grouped.items()]
+
+
+_UNKNOWN: Series = ("", "", "")  # a marker: not in the memory yet
 
 
 def _series(host: str, probe: str, sample: Sample) -> Series:

@@ -81,4 +81,32 @@ def test_label_values_that_keep_changing_are_not_hoarded() -> None:
         text = exposition.render()
         assert f'request_id="{sequence}"' in text and f'request_id="{sequence - 1}"' not in text
     kept = exposition._series[("web1", "net")]  # the per-series text cache
-    assert len(kept) <= 2 * 1 + 64 + 1
+    assert len(kept.by_key) <= 2 * 1 + 64 + 1 and len(kept.by_position) <= 1
+
+
+def test_series_that_move_change_labels_or_state_are_shown_as_sent() -> None:
+    """The memory of how each series is shown is checked per position: a probe that sends
+    its series in another order, with other labels or another state, is shown as it is."""
+    clock, hosts = FakeClock(), HostRegistry()
+    exposition = HostExposition(hosts, silent_after=120.0, clock=clock)
+    cycles = [
+        [Sample("fs_used_ratio", 0.5, {"mountpoint": "/"}), Sample("raid_state", "optimal")],
+        [Sample("raid_state", "degraded"), Sample("fs_used_ratio", 0.6, {"mountpoint": "/"})],
+        [Sample("fs_used_ratio", 0.7, {"mountpoint": "/var"}), Sample("raid_state", "degraded")],
+    ]
+    for sequence, samples in enumerate(cycles, start=1):
+        report = Report(
+            SCHEMA_V1,
+            "db1",
+            clock(),
+            sequence,
+            "t",
+            10.0,
+            [ProbeResult("host", "ok", 0.0, samples)],
+        )
+        hosts.apply(report, clock(), None)
+        fresh = HostExposition(hosts, silent_after=120.0, clock=clock)  # no memory at all
+        assert exposition.render() == fresh.render(), f"cycle {sequence}"
+    text = exposition.render()
+    assert 'watchkeeper_fs_used_ratio{host="db1",probe="host",mountpoint="/var"} 0.7' in text
+    assert 'mountpoint="/"' not in text and 'state="degraded"} 1.0' in text
