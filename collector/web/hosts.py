@@ -14,6 +14,7 @@ from collector.auth.roles import Principal
 from collector.history.recent import RecentHistory
 from collector.incidents.model import ACTIVE_STATES, Incident
 from collector.ingest.hosts import HostState
+from collector.notify.units import format_quantity
 from collector.web.charts import host_charts
 from collector.web.incidents import shown
 from collector.web.overview import HEALTH_ORDER, host_health
@@ -21,6 +22,33 @@ from collector.web.zones import LocalTimes
 
 PAST_INCIDENTS = 20
 EVENTS = 50
+OPEN_VALUES = 40  # a probe with at most this many values is shown unfolded
+
+
+def current_values(state: HostState) -> list[dict[str, Any]]:
+    """Each probe's latest values in human units (disks' SMART state, arrays, BMC sensors,
+    SNMP counters...), series sorted by name and labels."""
+    shown = []
+    for probe, result in sorted(state.probes.items()):
+        rows = sorted(
+            (
+                sample.metric,
+                ", ".join(f"{k}={v}" for k, v in sorted(sample.labels.items())),
+                format_quantity(sample.value, sample.metric),
+            )
+            for sample in result.samples
+        )
+        shown.append({"probe": probe, "rows": rows, "open": len(rows) <= OPEN_VALUES})
+    return shown
+
+
+def devices_of(ctx: ApiContext, me: Principal, state: HostState) -> list[HostState]:
+    """The devices this host's agent reports for (SNMP devices, servers seen through their
+    BMC): each is a host of its own."""
+    return sorted(
+        (h for h in ctx.scopes.hosts(me) if h.reported_by == state.name and h.name != state.name),
+        key=lambda h: h.name,
+    )
 
 
 def hosts_context(ctx: ApiContext, me: Principal) -> dict[str, Any]:
@@ -63,4 +91,6 @@ def host_context(
         "inventory": inventory_view(state)["items"],
         "events": [event_view(row) for row in ctx.repository.list_events(state.name, EVENTS)],
         "charts": host_charts(series, now, times, gettext),
+        "values": current_values(state),
+        "devices": devices_of(ctx, me, state),
     }

@@ -1,11 +1,13 @@
 """The host list and host page over real HTTP: health and links, 24 h charts from the
-short-term history, probes, inventory, open incidents; a customer sees only its own hosts."""
+short-term history, current values, probes, inventory, the devices an agent watches, open
+incidents; a customer sees only its own hosts."""
 
 from __future__ import annotations
 
 import re
 from pathlib import Path
 
+from agent.probes.smart.parse import parse_device
 from agent.report import SCHEMA_V1, InventoryItem, ProbeResult, Report, Sample
 from collector.auth.roles import Role
 from tests.collector.harness import FakeClock, RunningCollector
@@ -81,3 +83,31 @@ def test_a_customer_sees_only_its_own_hosts(tmp_path: Path, clock: FakeClock) ->
             assert f'href="{staff_only}"' not in listing, "no link to a page it may not see"
     finally:
         running.stop()
+
+
+def test_host_page_lists_current_values_from_a_real_smartctl_capture_and_the_devices_watched(
+    running: RunningCollector, clock: FakeClock, carol: Browser, shared_fixtures: Path
+) -> None:
+    capture = (
+        shared_fixtures / "smartctl/ata-hdd-smart-failed-reallocated-535-wdc-wd3200bevt-usb.json"
+    )
+    smart = parse_device(capture.read_text(), "/dev/sda", 8)  # as the agent's probe parses it
+    switch = [Sample("interface_up", 1.0, {"interface": "Gi0/1"})]
+    probes = [
+        ProbeResult("smart", "ok", 0.2, smart),
+        ProbeResult("snmp", "ok", 0.1, switch, target="switch1"),
+    ]
+    assert running.post(Report(SCHEMA_V1, "db1", clock(), 1, "test", 10.0, probes)).ok
+    page = carol.get("/hosts/db1").text
+    values = re.search(
+        r'<details class="card values" data-probe="smart" open>.*?</details>', page, re.S
+    )
+    assert values is not None, "a short probe is shown unfolded"
+    row = re.search(r"<td[^>]*>smart_temperature_celsius</td>.*?</tr>", values.group(0), re.S)
+    assert row is not None and "/dev/sda" in row.group(0) and "27 °C" in row.group(0)
+    assert "smart_disk_failing" in values.group(0) and "WD-WXE708D44602" in values.group(0)
+    devices = re.search(r'<ul class="card" id="devices">.*?</ul>', page, re.S)
+    assert devices is not None and 'href="/hosts/switch1"' in devices.group(0)
+    device_page = carol.get("/hosts/switch1").text
+    assert 'data-probe="snmp"' in device_page and "interface_up" in device_page
+    assert "当前值" in carol.get("/hosts/db1?lang=zh").text
