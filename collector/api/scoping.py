@@ -13,7 +13,7 @@ from collector.incidents.customers import CustomerBook
 from collector.incidents.model import Incident, IncidentState
 from collector.ingest.hosts import HostRegistry, HostState
 from collector.store.customer_incidents import CustomerIncidentReader
-from collector.store.incidents import IncidentReader
+from collector.store.incidents import Change, IncidentReader
 from rules.priority import Priority
 
 
@@ -25,6 +25,8 @@ class IncidentReading(Protocol):
     def timeline(self, incident_id: int) -> list[dict[str, Any]]: ...
 
     def active(self) -> list[Incident]: ...
+
+    def changes(self, since: float, limit: int = 20) -> list[Change]: ...
 
     def search(
         self,

@@ -15,7 +15,14 @@ from typing import Any
 from sqlalchemy import ColumnElement, Engine, Select, Text, cast, func, or_, select
 
 from collector.incidents.model import ACTIVE_STATES, Incident, IncidentState
-from collector.store.incidents import IncidentReader, by_reference, incident_from
+from collector.store.incidents import (
+    Change,
+    IncidentReader,
+    by_reference,
+    change_from,
+    changes_query,
+    incident_from,
+)
 from collector.store.schema import incidents
 from rules.priority import Priority
 
@@ -112,6 +119,20 @@ class CustomerIncidentReader:
     def active(self) -> list[Incident]:
         """The customer's triggered or acknowledged incidents."""
         return self.search(list(ACTIVE_STATES), limit=1_000_000)
+
+    def changes(self, since: float, limit: int = 20) -> list[Change]:
+        """What happened to the customer's incidents since `since`, without our own process's
+        entries (as its timelines), newest first."""
+        found: list[Change] = []
+        query = changes_query(since, self._clause)
+        with self._engine.connect() as conn:
+            for row in conn.execute(query.limit(limit * 5)):
+                change = change_from(row)
+                if change.name not in STAFF_ENTRIES and self._owns(change.incident):
+                    found.append(change)
+                if len(found) == limit:
+                    break
+        return found
 
     def search(
         self,

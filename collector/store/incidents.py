@@ -5,10 +5,11 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Mapping
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import (
+    ColumnElement,
     Connection,
     Engine,
     Row,
@@ -203,6 +204,44 @@ _ORDERS = {
 }
 
 
+@dataclass(frozen=True)
+class Change:
+    """One timeline entry of the recent past, with the incident it belongs to."""
+
+    at: float
+    name: str  # OPEN, ACK, RESOLVE, ...
+    actor: str
+    detail: str
+    incident: Incident
+
+
+def changes_query(since: float, where: ColumnElement[bool] | None = None) -> Select[Any]:
+    """Timeline entries since `since` that are not delivery attempts, newest first, each row
+    an incident's columns plus the entry's (`change_*`)."""
+    entry = incident_timeline.c
+    query = (
+        select(
+            incidents,
+            entry.at.label("change_at"),
+            entry.name.label("change_name"),
+            entry.actor.label("change_actor"),
+            entry.detail.label("change_detail"),
+        )
+        .join(incidents, incidents.c.id == entry.incident_id)
+        .where(entry.at >= since, entry.kind != "delivery")
+        .order_by(entry.at.desc(), entry.id.desc())
+    )
+    return query if where is None else query.where(where)
+
+
+def change_from(row: Row[Any]) -> Change:
+    """A Change from a row of changes_query."""
+    m = row._mapping
+    return Change(
+        m["change_at"], m["change_name"], m["change_actor"], m["change_detail"], incident_from(row)
+    )
+
+
 class IncidentReader:
     """Read-only queries for the API, console, CLI and /metrics."""
 
@@ -265,6 +304,11 @@ class IncidentReader:
     def active(self) -> list[Incident]:
         """Every triggered, acknowledged or waiting incident."""
         return self.search(list(ACTIVE_STATES), limit=1_000_000)
+
+    def changes(self, since: float, limit: int = 20) -> list[Change]:
+        """What happened to incidents since `since` (no delivery attempts), newest first."""
+        with self._engine.connect() as conn:
+            return [change_from(row) for row in conn.execute(changes_query(since).limit(limit))]
 
     def count_active(self) -> dict[str, int]:
         """Active incidents per priority (P1..P4, zeros included)."""

@@ -106,6 +106,7 @@ incident_timeline = Table(
     Column("detail", Text, nullable=False, server_default=""),
     Column("data", JSON, nullable=True),
     Index("ix_incident_timeline_name_at", "name", "at"),  # noise figures count by name
+    Index("ix_incident_timeline_at", "at"),  # the console's "last hour" of all incidents
 )
 
 # Ticket numbers: one counter per (prefix, year), incremented inside the opening transaction.

@@ -59,11 +59,11 @@ def console_routes(
     knowledge = KnowledgeService(ctx.repository.engine, ctx.clock)
 
     async def overview(request: Request) -> Response:
-        live = await run_in_threadpool(overview_context, ctx, principal_of(request))
+        live = await run_in_threadpool(overview_context, ctx, principal_of(request), roster)
         return pages.render(request, "overview.html", poll=poll_seconds, **live)
 
     async def overview_live(request: Request) -> Response:
-        live = await run_in_threadpool(overview_context, ctx, principal_of(request))
+        live = await run_in_threadpool(overview_context, ctx, principal_of(request), roster)
         return pages.render(request, "overview_live.html", poll=poll_seconds, **live)
 
     async def incident_list(request: Request) -> Response:

@@ -115,6 +115,24 @@ def _policy_view(config: ResponseConfig, at: datetime, policy: EscalationPolicy)
     }
 
 
+def on_call_now(roster: Roster, now: float) -> list[dict[str, Any]]:
+    """Who is on call in each schedule now, and until when (the overview's panel)."""
+    config = roster.config()
+    at = datetime.fromtimestamp(now, UTC)
+    found = []
+    for schedule in config.schedules:
+        shift = current_shift(schedule, at)
+        found.append(
+            {
+                "id": schedule.id,
+                "title": schedule.title,
+                "who": _name(config, shift.person) if shift else None,
+                "until": shift.end.timestamp() if shift else None,
+            }
+        )
+    return found
+
+
 def oncall_context(roster: Roster, now: float) -> dict[str, Any]:
     """What the on-call page shows at `now` (the roster's cached merge: no database read)."""
     config = roster.config()

@@ -1,5 +1,6 @@
 """The overview page: active incidents by priority with their SLA clocks, hosts by health,
-active silences; its live part is a fragment the page polls."""
+who is on call, active silences, what changed in the last hour; its live part is a fragment
+the page polls."""
 
 from __future__ import annotations
 
@@ -11,12 +12,16 @@ from collector.api.context import ApiContext
 from collector.auth.roles import Principal
 from collector.incidents.model import Incident
 from collector.ingest.hosts import HostState
+from collector.response.roster import Roster
 from collector.web.incidents import shown
+from collector.web.oncall import on_call_now
 from rules.priority import Priority
 
 # Worst first: a host is shown under the worst thing that is true of it.
 HEALTH_ORDER = ("critical", "probe-failing", "silent", "warning", "ok")
 SEVERE = (Priority.P1, Priority.P2)
+CHANGES_SECONDS = 3600.0  # "what changed in the last hour"
+CHANGES_SHOWN = 15
 
 
 @dataclass(frozen=True)
@@ -52,13 +57,16 @@ def host_health(
     )
 
 
-def overview_context(ctx: ApiContext, me: Principal) -> dict[str, Any]:
+def overview_context(
+    ctx: ApiContext, me: Principal, roster: Roster | None = None
+) -> dict[str, Any]:
     """What the overview's live part shows to `me`, read in one go (call it off the event
-    loop). A customer sees its own incidents and hosts, and no silences (their matchers name
-    other customers' hosts)."""
+    loop). A customer sees its own incidents, hosts and their changes, and no silences (their
+    matchers name other customers' hosts) nor who is on call."""
     now = ctx.clock()
     staff = ctx.scopes.scope(me) is None
-    active = ctx.scopes.incidents(me).active()
+    reading = ctx.scopes.incidents(me)
+    active = reading.active()
     active.sort(key=lambda i: (i.priority.rank, -i.opened_at))
     by_priority: dict[str, list[dict[str, Any]]] = {p.value: [] for p in Priority}
     by_host: dict[str, list[Incident]] = defaultdict(list)
@@ -85,4 +93,6 @@ def overview_context(ctx: ApiContext, me: Principal) -> dict[str, Any]:
         "silences": [s for s in ctx.silences.search(now) if s.active_until(now) is not None]
         if staff
         else [],
+        "on_call": on_call_now(roster, now) if staff and roster is not None else [],
+        "changes": reading.changes(now - CHANGES_SECONDS, CHANGES_SHOWN),
     }
