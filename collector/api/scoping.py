@@ -40,6 +40,7 @@ class IncidentReading(Protocol):
         offset: int = 0,
         opened_after: float | None = None,
         order: str = "newest",
+        team: str | None = None,
     ) -> list[Incident]: ...
 
 
@@ -69,6 +70,13 @@ class CustomerScopes:
         scope = self.scope(principal)
         if scope is None:
             return self._reader
+        return CustomerIncidentReader(
+            self._engine, scope.customer, scope.patterns, scope.owns_incident
+        )
+
+    def customer_incidents(self, customer: str) -> IncidentReading:
+        """One customer's incidents, as that customer sees them (staff filter by customer)."""
+        scope = CustomerScope(customer, self.book)
         return CustomerIncidentReader(
             self._engine, scope.customer, scope.patterns, scope.owns_incident
         )

@@ -12,11 +12,13 @@ import json
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Engine, Select, Text, cast, func, or_, select
+from sqlalchemy import ColumnElement, Engine, Text, cast, or_, select
 
 from collector.incidents.model import ACTIVE_STATES, Incident, IncidentState
 from collector.store.incidents import (
+    ORDERS,
     Change,
+    IncidentFilters,
     IncidentReader,
     by_reference,
     change_from,
@@ -33,12 +35,6 @@ DELIVERY = "delivery"  # timeline entries about our own channels: not shown to a
 STAFF_ENTRIES = frozenset(
     {"ASSIGN", "ESCALATE", "RENOTIFY", "SILENCED", "UNSILENCED", "INHIBITED", "UPDATE_REMINDER"}
 )
-
-_ORDERS = {
-    "newest": (incidents.c.opened_at.desc(), incidents.c.id.desc()),
-    "oldest": (incidents.c.opened_at.asc(), incidents.c.id.asc()),
-    "priority": (incidents.c.priority.asc(), incidents.c.opened_at.desc(), incidents.c.id.desc()),
-}
 
 
 def like_pattern(glob: str) -> str:
@@ -146,17 +142,11 @@ class CustomerIncidentReader:
         offset: int = 0,
         opened_after: float | None = None,
         order: str = "newest",
+        team: str | None = None,
     ) -> list[Incident]:
         """IncidentReader.search over the customer's incidents only."""
-        query = _filtered(
-            select(incidents).where(self._clause),
-            states,
-            priorities,
-            rule,
-            number,
-            host,
-            opened_after,
-        ).order_by(*_ORDERS[order])
+        filters = IncidentFilters(states, priorities, rule, number, host, opened_after, team)
+        query = filters.applied(select(incidents).where(self._clause)).order_by(*ORDERS[order])
         wanted = offset + limit
         found: list[Incident] = []
         with self._engine.connect() as conn:
@@ -170,30 +160,3 @@ class CustomerIncidentReader:
     def _fits(self, incident: Incident, host: str | None) -> bool:
         on_host = host is None or incident.host == host or host in incident.hosts
         return on_host and self._owns(incident)
-
-
-def _filtered(
-    query: Select[Any],
-    states: list[IncidentState] | None,
-    priorities: list[Priority] | None,
-    rule: str | None,
-    number: str | None,
-    host: str | None,
-    opened_after: float | None,
-) -> Select[Any]:
-    """The list filters of IncidentReader.search (host: the exact check follows in Python)."""
-    if opened_after is not None:
-        query = query.where(incidents.c.opened_at > opened_after)
-    if states:
-        query = query.where(incidents.c.state.in_([s.value for s in states]))
-    if priorities:
-        query = query.where(incidents.c.priority.in_([p.value for p in priorities]))
-    if rule:
-        query = query.where(incidents.c.rule == rule)
-    if number:
-        upper = func.upper(incidents.c.number)
-        query = query.where(upper.contains(number.strip().upper(), autoescape=True))
-    if host is not None:
-        listed = cast(incidents.c.hosts, Text).contains(json.dumps(host), autoescape=True)
-        query = query.where(or_(incidents.c.host == host, listed))
-    return query

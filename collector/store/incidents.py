@@ -197,11 +197,52 @@ def append_timeline(
 
 
 # The incident list's orders (ties broken by id, so paging is stable).
-_ORDERS = {
+ORDERS = {
     "newest": (incidents.c.opened_at.desc(), incidents.c.id.desc()),
     "oldest": (incidents.c.opened_at.asc(), incidents.c.id.asc()),
     "priority": (incidents.c.priority.asc(), incidents.c.opened_at.desc(), incidents.c.id.desc()),
 }
+
+
+@dataclass(frozen=True)
+class IncidentFilters:
+    """The incident list's filters as SQL, shared by every reader (staff and customer); a
+    host match is made exact afterwards in Python (the JSON text search may over-match)."""
+
+    states: list[IncidentState] | None = None
+    priorities: list[Priority] | None = None
+    rule: str | None = None
+    number: str | None = None
+    host: str | None = None
+    opened_after: float | None = None
+    team: str | None = None  # routed to it (label `team`) or paging it in a tier
+
+    def applied(self, query: Select[Any]) -> Select[Any]:
+        """`query` narrowed by every filter given."""
+        if self.opened_after is not None:
+            query = query.where(incidents.c.opened_at > self.opened_after)
+        if self.states:
+            query = query.where(incidents.c.state.in_([s.value for s in self.states]))
+        if self.priorities:
+            query = query.where(incidents.c.priority.in_([p.value for p in self.priorities]))
+        if self.rule:
+            query = query.where(incidents.c.rule == self.rule)
+        if self.number:
+            upper = func.upper(incidents.c.number)
+            query = query.where(upper.contains(self.number.strip().upper(), autoescape=True))
+        if self.host is not None:
+            # The primary host, or any of the affected hosts (JSON text contains "host").
+            listed = cast(incidents.c.hosts, Text).contains(json.dumps(self.host), autoescape=True)
+            query = query.where(or_(incidents.c.host == self.host, listed))
+        if self.team:
+            paged = json.dumps(f"team:{self.team}")  # a tier target, quoted: no prefix matches
+            query = query.where(
+                or_(
+                    incidents.c.labels["team"].as_string() == self.team,
+                    cast(incidents.c.plan, Text).contains(paged, autoescape=True),
+                )
+            )
+        return query
 
 
 @dataclass(frozen=True)
@@ -275,27 +316,13 @@ class IncidentReader:
         offset: int = 0,
         opened_after: float | None = None,
         order: str = "newest",
+        team: str | None = None,
     ) -> list[Incident]:
         """Incidents newest first (or `order`: oldest, priority), optionally only some states,
         priorities, one host, one rule, ticket numbers containing `number` (case-insensitive),
-        or those opened after `opened_after`; `offset` pages."""
-        query = select(incidents).order_by(*_ORDERS[order])
-        if opened_after is not None:
-            query = query.where(incidents.c.opened_at > opened_after)
-        if states:
-            query = query.where(incidents.c.state.in_([s.value for s in states]))
-        if priorities:
-            query = query.where(incidents.c.priority.in_([p.value for p in priorities]))
-        if rule:
-            query = query.where(incidents.c.rule == rule)
-        if number:
-            query = query.where(
-                func.upper(incidents.c.number).contains(number.strip().upper(), autoescape=True)
-            )
-        if host is not None:
-            # The primary host, or any of the affected hosts (JSON text contains "host").
-            listed = cast(incidents.c.hosts, Text).contains(json.dumps(host), autoescape=True)
-            query = query.where(or_(incidents.c.host == host, listed))
+        one team's, or those opened after `opened_after`; `offset` pages."""
+        wanted = IncidentFilters(states, priorities, rule, number, host, opened_after, team)
+        query = wanted.applied(select(incidents)).order_by(*ORDERS[order])
         with self._engine.connect() as conn:
             rows = conn.execute(query.limit(limit).offset(offset))
             found = [incident_from(row) for row in rows]

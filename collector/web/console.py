@@ -68,8 +68,10 @@ def console_routes(
 
     async def incident_list(request: Request) -> Response:
         chosen = IncidentFilter.parse(dict(request.query_params))
-        reading = ctx.scopes.incidents(principal_of(request))
-        shown = await run_in_threadpool(list_context, ctx, chosen, reading)
+        me = principal_of(request)
+        staff = ctx.scopes.scope(me) is None
+        reading = ctx.scopes.incidents(me)
+        shown = await run_in_threadpool(list_context, ctx, chosen, reading, staff)
         return pages.render(request, "incidents.html", **shown)
 
     async def incident(request: Request) -> Response:

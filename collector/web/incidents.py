@@ -133,6 +133,8 @@ class IncidentFilter:
     since: str = ""
     order: str = "newest"
     page: int = 1
+    team: str = ""  # routed to the team (label) or paging it in a tier
+    customer: str = ""  # staff only: one customer's tickets, as it sees them
 
     @staticmethod
     def parse(query: dict[str, str]) -> IncidentFilter:
@@ -150,6 +152,8 @@ class IncidentFilter:
             since=since if since in SINCE_CHOICES else "",
             order=order if order in ORDER_CHOICES else "newest",
             page=min(int(page), 10_000) if page.isdecimal() and int(page) > 0 else 1,
+            team=query.get("team", "").strip()[:255],
+            customer=query.get("customer", "").strip()[:255],
         )
 
     def states(self) -> list[IncidentState] | None:
@@ -168,6 +172,8 @@ class IncidentFilter:
             "host": self.host,
             "rule": self.rule,
             "number": self.number,
+            "team": self.team,
+            "customer": self.customer,
             "since": self.since,
             "order": "" if self.order == "newest" else self.order,
             "page": str(page),
@@ -187,9 +193,12 @@ def shown(incident: Incident, now: float) -> dict[str, Any]:
 
 
 def list_context(
-    ctx: ApiContext, chosen: IncidentFilter, reading: IncidentReading
+    ctx: ApiContext, chosen: IncidentFilter, reading: IncidentReading, staff: bool = True
 ) -> dict[str, Any]:
-    """One page of the incident list from `reading` (call it off the event loop)."""
+    """One page of the incident list from `reading` (call it off the event loop); staff may
+    narrow it to one customer's tickets."""
+    if chosen.customer and staff:
+        reading = ctx.scopes.customer_incidents(chosen.customer)
     found = reading.search(
         chosen.states(),
         PAGE_SIZE + 1,
@@ -200,8 +209,11 @@ def list_context(
         offset=(chosen.page - 1) * PAGE_SIZE,
         opened_after=ctx.clock() - SINCE_CHOICES[chosen.since] if chosen.since else None,
         order=chosen.order,
+        team=chosen.team or None,
     )
     now = ctx.clock()
+    book = ctx.scopes.book
+    customers = [c.name for c in book.customers] if staff and book is not None else []
     return {
         "incidents": [shown(i, now) for i in found[:PAGE_SIZE]],
         "filter": chosen,
@@ -212,6 +224,7 @@ def list_context(
         "previous": chosen.url(chosen.page - 1) if chosen.page > 1 else None,
         "next": chosen.url(chosen.page + 1) if len(found) > PAGE_SIZE else None,
         "plain_states": PLAIN_STATES,
+        "customers": customers,
     }
 
 
