@@ -169,7 +169,8 @@ def host_routes(ctx: ApiContext, pages: Pages, recent: RecentHistory | None) -> 
     """The host list, the host page (charts from `recent`) and an admin's retire form."""
 
     async def host_list(request: Request) -> Response:
-        shown = await run_in_threadpool(hosts_context, ctx, principal_of(request))
+        customer = request.query_params.get("customer", "")[:255]
+        shown = await run_in_threadpool(hosts_context, ctx, principal_of(request), customer)
         retired = request.query_params.get("retired", "")  # after the retire form
         shown["retired"] = retired if retired and ctx.hosts.get(retired) is None else ""
         return pages.render(request, "hosts.html", **shown)

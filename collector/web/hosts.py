@@ -12,6 +12,7 @@ from collector.api.inventory import inventory_view
 from collector.api.views import event_view
 from collector.auth.roles import Principal
 from collector.history.recent import RecentHistory
+from collector.incidents.customers import Customer, CustomerBook
 from collector.incidents.model import ACTIVE_STATES, Incident
 from collector.ingest.hosts import HostState
 from collector.notify.units import format_quantity
@@ -51,8 +52,9 @@ def devices_of(ctx: ApiContext, me: Principal, state: HostState) -> list[HostSta
     )
 
 
-def hosts_context(ctx: ApiContext, me: Principal) -> dict[str, Any]:
-    """Every host open to `me` with its health, worst first (call it off the event loop)."""
+def hosts_context(ctx: ApiContext, me: Principal, customer: str = "") -> dict[str, Any]:
+    """Every host open to `me` with its health, worst first, and for staff its customer (only
+    one customer's with `customer`); call it off the event loop."""
     now = ctx.clock()
     by_host: dict[str, list[Incident]] = defaultdict(list)
     for incident in ctx.scopes.incidents(me).active():
@@ -63,7 +65,21 @@ def hosts_context(ctx: ApiContext, me: Principal) -> dict[str, Any]:
         for state in ctx.scopes.hosts(me)
     ]
     hosts.sort(key=lambda h: (HEALTH_ORDER.index(h.health), h.name))
-    return {"hosts": hosts}
+    book = ctx.scopes.book if ctx.scopes.scope(me) is None else None
+    owners = {h.name: owner.name for h in hosts if book and (owner := _owner(book, h.name))}
+    if customer and book is not None:
+        hosts = [h for h in hosts if owners.get(h.name) == customer]
+    return {
+        "hosts": hosts,
+        "owners": owners,  # staff only: which customer each host is (by the customers file)
+        "customers": [c.name for c in book.customers] if book else [],
+        "customer": customer,
+    }
+
+
+def _owner(book: CustomerBook, host: str) -> Customer | None:
+    """The first customer whose host patterns match `host` (as incidents are attributed)."""
+    return next((c for c in book.customers if c.owns(host)), None)
 
 
 def host_context(

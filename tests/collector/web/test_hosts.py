@@ -66,7 +66,9 @@ def test_a_host_without_history_says_so_in_chinese(
     assert 'id="no-charts"' in page and "过去 24 小时" in page
 
 
-def test_a_customer_sees_only_its_own_hosts(tmp_path: Path, clock: FakeClock) -> None:
+def test_a_customer_sees_only_its_own_hosts_and_staff_see_whose_each_host_is(
+    tmp_path: Path, clock: FakeClock
+) -> None:
     (tmp_path / "customers.yaml").write_text('customers:\n  - name: acme\n    hosts: ["acme-*"]\n')
     running = RunningCollector(tmp_path, clock, customers=tmp_path / "customers.yaml")
     try:
@@ -81,6 +83,16 @@ def test_a_customer_sees_only_its_own_hosts(tmp_path: Path, clock: FakeClock) ->
         for staff_only in ("/oncall", "/silences", "/reports"):
             assert customer.get(staff_only).status_code == 403, staff_only
             assert f'href="{staff_only}"' not in listing, "no link to a page it may not see"
+        assert "acme-web1" in customer.get("/hosts?customer=globex").text, "no way out"
+        assert 'class="customer"' not in listing, "no customer column for a customer"
+        running.collector.access.add_user("sam", PASSWORD, Role.VIEWER)
+        staff = Browser(running, "sam")
+        everyone = staff.get("/hosts").text
+        row = re.search(r'data-host="acme-web1">.*?</tr>', everyone, re.S)
+        assert row is not None and '<td data-label="Customer" class="customer">acme</td>' in row[0]
+        assert "globex-db1" in everyone
+        acme = staff.get("/hosts?customer=acme").text
+        assert "acme-web1" in acme and "globex-db1" not in acme
     finally:
         running.stop()
 
