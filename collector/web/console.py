@@ -216,7 +216,7 @@ def oncall_routes(ctx: ApiContext, pages: Pages, roster: Roster | None) -> list[
     async def oncall(request: Request) -> Response:
         if roster is None:
             return pages.render(request, "missing.html", 404, what="on-call directory")
-        shown = await run_in_threadpool(oncall_context, roster, ctx.clock())
+        shown = await run_in_threadpool(oncall_context, roster, ctx.clock(), pages.times(request))
         return pages.render(request, "oncall.html", **shown)
 
     return [Route("/oncall", oncall, methods=["GET"])]

@@ -4,6 +4,7 @@ merged directory (response.yaml with the people and teams managed through the AP
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -13,8 +14,10 @@ from collector.response.oncall import Shift, current_shift, next_shift, shifts, 
 from collector.response.policies import EscalationPolicy, Target
 from collector.response.roster import Roster
 from collector.response.schedules import Schedule
+from collector.web.zones import UTC_TIMES, LocalTimes
 
 WEEK = timedelta(days=7)
+COLOURS = 8  # person colours of the week's bar (console.css .who-0 … .who-7)
 
 
 def _name(config: ResponseConfig, person_id: str) -> str:
@@ -73,6 +76,7 @@ def _schedule_view(config: ResponseConfig, schedule: Schedule, at: datetime) -> 
         "id": schedule.id,
         "title": schedule.title,
         "timezone": schedule.timezone,
+        "bar": _bar(config, coming, at, covering),
         "now": (
             _name(config, running.person),
             running.start.timestamp(),
@@ -90,6 +94,36 @@ def _schedule_view(config: ResponseConfig, schedule: Schedule, at: datetime) -> 
         ],
         "overrides": _override_views(config, schedule, at),
     }
+
+
+def _bar(
+    config: ResponseConfig, coming: list[Shift], at: datetime, covering: Callable[[Shift], bool]
+) -> list[dict[str, Any]]:
+    """The week's shifts as segments of a bar (percent of the week from now), each person in
+    a colour of their own; gaps with nobody on call are left empty."""
+    start, span = at.timestamp(), WEEK.total_seconds()
+    order = {p.id: index for index, p in enumerate(config.people)}
+    return [
+        {
+            "who": _name(config, s.person),
+            "start": s.start.timestamp(),
+            "end": s.end.timestamp(),
+            "left": 100 * (s.start.timestamp() - start) / span,
+            "width": 100 * (s.end.timestamp() - s.start.timestamp()) / span,
+            "colour": order.get(s.person, len(order)) % COLOURS,
+            "override": covering(s),
+        }
+        for s in coming
+    ]
+
+
+def day_marks(times: LocalTimes, now: float) -> list[tuple[float, str]]:
+    """The reader's midnights over the coming week: (percent from now, month-day)."""
+    span = WEEK.total_seconds()
+    return [
+        (100 * (t - now) / span, f"{times.local(t):%m-%d}")
+        for t in times.marks(now, now + span, every_hours=24)
+    ]
 
 
 def _target_text(config: ResponseConfig, target: Target) -> str:
@@ -133,11 +167,13 @@ def on_call_now(roster: Roster, now: float) -> list[dict[str, Any]]:
     return found
 
 
-def oncall_context(roster: Roster, now: float) -> dict[str, Any]:
-    """What the on-call page shows at `now` (the roster's cached merge: no database read)."""
+def oncall_context(roster: Roster, now: float, times: LocalTimes = UTC_TIMES) -> dict[str, Any]:
+    """What the on-call page shows at `now` (the roster's cached merge: no database read),
+    the week's bars marked at the reader's midnights (`times`)."""
     config = roster.config()
     at = datetime.fromtimestamp(now, UTC)
     return {
+        "days": day_marks(times, now),
         "schedules": [_schedule_view(config, s, at) for s in config.schedules],
         "teams": [
             (t, [_name(config, m) for m in t.members]) for t in config.teams if not t.disabled

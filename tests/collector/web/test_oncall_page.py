@@ -47,6 +47,21 @@ def test_an_override_is_marked_now_in_the_shifts_and_says_whom_it_covers(
         assert overrides.group(1).count("<li>") == 1, "a past override is not listed"
         assert "covers for Bob" in overrides.group(1)
         assert "2027-01-15 04:00 UTC" in overrides.group(1), "noon in Shanghai, in the reader's UTC"
+        bar = re.search(r'<div class="bar">(.*?)</div>', page, re.S)
+        assert bar is not None
+        segments = re.findall(
+            r'<span class="seg who-(\d)( override)?" style="left: ([\d.]+)%; width: ([\d.]+)%"'
+            r' title="(\w+):',
+            bar.group(1),
+        )
+        assert [(who, bool(cover)) for _c, cover, _l, _w, who in segments][:2] == [
+            ("Olga", True),
+            ("Bob", False),
+        ], "the week from now: Olga's cover, then Bob's rotation"
+        assert float(segments[0][2]) == 0.0 and abs(sum(float(s[3]) for s in segments) - 100) < 0.1
+        assert segments[0][0] != segments[1][0], "a colour per person"
+        days = re.findall(r'<div class="days">(.*?)</div>', page, re.S)[0]
+        assert "01-16" in days and days.count("<span") == 7, "the reader's midnights (UTC)"
         assert "替班" in Browser(running, "vera").get("/oncall?lang=zh").text
     finally:
         running.stop()
