@@ -47,6 +47,9 @@ from collector.incidents.pauses import set_waiting
 from collector.incidents.rootcause import closing_refusal
 from collector.incidents.timed import closed, maintenance_outcome, timer_outcome
 
+# The annotation keeping the priority another monitor last gave an alert (to follow changes).
+SOURCE_PRIORITY = "source_priority"
+
 __all__ = [  # the outcome's names are imported from here throughout
     "LifecyclePolicy",
     "Outcome",
@@ -139,6 +142,9 @@ def _fired(
 ) -> Outcome | None:
     actor = f"rule:{event.rule}"
     if incident is not None and incident.active:
+        regraded = _source_regrade(incident, event, now, policy) if event.external else None
+        if regraded is not None:
+            return regraded
         if incident.auto_resolve:
             return None  # the same breach seen again: one incident, one message
         recurred = replace(incident, value=event.value, updated_at=now)
@@ -162,9 +168,31 @@ def _fired(
         description=event.description,
         value=event.value,
         auto_resolve=event.auto_resolve,
-        annotations=dict(event.annotations),
+        annotations={**event.annotations, **_source_priority(event)},
     )
     return _opening(opened, actor, event.reason, now, policy)
+
+
+def _source_priority(event: RuleFired) -> dict[str, str]:
+    """What another monitor said the alert's priority was (kept to see it change)."""
+    return {SOURCE_PRIORITY: event.priority.value} if event.external else {}
+
+
+def _source_regrade(
+    incident: Incident, event: RuleFired, now: float, policy: LifecyclePolicy
+) -> Outcome | None:
+    """Another monitor changed an open alert's severity (warning -> critical): the incident
+    follows (as a re-grade, VIP raise kept); a person's re-grade stays until the source changes
+    its mind again."""
+    sent = incident.annotations.get(SOURCE_PRIORITY)
+    if sent is None or sent == event.priority.value:
+        return None
+    marked = replace(incident, annotations={**incident.annotations, **_source_priority(event)})
+    wanted = policy.adjust_priority(replace(marked, priority=event.priority))
+    if wanted == incident.priority:  # e.g. a VIP's P2 raised to P1 already: nothing to tell
+        return None
+    reason = f"the source's severity changed ({sent} -> {event.priority.value})"
+    return _regraded(marked, Regrade(f"rule:{event.rule}", wanted, reason), now, policy)
 
 
 def _opened_by_person(event: PersonOpened, now: float, policy: LifecyclePolicy) -> Outcome:

@@ -14,7 +14,7 @@ import requests
 
 from collector.config import IntegrationToken
 from rules.priority import Priority
-from tests.collector.harness import API_TOKEN, TOKEN, FakeClock, RunningCollector
+from tests.collector.harness import ADMIN_HEADERS, API_TOKEN, TOKEN, FakeClock, RunningCollector
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "alertmanager"
 AM_TOKEN = "am-token-5d21"
@@ -181,3 +181,29 @@ def test_integration_tokens_are_taken_again_on_reload(running: RunningCollector)
     assert post(running, payload("firing.json")).status_code == 401
     answer = post(running, payload("firing.json"), token="am-new-token-77d0")
     assert answer.status_code == 200 and answer.json()["integration"] == "prom-new"
+
+
+def test_an_alert_whose_severity_changes_regrades_its_incident(running: RunningCollector) -> None:
+    body = payload("firing.json")
+    post(running, body)
+    number = alert_incidents(running)["db-01.example.net"]["number"]
+    body["alerts"][1]["labels"]["severity"] = "critical"  # the filesystem got worse
+    answer = post(running, body).json()["alerts"]
+    assert answer[1]["state"] == "triggered" and answer[1]["incident"] == number
+    incident = running.get(f"/api/v1/incidents/{number}")
+    assert incident["priority"] == "P1"
+    regrade = [e for e in incident["timeline"] if e["name"] == "REGRADE"]
+    assert [e["detail"] for e in regrade] == ["P3 -> P1: the source's severity changed (P3 -> P1)"]
+    assert [a["state"] for a in post(running, body).json()["alerts"]] == ["unchanged"] * 2
+    person = running.session.post(
+        f"{running.url}/api/v1/incidents/{number}/regrade",
+        json={"priority": "P2", "reason": "only a log volume"},
+        headers=ADMIN_HEADERS,
+        timeout=5,
+    )
+    assert person.status_code == 200, person.text
+    post(running, body)
+    assert running.get(f"/api/v1/incidents/{number}")["priority"] == "P2", "the person's stays"
+    body["alerts"][1]["labels"]["severity"] = "warning"  # the source changes its mind again
+    post(running, body)
+    assert running.get(f"/api/v1/incidents/{number}")["priority"] == "P3"
