@@ -463,7 +463,7 @@ def build_collector(
             config.limits.max_body_bytes,
             config.limits.body_timeout,
         ),
-        *silence_routes(context, book, bool(contacts)),
+        *silence_routes(context, book, config.customer_mail is not None and bool(contacts)),
         *noise_routes(clock, _noise_source(reader(database))),
         *login_routes(context),
         *console_routes(context, recent=recent, roster=roster),
@@ -540,7 +540,8 @@ def _snapshot_service(
 
 def _mail_customers(collector: Collector, database: Engine, book: CustomerBook) -> None:
     """With customer_mail configured, customers' contacts get scheduled reports, maintenance
-    notices and their incidents' openings, updates, resolutions and verification requests."""
+    notices and their incidents' openings, updates, resolutions and verification requests;
+    with customer_sms, contacts with only a phone get their incidents' messages by SMS."""
     config, clock, hosts, wake = (
         collector.config,
         collector.clock,
@@ -550,21 +551,40 @@ def _mail_customers(collector: Collector, database: Engine, book: CustomerBook) 
     collector.report_mailer = report_mailer(
         config, database, book, clock, wake, registry_hardware(hosts)
     )
-    collector.announcer = MaintenanceAnnouncer(
-        database, book, clock, lambda: [h.name for h in hosts], wake
+    if config.customer_mail is not None:  # maintenance notices go by e-mail
+        collector.announcer = MaintenanceAnnouncer(
+            database, book, clock, lambda: [h.name for h in hosts], wake
+        )
+    collector.customer_notices = CustomerNotices(
+        book, mail=config.customer_mail is not None, sms=config.customer_sms is not None
     )
-    collector.customer_notices = CustomerNotices(book)
     collector.incidents.customer_rows = collector.customer_notices.rows
 
 
 def _contact_channels(
     config: CollectorConfig, book: CustomerBook | None, redactor: Redactor
 ) -> list[ContactChannel]:
-    """Customers' contacts' e-mail (maintenance notices), when customer_mail is configured."""
-    if config.customer_mail is None or book is None:
+    """Customers' contacts' e-mail (customer_mail) and SMS for phone-only contacts
+    (customer_sms); a contact nothing can reach is named in the log."""
+    if book is None:
+        return []
+    mail = config.customer_mail.get_secret_value() if config.customer_mail else None
+    sms = config.customer_sms.get_secret_value() if config.customer_sms else None
+    for customer in book.customers:
+        for contact in customer.contacts:
+            if not (contact.email and mail) and not (contact.phone and sms):
+                log.warning(
+                    "customer %s: contact %r hears nothing about its incidents: it has %s, and "
+                    "%s is not configured",
+                    customer.name,
+                    contact.name,
+                    "an e-mail address" if contact.email else "only a phone",
+                    "customer_mail" if contact.email else "customer_sms",
+                )
+    if mail is None and sms is None:
         return []
     make = _registering(partial(channel_from_url, timeout=config.delivery.send_timeout), redactor)
-    return contact_channels(config.customer_mail.get_secret_value(), book, make)
+    return contact_channels(mail, book, make, sms)
 
 
 def _noise_source(database: Engine) -> Callable[[float, float], list[RuleNoise]]:
@@ -661,6 +681,9 @@ def known_secrets(config: CollectorConfig) -> Redactor:
     """A redactor that knows every secret in `config`: tokens and notification URL secrets."""
     tokens = [t.secret() for t in (*config.agents, *config.api_tokens, *config.integrations)]
     urls = [secret for c in config.notify for secret in url_secrets(c.url_value())]
+    for customer_url in (config.customer_mail, config.customer_sms):
+        if customer_url is not None:
+            urls += url_secrets(customer_url.get_secret_value())
     return Redactor([*filter(None, tokens), *urls])
 
 

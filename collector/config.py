@@ -340,6 +340,12 @@ class CollectorConfig(ConfigModel):
         "scheduled reports): a mailto:// URL with server, login and from=; each contact's "
         "address replaces its to=.",
     )
+    customer_sms: SecretStr | None = Field(
+        None,
+        description="How SMS reach customers' contacts that have a phone but no e-mail (their "
+        "incidents' messages, one SMS each): an Apprise SMS URL with {phone} where the number "
+        "goes, e.g. twilio://SID:TOKEN@+15550001111/{phone}.",
+    )
     mail_intake: MailIntakeConfig | None = Field(
         None, description="A support mailbox (IMAP) whose mail opens tickets; see the README."
     )
@@ -384,6 +390,16 @@ class CollectorConfig(ConfigModel):
             raise ValueError(
                 "reports (scheduled reports) mails customers' contacts: set customers (the "
                 "customers file) and customer_mail (a mailto:// URL) as well"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _check_customer_sms(self) -> CollectorConfig:
+        url = self.customer_sms.get_secret_value() if self.customer_sms else None
+        if url is not None and "{phone}" not in url:
+            raise ValueError(
+                "customer_sms: the URL needs {phone} where each contact's number goes, e.g. "
+                "twilio://SID:TOKEN@+15550001111/{phone}"
             )
         return self
 

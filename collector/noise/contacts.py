@@ -1,14 +1,18 @@
-"""Customers' contacts as delivery channels: the configured mailto:// URL sent to each address.
+"""Customers' contacts as delivery channels: the configured mailto:// URL sent to each address,
+and the configured SMS URL to each contact that has only a phone.
 
 The collector's `customer_mail` URL says how e-mail leaves (server, login, sender); each contact
 with an e-mail address gets a channel of its own (`customer://acme/lilei@acme.example.cn`), so
-the outbox delivers, retries and records a customer's notice like any other message.
+the outbox delivers, retries and records a customer's notice like any other message. With
+`customer_sms`, a contact with a phone and no address gets one too
+(`customer://acme/+8613800000000`).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 from collector.incidents.customers import CustomerBook
 from collector.notify.channels import Channel
@@ -18,9 +22,20 @@ from rules.priority import Priority
 CHANNEL_PREFIX = "customer://"
 
 
-def contact_key(customer: str, email: str) -> str:
-    """The outbox channel of one contact's e-mail."""
-    return f"{CHANNEL_PREFIX}{customer}/{email}"
+def contact_key(customer: str, address: str) -> str:
+    """The outbox channel of one contact's e-mail address (or phone number, for SMS)."""
+    return f"{CHANNEL_PREFIX}{customer}/{address}"
+
+
+def phone_number(phone: str) -> str:
+    """A phone number as SMS gateways take it: +8613800000000 (spaces, dashes, dots and
+    parentheses dropped)."""
+    return re.sub(r"[\s().-]", "", phone)
+
+
+def sms_url(template: str, phone: str) -> str:
+    """`template` (an Apprise SMS URL with {phone}) for one number."""
+    return template.replace("{phone}", quote(phone_number(phone), safe="+"))
 
 
 def contact_url(url: str, email: str) -> str:
@@ -53,13 +68,21 @@ class ContactChannel:
 
 
 def contact_channels(
-    url: str, book: CustomerBook, make: Callable[[str], Channel]
+    mail: str | None, book: CustomerBook, make: Callable[[str], Channel], sms: str | None = None
 ) -> list[ContactChannel]:
-    """A channel for every contact with an e-mail address (each address once per customer)."""
+    """A channel for every contact with an e-mail address when `mail` is given, and for every
+    contact with only a phone when `sms` is (each address or number once per customer)."""
     channels: dict[str, ContactChannel] = {}
     for customer in book.customers:
         for contact in customer.contacts:
-            if contact.email:
+            if contact.email and mail:
                 key = contact_key(customer.name, contact.email)
-                channels.setdefault(key, ContactChannel(key, make(contact_url(url, contact.email))))
+                url = contact_url(mail, contact.email)
+            elif contact.phone and not contact.email and sms:
+                key = contact_key(customer.name, phone_number(contact.phone))
+                url = sms_url(sms, contact.phone)
+            else:
+                continue
+            if key not in channels:
+                channels[key] = ContactChannel(key, make(url))
     return list(channels.values())

@@ -2,7 +2,8 @@
 
 The opening (their ticket number), a reopening, each progress update, each new expected
 resolution time, the resolution and the verification request go to every contact with an
-e-mail address, through the same `customer://` channels as maintenance notices. Each row's
+e-mail address, through the same `customer://` channels as maintenance notices, and as one
+SMS to a contact with only a phone when `customer_sms` is configured. Each row's
 key is one (incident, event occurrence, contact): a retold opening, a restart or a second
 collector never repeats one.
 """
@@ -15,9 +16,9 @@ from typing import Any
 
 from collector.incidents.customers import Contact, Customer, CustomerBook
 from collector.incidents.model import Incident
-from collector.noise.contacts import contact_key
+from collector.noise.contacts import contact_key, phone_number
 from collector.notify.customer_message import CustomerEvent, compose_customer_message
-from collector.notify.message import MESSAGE_ID_DOMAIN
+from collector.notify.message import MESSAGE_ID_DOMAIN, sms_text
 
 # The incident's own message events a customer hears about (others are for responders).
 TOLD: dict[str, CustomerEvent] = {
@@ -36,9 +37,18 @@ VerificationLines = Callable[[Incident, Contact], str]
 class CustomerNotices:
     """Writes the customer's share of an incident's messages."""
 
-    def __init__(self, book: CustomerBook, verification: VerificationLines | None = None) -> None:
+    def __init__(
+        self,
+        book: CustomerBook,
+        verification: VerificationLines | None = None,
+        *,
+        mail: bool = True,
+        sms: bool = False,
+    ) -> None:
         self._book = book
         self.verification = verification  # set by whoever builds the verification links
+        self._mail = mail  # customer_mail is configured: contacts with an address hear by mail
+        self._sms = sms  # customer_sms is: contacts with only a phone hear by SMS
 
     def rows(self, incident: Incident, event: str, text: str, now: float) -> list[dict[str, Any]]:
         """Outbox rows for `event` of `incident` to its customer's contacts (none when the
@@ -47,11 +57,49 @@ class CustomerNotices:
         customer = self._customer(incident)
         if told is None or customer is None or incident.id is None:
             return []
-        return [
-            self._row(incident, told, customer, contact, text, now)
-            for contact in customer.contacts
-            if contact.email and not answered_by_mail(incident, told, contact.email)
-        ]
+        rows = []
+        for contact in customer.contacts:
+            if contact.email and self._mail:
+                if not answered_by_mail(incident, told, contact.email):
+                    rows.append(self._row(incident, told, customer, contact, text, now))
+            elif contact.phone and not contact.email and self._sms:
+                rows.append(self._sms_row(incident, told, customer, contact, text, now))
+        return rows
+
+    def _sms_row(
+        self,
+        incident: Incident,
+        event: CustomerEvent,
+        customer: Customer,
+        contact: Contact,
+        text: str,
+        now: float,
+    ) -> dict[str, Any]:
+        """One SMS: the message's title (ticket number first) cut to one segment."""
+        assert contact.phone is not None
+        message = compose_customer_message(
+            incident, event, contact.name, contact.language, now, text
+        )
+        channel = contact_key(customer.name, phone_number(contact.phone))
+        short = sms_text(message.title, contact.language)
+        payload = {
+            "title": "",
+            "body": short,
+            "event": event,
+            "priority": incident.priority.value,
+            "number": incident.number,
+            "summary": short,  # never the engineer's summary
+            "time": now,
+        }
+        return {
+            "idempotency_key": customer_key(incident, event, channel),
+            "incident_id": incident.id,
+            "channel": channel,
+            "event": f"customer_{event}",
+            "payload": payload,
+            "due_at": now,
+            "group_key": None,
+        }
 
     def _customer(self, incident: Incident) -> Customer | None:
         # The customer frozen at opening, else whoever the file says now.

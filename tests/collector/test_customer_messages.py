@@ -1,6 +1,7 @@
 """Customers hear about their incidents in plain words and their language: the ticket number
 at opening, progress updates, the resolution and the verification request, over real SMTP,
-once per (incident, event, contact); VIP shown on every message; the engineer's text never."""
+once per (incident, event, contact), and as one SMS to a contact with only a phone; VIP shown on
+every message; the engineer's text never; a contact nothing can reach is named at start."""
 
 from __future__ import annotations
 
@@ -9,8 +10,9 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
-from collector.config import ApiToken
+from collector.config import ApiToken, CollectorConfig
 from collector.incidents.customers import CustomerBook
 from collector.incidents.model import Incident, IncidentState, Source
 from collector.notify.channels import RecordingChannel
@@ -19,6 +21,7 @@ from collector.notify.customer_notices import CustomerNotices
 from rules.loader import load_rules
 from rules.priority import Priority
 from tests.collector.harness import FakeClock, RunningCollector, host_report, wait_for
+from tests.peers.http_sink import HttpSink
 from tests.peers.smtp import SmtpServer
 
 ALICE = {"Authorization": "Bearer alice-token"}
@@ -216,3 +219,47 @@ def test_a_ticket_a_person_opens_tells_the_customer_its_number_in_plain_words(
     assert mail.subject == f"[VIP] {answer['number']} 我们正在处理一个影响您服务的问题"
     assert f"您的工单号是 {answer['number']}" in mail.text
     assert "nginx" not in mail.text and "4411" not in mail.text, "the responder's title stays ours"
+
+
+def test_a_contact_with_only_a_phone_gets_each_message_as_one_sms(
+    tmp_path: Path, smtp: SmtpServer
+) -> None:
+    (tmp_path / "customers.yaml").write_text(CUSTOMERS)
+    (tmp_path / "rules.yaml").write_text(RULES)
+    with HttpSink() as sink:
+        collector = RunningCollector(
+            tmp_path,
+            FakeClock(),
+            channels=[],
+            rules=load_rules([tmp_path / "rules.yaml"], include_builtin=False),
+            customers=tmp_path / "customers.yaml",
+            customer_mail=smtp.url(to="nobody@example.test", sender="support@example.test"),
+            customer_sms=sink.url("/sms/{phone}", scheme="json"),
+        )
+        try:
+            collector.post(host_report("acme-db1", collector.clock, 1, disk_busy_ratio=0.97))
+            collector.tick()
+            (incident,) = collector.get("/api/v1/incidents")
+            (sms,) = sink.wait_for(1)
+            assert sms.path == "/sms/+8613800000000", "the number as gateways take it"
+            text = sms.json()["message"]
+            assert text.startswith(f"[VIP] {incident['number']}") and len(text) <= 160
+            assert ENGINEER not in text, "the engineer's words never reach the customer"
+            (mail,) = smtp.wait_for(1)
+            assert mail.rcpt_tos == ["lilei@acme.example.cn"], "an address still gets mail"
+        finally:
+            collector.stop()
+
+
+def test_a_contact_nothing_can_reach_is_named_at_start(
+    running: RunningCollector, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The fixture's collector has customer_mail only: the phone-only contact hears nothing.
+    started = caplog.get_records("setup")
+    warnings = [r.getMessage() for r in started if r.levelname == "WARNING"]
+    assert any("'Night phone' hears nothing" in w and "customer_sms" in w for w in warnings)
+
+
+def test_customer_sms_needs_a_place_for_the_number(tmp_path: Path) -> None:
+    with pytest.raises(ValidationError, match=r"customer_sms: the URL needs \{phone\}"):
+        CollectorConfig(customer_sms="twilio://SID:TOKEN@+15550001111/+8613800000000")  # type: ignore[arg-type]
