@@ -82,24 +82,7 @@ class CustomerNotices:
         )
         channel = contact_key(customer.name, phone_number(contact.phone))
         short = sms_text(message.title, contact.language)
-        payload = {
-            "title": "",
-            "body": short,
-            "event": event,
-            "priority": incident.priority.value,
-            "number": incident.number,
-            "summary": short,  # never the engineer's summary
-            "time": now,
-        }
-        return {
-            "idempotency_key": customer_key(incident, event, channel),
-            "incident_id": incident.id,
-            "channel": channel,
-            "event": f"customer_{event}",
-            "payload": payload,
-            "due_at": now,
-            "group_key": None,
-        }
+        return _outbox_row(incident, event, channel, now, title="", body=short, summary=short)
 
     def _customer(self, incident: Incident) -> Customer | None:
         # The customer frozen at opening, else whoever the file says now.
@@ -126,26 +109,20 @@ class CustomerNotices:
         key = customer_key(incident, event, channel)
         root = f"<customer-{incident.number or incident.id}@{MESSAGE_ID_DOMAIN}>"
         opening = event == "opened"
-        payload = {
-            "title": message.title,
-            "body": message.body,
-            "event": event,
-            "priority": incident.priority.value,
-            "number": incident.number,
-            "summary": message.title,  # never the engineer's summary
-            "time": now,
+        threading = {  # one mail thread per ticket at the contact's end
             "message_id": root if opening else f"<{key}@{MESSAGE_ID_DOMAIN}>",
             "in_reply_to": None if opening else root,
         }
-        return {
-            "idempotency_key": key,
-            "incident_id": incident.id,
-            "channel": channel,
-            "event": f"customer_{event}",
-            "payload": payload,
-            "due_at": now,
-            "group_key": None,
-        }
+        return _outbox_row(
+            incident,
+            event,
+            channel,
+            now,
+            title=message.title,
+            body=message.body,
+            summary=message.title,
+            **threading,
+        )
 
 
 def answered_by_mail(incident: Incident, event: CustomerEvent, email: str) -> bool:
@@ -171,3 +148,26 @@ def customer_key(incident: Incident, event: CustomerEvent, channel: str) -> str:
     """The outbox key of one (incident, event occurrence, contact)."""
     identity = f"customer\x1f{incident.id}\x1f{occurrence(incident, event)}\x1f{channel}"
     return hashlib.sha256(identity.encode()).hexdigest()[:32]
+
+
+def _outbox_row(
+    incident: Incident, event: CustomerEvent, channel: str, now: float, **message: Any
+) -> dict[str, Any]:
+    """The outbox row of one customer message (`message`: title, body, summary — never the
+    engineer's — and any mail threading) on `channel`."""
+    payload = {
+        "event": event,
+        "priority": incident.priority.value,
+        "number": incident.number,
+        "time": now,
+        **message,
+    }
+    return {
+        "idempotency_key": customer_key(incident, event, channel),
+        "incident_id": incident.id,
+        "channel": channel,
+        "event": f"customer_{event}",
+        "payload": payload,
+        "due_at": now,
+        "group_key": None,
+    }
