@@ -11,8 +11,6 @@ import time
 from collections.abc import AsyncIterator, Callable, Collection, Sequence
 from dataclasses import dataclass, field, replace
 from functools import partial
-from pathlib import Path
-from typing import Any
 
 from sqlalchemy import Engine
 from starlette.applications import Starlette
@@ -37,7 +35,14 @@ from collector.api.views import sla_tally
 from collector.auth import TokenBook
 from collector.auth.service import AccessService
 from collector.auth.throttle import LoginLimits, LoginThrottle
+from collector.channel_setup import (
+    channels_from_config,
+    contact_channels_of,
+    known_secrets,
+    registering,
+)
 from collector.config import CollectorConfig
+from collector.customer_setup import customer_name, mail_customers
 from collector.evaluation.evaluator import Evaluator
 from collector.evaluation.signals import rule_event
 from collector.evaluation.writer import IncidentWriter
@@ -45,7 +50,7 @@ from collector.exposition import HostExposition
 from collector.heap import HeapFreezer
 from collector.history.recent import RecentHistory
 from collector.history.recorder import FLUSH_INTERVAL, HistoryRecorder
-from collector.incidents.customers import CustomerBook, load_customers
+from collector.incidents.customers import load_customers
 from collector.incidents.events import Acknowledge, RuleCleared
 from collector.incidents.model import Incident, Source
 from collector.incidents.service import Audience, IncidentService, IncidentSettings
@@ -56,7 +61,6 @@ from collector.intake.wiring import CustomerSide, customer_side, share_requests,
 from collector.integrations.intake import AlertIntake, IntegrationBook
 from collector.metrics import CollectorMetrics
 from collector.noise.announcer import MaintenanceAnnouncer
-from collector.noise.contacts import ContactChannel, contact_channels
 from collector.noise.figures import RuleNoise, rule_noise
 from collector.noise.inhibition import Kinds
 from collector.noise.maintenance import MaintenanceGate
@@ -66,7 +70,7 @@ from collector.notify.customer_notices import CustomerNotices
 from collector.notify.message import Notification
 from collector.notify.worker import DeliveryWorkers, RetryPolicy
 from collector.process_metrics import IntegrationCounter, ProcessFigures
-from collector.redaction import Redactor, url_secrets
+from collector.redaction import Redactor
 from collector.reports.downloads import ReportSource
 from collector.reports.endoflife import EndOfLifeWatch
 from collector.reports.jobs import (
@@ -74,7 +78,6 @@ from collector.reports.jobs import (
     SCHEDULE_INTERVAL,
     end_of_life_watch,
     inventory_of,
-    report_mailer,
 )
 from collector.reports.mailer import ReportMailer
 from collector.reports.seen import registry_hardware
@@ -315,14 +318,14 @@ def build_collector(
     directory = ResponseDirectory(seed, roster=roster) if config.response else None
     redactor = known_secrets(config)
     book = load_customers(config.customers) if config.customers else None
-    contacts = _contact_channels(config, book, redactor)
+    contacts = contact_channels_of(config, book, redactor)
     acknowledge_by_phone: list[Callable[[Notification, str], None]] = []
 
     def person_channels(only: Collection[str] | None = None) -> list[Channel]:
         if directory is None:
             return []
         return directory.channels(
-            _registering(channel_from_url, redactor),
+            registering(channel_from_url, redactor),
             config.phone_trunk.get_secret_value() if config.phone_trunk else None,
             # The service is built below; the call reaches it through this late binding.
             lambda note, person: acknowledge_by_phone[0](note, person),  # noqa: PLW0108
@@ -386,7 +389,7 @@ def build_collector(
     evaluator.attach(writer)
     ingest = Ingest(TokenBook(config.agents), hosts, evaluator, repository, config.limits, clock)
     metrics.registry.register(
-        ProcessFigures(incident_reader.active, _customer_name(book), outbox.oldest_due, clock)
+        ProcessFigures(incident_reader.active, customer_name(book), outbox.oldest_due, clock)
     )
     intake = AlertIntake(
         IntegrationBook(config.integrations),
@@ -401,7 +404,7 @@ def build_collector(
         book,
         clock,
         lambda: [h.name for h in hosts],
-        _registering(partial(channel_from_url, timeout=config.delivery.send_timeout), redactor),
+        registering(partial(channel_from_url, timeout=config.delivery.send_timeout), redactor),
         delivery,
     )
     collector = Collector(
@@ -473,7 +476,7 @@ def build_collector(
         ),
     ]
     if book is not None and contacts:
-        _mail_customers(collector, database, book)
+        mail_customers(collector, database, book)
     collector.end_of_life = end_of_life_watch(config, database, incidents.open, clock)
     check_rules(routes)  # a route without an access rule stops the start, naming it
     guard = Middleware(
@@ -538,55 +541,6 @@ def _snapshot_service(
     return service
 
 
-def _mail_customers(collector: Collector, database: Engine, book: CustomerBook) -> None:
-    """With customer_mail configured, customers' contacts get scheduled reports, maintenance
-    notices and their incidents' openings, updates, resolutions and verification requests;
-    with customer_sms, contacts with only a phone get their incidents' messages by SMS."""
-    config, clock, hosts, wake = (
-        collector.config,
-        collector.clock,
-        collector.hosts,
-        collector.delivery.wake,
-    )
-    collector.report_mailer = report_mailer(
-        config, database, book, clock, wake, registry_hardware(hosts)
-    )
-    if config.customer_mail is not None:  # maintenance notices go by e-mail
-        collector.announcer = MaintenanceAnnouncer(
-            database, book, clock, lambda: [h.name for h in hosts], wake
-        )
-    collector.customer_notices = CustomerNotices(
-        book, mail=config.customer_mail is not None, sms=config.customer_sms is not None
-    )
-    collector.incidents.customer_rows = collector.customer_notices.rows
-
-
-def _contact_channels(
-    config: CollectorConfig, book: CustomerBook | None, redactor: Redactor
-) -> list[ContactChannel]:
-    """Customers' contacts' e-mail (customer_mail) and SMS for phone-only contacts
-    (customer_sms); a contact nothing can reach is named in the log."""
-    if book is None:
-        return []
-    mail = config.customer_mail.get_secret_value() if config.customer_mail else None
-    sms = config.customer_sms.get_secret_value() if config.customer_sms else None
-    for customer in book.customers:
-        for contact in customer.contacts:
-            if not (contact.email and mail) and not (contact.phone and sms):
-                log.warning(
-                    "customer %s: contact %r hears nothing about its incidents: it has %s, and "
-                    "%s is not configured",
-                    customer.name,
-                    contact.name,
-                    "an e-mail address" if contact.email else "only a phone",
-                    "customer_mail" if contact.email else "customer_sms",
-                )
-    if mail is None and sms is None:
-        return []
-    make = _registering(partial(channel_from_url, timeout=config.delivery.send_timeout), redactor)
-    return contact_channels(mail, book, make, sms)
-
-
 def _noise_source(database: Engine) -> Callable[[float, float], list[RuleNoise]]:
     """Per-rule noise figures over [start, end), read from the store."""
 
@@ -609,16 +563,6 @@ def _access_service(
         LoginThrottle(limits, clock),
         settings.session_lifetime,
     )
-
-
-def _customer_name(book: CustomerBook | None) -> Callable[[Incident], str]:
-    """The name of an incident's customer ("" without a customers file or a match)."""
-
-    def name(incident: Incident) -> str:
-        found = book.customer_of(incident) if book is not None else None
-        return found.name if found is not None else ""
-
-    return name
 
 
 def _keypad_ack(incidents: IncidentService, note: Notification, person: str) -> None:
@@ -662,39 +606,6 @@ def _incident_settings(
         console_url=config.console_url,
         policy=policy,
     )
-
-
-def channels_from_config(config: CollectorConfig) -> list[Channel]:
-    """Channels for every configured notification URL (outbox paths relative to cwd)."""
-    return [
-        channel_from_url(
-            c.url_value(),
-            c.min_priority,
-            base_dir=Path.cwd(),
-            timeout=config.delivery.send_timeout,
-        )
-        for c in config.notify
-    ]
-
-
-def known_secrets(config: CollectorConfig) -> Redactor:
-    """A redactor that knows every secret in `config`: tokens and notification URL secrets."""
-    tokens = [t.secret() for t in (*config.agents, *config.api_tokens, *config.integrations)]
-    urls = [secret for c in config.notify for secret in url_secrets(c.url_value())]
-    for customer_url in (config.customer_mail, config.customer_sms):
-        if customer_url is not None:
-            urls += url_secrets(customer_url.get_secret_value())
-    return Redactor([*filter(None, tokens), *urls])
-
-
-def _registering(make: Callable[..., Channel], redactor: Redactor) -> Callable[..., Channel]:
-    """`make`, telling `redactor` the secrets of every URL it is given."""
-
-    def registered(url: str, *args: Any, **kwargs: Any) -> Channel:
-        redactor.add(url_secrets(url))
-        return make(url, *args, **kwargs)
-
-    return registered
 
 
 def _silent_after(rules: RuleSet) -> float:
