@@ -7,12 +7,17 @@ from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, model_validator
 from starlette.requests import Request
+from starlette.responses import Response
 
-from collector.api.errors import bad_request
+from collector.api.errors import bad_request, error_response, request_timeout
 from collector.auth.roles import Role
 from collector.incidents.events import SetEta
 from rules.model import Duration
 from rules.priority import Priority
+
+# An API request's JSON body (people, silences, incident actions...): far above any real one.
+API_BODY_BYTES = 1024 * 1024
+API_BODY_SECONDS = 30.0
 
 
 class Body(BaseModel):
@@ -135,13 +140,34 @@ async def read_body(request: Request, limit: int, timeout: float) -> bytes:
     return bytes(received)
 
 
+async def json_body(request: Request) -> bytes | Response:
+    """An API request's JSON body, at most API_BODY_BYTES within API_BODY_SECONDS: a 413 or
+    408 answer otherwise (a client cannot make the collector hold an unbounded body)."""
+    try:
+        return await read_body(request, API_BODY_BYTES, API_BODY_SECONDS)
+    except BodyTooLargeError as exc:
+        refused = error_response(413, "too_large", str(exc))
+    except TimeoutError:
+        refused = request_timeout(f"the body did not arrive within {API_BODY_SECONDS:g} s")
+    # Closing the connection: uvicorn would otherwise read the rest of the body to reuse it.
+    refused.headers["Connection"] = "close"
+    return refused
+
+
+def problems_of(exc: ValidationError) -> str:
+    """Each problem of a body as `field: message`, joined."""
+    return "; ".join(
+        f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}" for e in exc.errors()
+    )
+
+
 async def parse_body(request: Request, model: type[Any]) -> Any:
-    """The body validated into `model`, or a 400 response naming each problem."""
-    raw = await request.body()
+    """The body validated into `model`, or a 400 response naming each problem (413/408 for a
+    body too large or too slow)."""
+    raw = await json_body(request)
+    if isinstance(raw, Response):
+        return raw
     try:
         return model.model_validate_json(raw or b"{}")
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}" for e in exc.errors()
-        )
-        return bad_request(f"invalid request body: {problems}")
+        return bad_request(f"invalid request body: {problems_of(exc)}")

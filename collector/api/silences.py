@@ -14,6 +14,7 @@ from starlette.routing import Route
 from collector.api.access import principal_of
 from collector.api.context import ApiContext
 from collector.api.errors import bad_request, not_found
+from collector.api.requests import json_body, problems_of
 from collector.api.views import iso
 from collector.incidents.customers import CustomerBook
 from collector.noise.maintenance import customer_scope
@@ -131,13 +132,13 @@ def silence_routes(
         return JSONResponse([silence_view(s, now) for s in found])
 
     async def add_silence(request: Request) -> Response:
+        raw = await json_body(request)
+        if isinstance(raw, Response):
+            return raw
         try:
-            body = SilenceBody.model_validate_json(await request.body() or b"{}")
+            body = SilenceBody.model_validate_json(raw or b"{}")
         except ValidationError as exc:
-            problems = "; ".join(
-                f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}" for e in exc.errors()
-            )
-            return bad_request(f"invalid silence: {problems}")
+            return bad_request(f"invalid silence: {problems_of(exc)}")
         try:
             scope = customer_window(body, customers, notices)
         except ValueError as exc:

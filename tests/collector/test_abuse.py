@@ -22,6 +22,7 @@ from tests.peers import free_port, wait_until
 WATCHKEEPER = str(Path(sys.executable).parent / "watchkeeper")
 TOKEN = "abuse-agent-token-4e1f"
 EAGER = "abuse-eager-token-90b3"  # 2 reports/s, bursts of 10
+ADMIN_TOKEN = "abuse-admin-token-93bb"
 VIEWER = {"Authorization": "Bearer abuse-viewer-token-77aa"}
 MIB = 1024 * 1024
 
@@ -56,7 +57,8 @@ def collector(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Collector]:
         "builtin_rules: false\n"
         f"agents: [{{name: fleet, token: {TOKEN}, max_hosts: 50, reports_per_second: 40}},"
         f" {{name: eager, token: {EAGER}, reports_per_second: 2}}]\n"
-        "api_tokens: [{name: viewer, token: abuse-viewer-token-77aa, role: viewer}]\n"
+        "api_tokens: [{name: viewer, token: abuse-viewer-token-77aa, role: viewer},"
+        f" {{name: ops, token: {ADMIN_TOKEN}, role: admin}}]\n"
         "limits: {max_body_bytes: 1048576, header_timeout: 1s, body_timeout: 2s,"
         " max_connections: 400}\n"
     )
@@ -91,13 +93,15 @@ def post(
     return requests.post(f"{collector.url}/api/v1/reports", data=body, headers=headers, timeout=10)
 
 
-def stream_chunked(collector: Collector, headers: str, total: int) -> tuple[bytes, int, float]:
+def stream_chunked(
+    collector: Collector, headers: str, total: int, path: str = "/api/v1/reports"
+) -> tuple[bytes, int, float]:
     """Send a chunked POST of up to `total` bytes; (answer, bytes sent, seconds to answer)."""
     sock = socket.create_connection(("127.0.0.1", collector.port), timeout=10)
     chunk = b"x" * MIB
     framed = b"%x\r\n%s\r\n" % (len(chunk), chunk)
     sent, started = 0, time.monotonic()
-    start = "POST /api/v1/reports HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
+    start = f"POST {path} HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
     sock.sendall(f"{start}{headers}\r\n".encode())
     try:
         while sent < total and time.monotonic() - started < 20:
@@ -138,6 +142,21 @@ def test_a_chunked_body_past_the_limit_is_cut_off_at_the_limit(collector: Collec
     )
     assert sock.recv(4096).startswith(b"HTTP/1.1 413"), "refused from Content-Length alone"
     sock.close()
+
+
+@pytest.mark.parametrize("path", ["/api/v1/silences", "/api/v1/people", "/api/v1/incidents"])
+def test_an_api_body_past_its_limit_is_cut_off_whoever_sends_it(
+    collector: Collector, path: str
+) -> None:
+    """Not only agents' reports: every JSON endpoint stops reading at 1 MiB (an admin's token
+    or a buggy script must not make the collector hold gigabytes)."""
+    before = collector.rss_bytes()
+    auth = f"Authorization: Bearer {ADMIN_TOKEN}\r\nContent-Type: application/json\r\n"
+    answer, sent, _ = stream_chunked(collector, auth, 600 * MIB, path)
+    assert answer.startswith(b"HTTP/1.1 413"), answer[:200]
+    assert b"1048576 bytes" in answer and sent < 64 * MIB
+    assert collector.rss_bytes() - before < 20 * MIB
+    assert collector.healthy()
 
 
 def test_half_sent_requests_are_dropped_and_agents_get_through(collector: Collector) -> None:
