@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
+from rules.conditions import history_window
 from rules.model import Rule
 from rules.template import SummaryTemplate
 
@@ -34,11 +35,13 @@ class CompiledRule:
     summary: SummaryTemplate
     overrides: tuple[str, ...] = ()
     customer_text: SummaryTemplate | None = None  # plain words for the customer's contacts
+    # Read for every sample a rule sees: kept as plain attributes, not computed each time.
+    name: str = field(init=False, repr=False, compare=False)  # the rule's name
+    window: float = field(init=False, repr=False, compare=False)  # history kept per series
 
-    @property
-    def name(self) -> str:
-        """The rule's name."""
-        return self.rule.name
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "name", self.rule.name)
+        object.__setattr__(self, "window", history_window(self.rule))
 
 
 class RuleSet:

@@ -372,7 +372,7 @@ class RuleEngine:
     def _value(
         self, compiled: CompiledRule, host: str, sample: Sample, labels: LabelKey, now: float
     ) -> float | str | None:
-        window = history_window(compiled.rule)
+        window = compiled.window
         if not window or isinstance(sample.value, str):
             return sample.value
         history = self._history(host, sample, labels, window)
