@@ -9,7 +9,6 @@ from __future__ import annotations
 import logging
 import threading
 import time
-import zlib
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
@@ -24,6 +23,7 @@ from collector.config import Limits
 from collector.evaluation.evaluator import Evaluator
 from collector.ingest.duplicates import DuplicateWatch, Verdict
 from collector.ingest.hosts import HostRegistry
+from collector.ingest.inflate import InflateError, gunzip
 from collector.ingest.quota import RateLimiter
 from collector.ingest.timing import classify, parse_sent_at
 from collector.ingest.validate import ReportLimitError, check_report
@@ -209,16 +209,15 @@ class Ingest:
                 f"Content-Encoding {encoding!r} is not supported; send gzip or identity",
             )
         limit = self._limits.max_decompressed_bytes
-        inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
         try:
-            raw = inflater.decompress(body, limit + 1)
-        except zlib.error as exc:
+            raw, complete = gunzip(body, limit + 1)
+        except InflateError as exc:
             raise IngestError(Rejection.MALFORMED, f"body is not valid gzip: {exc}") from exc
         if len(raw) > limit:
             raise IngestError(
                 Rejection.TOO_LARGE, f"report exceeds {limit} bytes once decompressed"
             )
-        if not inflater.eof:
+        if not complete:
             raise IngestError(Rejection.MALFORMED, "gzip body is truncated")
         return raw
 
