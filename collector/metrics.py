@@ -39,7 +39,7 @@ class CollectorMetrics:
         self.registry = CollectorRegistry(auto_describe=True)
         self._host_samples = host_samples
         self._cache_seconds = cache_seconds
-        self._cached: tuple[float, bytes] | None = None
+        self._cached: tuple[float, list[bytes]] | None = None  # (when, the body in pieces)
         self._generation = 0  # bumped by forget_cached: a scrape begun before is not kept
         self._render_lock = threading.Lock()
         self._scrape_lock = asyncio.Lock()
@@ -81,8 +81,8 @@ class CollectorMetrics:
             now = time.monotonic()
             if self._cached is None or now - self._cached[0] >= self._cache_seconds:
                 own = generate_latest(self.registry)
-                self._cached = (now, self._host_samples.render().encode() + own)
-            return self._cached[1]
+                self._cached = (now, [self._host_samples.render().encode(), own])
+            return b"".join(self._cached[1])
 
     def forget_cached(self, _host: str = "") -> None:
         """Render afresh at the next scrape (a host was retired: it must vanish at once)."""
@@ -90,10 +90,11 @@ class CollectorMetrics:
             self._cached = None
             self._generation += 1
 
-    async def scrape(self, slice_seconds: float = 0.002) -> bytes:
+    async def scrape(self, slice_seconds: float = 0.002) -> list[bytes]:
         """`render` on the event loop, in slices of `slice_seconds` between which agents'
         reports are answered (a worker thread rendering 1,000 hosts held the GIL for most of a
-        second, and ingest p99 rose from 34 to 600 ms while /metrics was scraped)."""
+        second, and ingest p99 rose from 34 to 600 ms while /metrics was scraped); the body in
+        pieces of whole lines, to be sent (and redacted) one at a time."""
         async with self._scrape_lock:
             cached = self._cached
             if cached is not None and time.monotonic() - cached[0] < self._cache_seconds:
@@ -104,10 +105,14 @@ class CollectorMetrics:
                 await asyncio.sleep(0)
             # The collector's own families query the database: a worker thread's job.
             own = await anyio.to_thread.run_sync(generate_latest, self.registry)
-            body = rendering.text().encode() + own
+            pieces = []
+            for piece in rendering.pieces():  # joined and encoded a piece per loop turn
+                pieces.append(piece.encode())
+                await asyncio.sleep(0)
+            pieces.append(own)
             if generation == self._generation:  # else a host retired meanwhile: not cached
-                self._cached = (time.monotonic(), body)
-            return body
+                self._cached = (time.monotonic(), pieces)
+            return pieces
 
 
 class StateCollector(Collector):

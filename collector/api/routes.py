@@ -5,13 +5,14 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter as Tally
+from collections.abc import AsyncIterator
 from typing import Any
 
 import msgspec
 from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from collector.api.access import principal_of
@@ -117,8 +118,13 @@ def api_routes(ctx: ApiContext, snapshots: SnapshotService | None = None) -> lis
         return JSONResponse([event_view(row) for row in rows])
 
     async def metrics(request: Request) -> Response:
-        body = await ctx.metrics.scrape()
-        return Response(body, media_type=CONTENT_TYPE_LATEST)
+        pieces = await ctx.metrics.scrape()
+
+        async def sent() -> AsyncIterator[bytes]:
+            for piece in pieces:  # each its own body message: redacted and written apart
+                yield piece
+
+        return StreamingResponse(sent(), media_type=CONTENT_TYPE_LATEST)
 
     async def healthy(request: Request) -> Response:
         return JSONResponse({"status": "ok"})

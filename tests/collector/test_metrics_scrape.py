@@ -52,10 +52,11 @@ def test_other_tasks_run_between_the_slices_of_a_scrape() -> None:
                 await asyncio.sleep(0)
 
         other = asyncio.create_task(agent_requests())
-        body = await metrics.scrape(slice_seconds=0.0)
+        pieces = await metrics.scrape(slice_seconds=0.0)
         done.set()
         await other
-        return body, turns
+        assert all(p.endswith(b"\n") for p in pieces), "pieces of whole lines"
+        return b"".join(pieces), turns
 
     body, turns = asyncio.run(scrape_while_counting())
     assert turns >= 200, f"only {turns} turns of other tasks during a 200-slice scrape"
