@@ -51,12 +51,15 @@ class FormError(ValueError):
     """A form field is missing or wrong; the message names it."""
 
 
-def _text(form: dict[str, str], name: str, required: bool = False) -> str:
+def form_text(
+    form: dict[str, str], name: str, required: bool = False, limit: int = MAX_TEXT
+) -> str:
+    """A form's text field, trimmed; FormError when required and empty, or over `limit`."""
     value = form.get(name, "").strip()
     if required and not value:
         raise FormError(f"{name} is required")
-    if len(value) > MAX_TEXT:
-        raise FormError(f"{name} is longer than {MAX_TEXT} characters")
+    if len(value) > limit:
+        raise FormError(f"{name} is longer than {limit} characters")
     return value
 
 
@@ -65,14 +68,14 @@ def _regrade(form: dict[str, str], actor: str) -> PersonAction:
         priority = Priority(form.get("priority", ""))
     except ValueError as exc:
         raise FormError("priority must be one of P1, P2, P3, P4") from exc
-    return Regrade(actor, priority, _text(form, "reason", required=True))
+    return Regrade(actor, priority, form_text(form, "reason", required=True))
 
 
 def _eta(form: dict[str, str], actor: str) -> PersonAction:
     """The ETA form: a wall-clock time (datetime-local) in the zone the page was shown in (its
     hidden `zone` field; UTC without one) or a duration from now, with a reason; the clear
     button clears it."""
-    reason = _text(form, "reason")
+    reason = form_text(form, "reason")
     if form.get("clear"):
         return SetEta(actor, reason)
     at_text, after_text = form.get("eta_at", "").strip(), form.get("eta_in", "").strip()
@@ -95,15 +98,15 @@ def _eta(form: dict[str, str], actor: str) -> PersonAction:
 
 # Each form's verb and how its fields and the actor become the event (the API's verbs).
 ACTIONS: dict[str, Callable[[dict[str, str], str], PersonAction]] = {
-    "ack": lambda f, a: Acknowledge(a, _text(f, "note")),
-    "assign": lambda f, a: Assign(a, _text(f, "assignee", required=True)),
-    "note": lambda f, a: AddNote(a, _text(f, "text", required=True)),
+    "ack": lambda f, a: Acknowledge(a, form_text(f, "note")),
+    "assign": lambda f, a: Assign(a, form_text(f, "assignee", required=True)),
+    "note": lambda f, a: AddNote(a, form_text(f, "text", required=True)),
     "regrade": _regrade,
-    "resolve": lambda f, a: Resolve(a, _text(f, "note")),
-    "reopen": lambda f, a: Reopen(a, _text(f, "reason")),
-    "close": lambda f, a: Close(a, _text(f, "note")),
-    "wait": lambda f, a: Wait(a, _text(f, "note")),
-    "resume": lambda f, a: Resume(a, _text(f, "note")),
+    "resolve": lambda f, a: Resolve(a, form_text(f, "note")),
+    "reopen": lambda f, a: Reopen(a, form_text(f, "reason")),
+    "close": lambda f, a: Close(a, form_text(f, "note")),
+    "wait": lambda f, a: Wait(a, form_text(f, "note")),
+    "resume": lambda f, a: Resume(a, form_text(f, "note")),
     "eta": _eta,
 }
 

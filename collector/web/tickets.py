@@ -22,7 +22,7 @@ from collector.incidents.events import PersonOpened
 from collector.store.feedback import Satisfaction
 from collector.verification.links import VERDICTS
 from collector.web.i18n import N_
-from collector.web.incidents import FormError
+from collector.web.incidents import FormError, form_text
 from collector.web.pages import Pages, expired_form, form_csrf_ok, read_form
 from rules.priority import Priority
 
@@ -90,7 +90,7 @@ def form_context(ctx: ApiContext, me: Principal) -> dict[str, Any]:
 def opening_from_form(ctx: ApiContext, me: Principal, form: dict[str, str]) -> PersonOpened:
     """The ticket the form asks for, as `me` may open it; FormError (or OpeningRefusedError,
     a ValueError too) names what to change."""
-    title = _field(form, "title", MAX_TITLE, required=True)
+    title = form_text(form, "title", True, MAX_TITLE)
     impact, urgency = form.get("impact", ""), form.get("urgency", "")
     if impact not in LEVELS or urgency not in LEVELS:
         raise FormError("impact and urgency must each be high, medium or low")
@@ -109,10 +109,10 @@ def opening_from_form(ctx: ApiContext, me: Principal, form: dict[str, str]) -> P
         actor=me.name,
         title=title,
         priority=priority_of(impact, urgency),
-        description=_field(form, "description", MAX_FIELD),
+        description=form_text(form, "description", limit=MAX_FIELD),
         hosts=hosts,
         reporter=me.name,
-        contact=_field(form, "contact", 255) or None,
+        contact=form_text(form, "contact", limit=255) or None,
         labels=labels,
     )
     return confined_opening(ctx.scopes, me, event)  # a customer: its own label and hosts
@@ -127,14 +127,5 @@ def answer_from_form(form: dict[str, str], by: str, now: float) -> Satisfaction:
     rating = form.get("rating", "").strip()
     if rating and rating not in {"1", "2", "3", "4", "5"}:
         raise FormError("rating must be 1 to 5")
-    comment = _field(form, "comment", 2000) or None
+    comment = form_text(form, "comment", limit=2000) or None
     return Satisfaction(verdict, "console", int(rating) if rating else None, comment, by, now)
-
-
-def _field(form: dict[str, str], name: str, limit: int, required: bool = False) -> str:
-    value = form.get(name, "").strip()
-    if required and not value:
-        raise FormError(f"{name} is required")
-    if len(value) > limit:
-        raise FormError(f"{name} is longer than {limit} characters")
-    return value
