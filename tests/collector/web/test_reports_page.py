@@ -119,3 +119,13 @@ def test_the_reports_page_fits_a_phone_in_both_languages_and_is_screenshotted(
                 path=str(SCREENSHOTS / f"reports-{lang}-{width_name}.png"), full_page=True
             )
         context.close()
+
+
+def test_the_reports_page_defaults_to_the_readers_time_zone(vera: Browser) -> None:
+    assert 'name="timezone" value="UTC"' in vera.get("/reports").text, "nothing chosen: UTC"
+    vera.session.cookies.set("tz", "Asia/Shanghai")  # the browser's zone, as zone.js sets it
+    page = vera.get("/reports").text
+    assert 'name="timezone" value="Asia/Shanghai"' in page
+    assert (
+        'name="timezone" value="Europe/Berlin"' in vera.get("/reports?timezone=Europe/Berlin").text
+    )
